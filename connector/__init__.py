@@ -1,0 +1,91 @@
+"""License Exception Connector: ``create_app()`` and the ``LicenseExceptionConnector`` Flask extension."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_migrate import Migrate
+from werkzeug.exceptions import HTTPException
+
+from connector import config as config_module
+
+__all__ = ["LicenseExceptionConnector", "create_app"]
+
+EXTENSION_KEY = "license_exception_connector"
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class LicenseExceptionConnector:
+    """The connector as a Flask extension: ``init_app(app)``, state in ``app.extensions``, ``CONNECTOR_*`` keys."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        from connector import audit, cli
+        from connector.api import init_api
+        from connector.db import configure_sqlite, db
+
+        for key, value in config_module.DEFAULTS.items():
+            app.config.setdefault(key, value)
+        url = app.config.get("CONNECTOR_DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+        if not url:
+            Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{Path(app.instance_path) / 'connector.db'}"
+        url = normalize_database_url(str(url))
+        app.config["CONNECTOR_DATABASE_URL"] = url
+        app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        app.config["SQLALCHEMY_ECHO"] = bool(app.config.get("CONNECTOR_SQL_ECHO"))
+        db.init_app(app)
+        with app.app_context():
+            configure_sqlite(db.engine)
+        audit.install_session_hooks()
+        Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+        api = init_api(app)
+        app.cli.add_command(cli.connector_group)
+        app.extensions[EXTENSION_KEY] = {"api": api, "migrations": MIGRATIONS_DIR}
+
+
+def _json_errors_for_api(app: Flask) -> None:
+    from connector.api import API_PREFIX, error_response, handle_http_exception
+
+    prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if request.path.startswith(prefix):
+            return handle_http_exception(exc)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The standalone connector. ``config`` takes the same ``CONNECTOR_*`` keys as the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = config_module.resolve(config)
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = settings.get("CONNECTOR_SECRET_KEY") or secrets.token_hex(32)
+    for key, value in (config or {}).items():
+        if not key.startswith(config_module.PREFIX):
+            app.config[key] = value
+    LicenseExceptionConnector(app)
+    _json_errors_for_api(app)
+    return app

@@ -1,0 +1,22 @@
+"""Health: no authentication, so load balancers can probe it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from connector.api import make_blueprint
+from connector.db import db
+
+blp = make_blueprint("meta", __name__, "Service health.")
+
+
+@blp.route("/health")
+@blp.response(200, description="`{status: ok, database: ok}`; 503 when the database is unreachable.")
+def health() -> tuple[dict[str, Any], int]:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not healthy", never a 500
+        return {"status": "degraded", "database": type(exc).__name__}, 503
+    return {"status": "ok", "database": "ok"}, 200

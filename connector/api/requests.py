@@ -1,0 +1,227 @@
+"""Exception requests: intake, review, decision and lifecycle (SPEC §7.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from sqlalchemy import or_, select
+
+from connector import operations
+from connector.api import make_blueprint
+from connector.api.pagination import decode_cursor, page
+from connector.api.schemas import (
+    AmendSchema,
+    DecisionSchema,
+    DisputeSchema,
+    PrecedentArgs,
+    RenewSchema,
+    RequestCreateSchema,
+    RequestListArgs,
+    RevokeSchema,
+    RiskOverrideSchema,
+    VoteSchema,
+    WithdrawSchema,
+)
+from connector.auth import current_principal, requires
+from connector.db import db
+from connector.governance.errors import InvalidInput
+from connector.governance.precedents import rank_precedents
+from connector.models import AuditEvent, Connection, ExceptionRequest, utcnow
+from connector.policy_store import current_policy
+from connector.representation import iso, request_view
+
+blp = make_blueprint("requests", __name__, "Governed license exception requests.", "/requests")
+READERS = ("admin", "reviewer", "intake", "auditor")
+
+
+def find_request(ref: str) -> ExceptionRequest:
+    """By opaque id or human key (``LEX-1042``)."""
+    req = db.session.scalar(
+        select(ExceptionRequest).where(or_(ExceptionRequest.id == ref, ExceptionRequest.key == ref.upper()))
+    )
+    if req is None:
+        abort(404, f"No request with id or key '{ref}'.")
+    return req
+
+
+@blp.route("")
+@blp.arguments(RequestListArgs, location="query")
+@blp.response(200, description="`{items: [request], next: cursor|null}`, newest first.")
+@requires(*READERS)
+def list_requests(args: dict[str, Any]) -> dict[str, Any]:
+    query = select(ExceptionRequest)
+    for name in ("state", "track", "category", "source"):
+        if args.get(name):
+            query = query.where(getattr(ExceptionRequest, name) == args[name])
+    if args.get("band"):
+        query = query.where(ExceptionRequest.risk_band == args["band"])
+    if args.get("connection"):
+        query = query.join(Connection).where(Connection.name == args["connection"])
+    if args.get("overdue") is not None:
+        now = utcnow()
+        overdue = (ExceptionRequest.state == "in_review") & (ExceptionRequest.due_at < now)
+        query = query.where(overdue if args["overdue"] else ~overdue | ExceptionRequest.due_at.is_(None))
+    after = decode_cursor(args.get("after"))
+    if after is not None:
+        query = query.where(ExceptionRequest.pk < after)
+    rows = db.session.scalars(query.order_by(ExceptionRequest.pk.desc()).limit(args["limit"] + 1)).all()
+    result = page(list(rows), args["limit"], lambda r: r.pk)
+    result["items"] = [request_view(r) for r in result["items"]]
+    return result
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(RequestCreateSchema)
+@blp.response(201, description="The request, created (201) or, for a known external_id, updated (200).")
+@requires("intake", "admin")
+def create_request(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    external_id = body.pop("external_id", None)
+    external_url = body.pop("external_url", None)
+    policy = current_policy()
+    if body.get("category") is not None and body["category"] not in policy.categories:
+        raise InvalidInput("invalid_input", "1 field(s) are not valid; nothing was changed: category.",
+                           {"fields": {"category": [f"Must be one of: {', '.join(policy.categories)}."]}})
+    req, outcome = operations.submit(typed=body, source="api", actor=current_principal().name,
+                                     external_id=external_id, external_url=external_url)
+    view = request_view(req)
+    view["intake_outcome"] = outcome
+    return view, 201 if outcome == "created" else 200
+
+
+@blp.route("/<ref>")
+@blp.response(200)
+@requires(*READERS)
+def get_request(ref: str) -> dict[str, Any]:
+    return request_view(find_request(ref))
+
+
+@blp.route("/<ref>/votes", methods=["POST"])
+@blp.arguments(VoteSchema)
+@blp.response(201)
+@requires("reviewer")
+def vote(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.cast_vote(req, current_principal(), body["role"], body["vote"], body.get("rationale"))
+    return request_view(req)
+
+
+@blp.route("/<ref>/decision", methods=["POST"])
+@blp.arguments(DecisionSchema)
+@blp.response(201)
+@requires("reviewer")
+def decide(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.decide(req, current_principal(), body["outcome"], body["rationale"], body.get("entitlement"))
+    return request_view(req)
+
+
+@blp.route("/<ref>/amend", methods=["POST"])
+@blp.arguments(AmendSchema)
+@blp.response(201)
+@requires("reviewer")
+def amend(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.amend(req, current_principal(), body["rationale"], body["entitlement"])
+    return request_view(req)
+
+
+@blp.route("/<ref>/renew", methods=["POST"])
+@blp.arguments(RenewSchema)
+@blp.response(201)
+@requires("reviewer")
+def renew(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.renew(req, current_principal(), body["rationale"], body["expires_at"])
+    return request_view(req)
+
+
+@blp.route("/<ref>/revoke", methods=["POST"])
+@blp.arguments(RevokeSchema)
+@blp.response(201)
+@requires("reviewer")
+def revoke(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.revoke(req, current_principal(), body["reason"], body.get("effective"))
+    return request_view(req)
+
+
+@blp.route("/<ref>/disputes", methods=["POST"])
+@blp.arguments(DisputeSchema)
+@blp.response(201)
+@requires("intake", "reviewer", "admin")
+def dispute(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.dispute(req, current_principal().name, body["reason"])
+    return request_view(req)
+
+
+@blp.route("/<ref>/withdraw", methods=["POST"])
+@blp.arguments(WithdrawSchema)
+@blp.response(201)
+@requires("intake", "admin")
+def withdraw(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.withdraw(req, current_principal().name, body["reason"])
+    return request_view(req)
+
+
+@blp.route("/<ref>/risk-overrides", methods=["POST"])
+@blp.arguments(RiskOverrideSchema)
+@blp.response(201)
+@requires("reviewer")
+def override_risk(body: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    operations.override_risk(req, current_principal(), body["dimension"], body["value"], body["rationale"])
+    return request_view(req)
+
+
+def _precedent_candidate(req: ExceptionRequest) -> dict[str, Any]:
+    fields = req.fields or {}
+    last = req.decisions[-1] if req.decisions else None
+    return {
+        "id": req.id, "key": req.key, "category": req.category,
+        "requested_terms": fields.get("requested_terms") or {}, "revenue_impact": fields.get("revenue_impact"),
+        "customer": {"segment": (fields.get("customer") or {}).get("segment")},
+        "user_base": fields.get("user_base"),
+        "decision": {"outcome": last.outcome, "rationale": last.rationale, "decided_at": iso(last.decided_at)}
+        if last else None,
+    }
+
+
+@blp.route("/<ref>/precedents")
+@blp.arguments(PrecedentArgs, location="query")
+@blp.response(200, description="The most similar decided requests, most similar first.")
+@requires(*READERS)
+def precedents(args: dict[str, Any], ref: str) -> dict[str, Any]:
+    req = find_request(ref)
+    decided = db.session.scalars(
+        select(ExceptionRequest).where(ExceptionRequest.first_decided_at.is_not(None),
+                                       ExceptionRequest.pk != req.pk)
+        .order_by(ExceptionRequest.decided_at.desc()).limit(10000)
+    ).all()
+    policy = current_policy()
+    ranked = rank_precedents(_precedent_candidate(req) | {"decision": None},
+                             (_precedent_candidate(r) for r in decided), args["limit"],
+                             fx_rates=policy.data.get("fx_rates"))
+    return {"items": [p.to_dict() for p in ranked], "next": None}
+
+
+@blp.route("/<ref>/history")
+@blp.arguments(RequestListArgs(only=("after", "limit")), location="query")
+@blp.response(200, description="The audit events about this request, oldest first.")
+@requires(*READERS)
+def history(args: dict[str, Any], ref: str) -> dict[str, Any]:
+    from connector.audit import event_dict
+
+    req = find_request(ref)
+    query = select(AuditEvent).where(AuditEvent.subject == operations.subject(req))
+    after = decode_cursor(args.get("after"))
+    if after is not None:
+        query = query.where(AuditEvent.seq > after)
+    rows = db.session.scalars(query.order_by(AuditEvent.seq).limit(args["limit"] + 1)).all()
+    result = page(list(rows), args["limit"], lambda e: e.seq)
+    result["items"] = [event_dict(e) for e in result["items"]]
+    return result
+
+

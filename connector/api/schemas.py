@@ -1,0 +1,86 @@
+"""Request bodies and query arguments of the API (marshmallow; the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from connector.governance.policy import BANDS, COMMITTEE_ROLES, DIMENSIONS
+from connector.governance.review import OUTCOMES, STATES, VOTE_CHOICES
+from connector.governance.schema import RequestFieldsSchema
+
+_required_text = {"required": True, "validate": validate.Length(min=1, max=20000)}
+
+
+class RequestCreateSchema(RequestFieldsSchema):
+    """The governance fields (SPEC §2.1) plus an optional external id that makes the call idempotent."""
+
+    external_id = fields.String(validate=validate.Length(min=1, max=255), load_default=None)
+    external_url = fields.Url(load_default=None, require_tld=False)
+
+
+class RequestListArgs(Schema):
+    state = fields.String(validate=validate.OneOf(STATES))
+    track = fields.String(validate=validate.OneOf(("fast", "standard")))
+    band = fields.String(validate=validate.OneOf(BANDS))
+    category = fields.String()
+    source = fields.String(validate=validate.OneOf(("salesforce", "zendesk", "api")))
+    connection = fields.String()
+    overdue = fields.Boolean()
+    after = fields.String(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class _Body(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class VoteSchema(_Body):
+    role = fields.String(required=True, validate=validate.OneOf(COMMITTEE_ROLES))
+    vote = fields.String(required=True, validate=validate.OneOf(VOTE_CHOICES))
+    rationale = fields.String(load_default=None, validate=validate.Length(max=20000))
+
+
+class DecisionSchema(_Body):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    rationale = fields.String(**_required_text)
+    entitlement = fields.Dict(load_default=None, allow_none=True,
+                              metadata={"description": "grants, effective_from, expires_at, conditions, renewal, "
+                                                       "success_metrics; required for approvals"})
+
+
+class AmendSchema(_Body):
+    rationale = fields.String(**_required_text)
+    entitlement = fields.Dict(required=True)
+
+
+class RenewSchema(_Body):
+    rationale = fields.String(**_required_text)
+    expires_at = fields.Date(required=True)
+
+
+class RevokeSchema(_Body):
+    reason = fields.String(**_required_text)
+    effective = fields.Date(load_default=None)
+
+
+class DisputeSchema(_Body):
+    reason = fields.String(**_required_text)
+
+
+class WithdrawSchema(_Body):
+    reason = fields.String(**_required_text)
+
+
+class RiskOverrideSchema(_Body):
+    dimension = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
+    value = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=5))
+    rationale = fields.String(**_required_text)
+
+
+class PrecedentArgs(Schema):
+    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
+
+
+class PeriodArgs(Schema):
+    period = fields.String(load_default="month", validate=validate.OneOf(("week", "month", "quarter", "year")))

@@ -1,0 +1,174 @@
+"""The hash-chained audit log (SPEC §6): the one place events are appended, verified and exported.
+
+Appends happen in the transaction of the change they record. The chain head is read under a lock
+(a transaction-scoped advisory lock on PostgreSQL; SQLite's write lock, taken by ``BEGIN IMMEDIATE``),
+so concurrent writers still produce one linear chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from connector.db import db
+from connector.models import AuditEvent, utcnow
+
+GENESIS = "0" * 64
+ADVISORY_LOCK_ID = 0x4C4558_0001  # "LEX" audit chain
+_HEAD_KEY = "audit_head"
+_SECRET_KEY = re.compile(
+    r"(^|_)(secret|secrets|token|password|private_key|authorization|session_id|code_verifier|api_key|"
+    r"access_token|refresh_token|api_token|client_secret|webhook_secret|assertion)$",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values (canonical JSON has no dates or decimals)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def redact(value: Any) -> Any:
+    """Drop every value whose key names a secret: nothing secret ever enters the log."""
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if _SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def canonical(seq: int, occurred_at: datetime, actor: str, action: str, subject: str | None,
+              data: Any) -> bytes:
+    return rfc8785.dumps({
+        "seq": seq, "time": occurred_at.isoformat(), "actor": actor, "action": action,
+        "subject": subject, "data": data,
+    })
+
+
+def chain_hash(prev_hash: str, body: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+def _head(session: Session) -> tuple[int, str]:
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def append(actor: str, action: str, subject: str | None = None, data: Mapping[str, Any] | None = None,
+           *, at: datetime | None = None) -> AuditEvent:
+    """Append one event to the chain in the current transaction."""
+    return append_many([(actor, action, subject, data)], at=at)[0]
+
+
+def append_many(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],
+                *, at: datetime | None = None) -> list[AuditEvent]:
+    """Append several events with one head read and one bulk insert (the sync hot path uses this)."""
+    session = db.session()
+    seq, prev = _head(session)
+    occurred = at or utcnow()
+    rows: list[AuditEvent] = []
+    for actor, action, subject, data in events:
+        clean = jsonable(redact(dict(data or {})))
+        seq += 1
+        digest = chain_hash(prev, canonical(seq, occurred, actor, action, subject, clean))
+        rows.append(AuditEvent(seq=seq, occurred_at=occurred, actor=actor, action=action, subject=subject,
+                               data=clean, prev_hash=prev, hash=digest))
+        prev = digest
+    session.add_all(rows)
+    session.info[_HEAD_KEY] = (seq, prev)
+    return rows
+
+
+def _forget_head(session: Session, *_: Any) -> None:
+    session.info.pop(_HEAD_KEY, None)
+
+
+def install_session_hooks() -> None:
+    """The cached head is only valid while this transaction holds the lock."""
+    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+        if not event.contains(Session, name, _forget_head):
+            event.listen(Session, name, _forget_head)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "head": {"seq": self.head_seq, "hash": self.head_hash},
+                "broken_seq": self.broken_seq, "reason": self.reason}
+
+
+def iter_events(after: int = 0, batch: int = 2000) -> Iterator[AuditEvent]:
+    last = after
+    while True:
+        rows = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        db.session.expunge_all()
+
+
+def verify() -> Verification:
+    """Recompute the whole chain; name the first event whose link or content does not match."""
+    prev, expected_seq, checked = GENESIS, 1, 0
+    for ev in iter_events():
+        if ev.seq != expected_seq:
+            return Verification(False, checked, expected_seq - 1, prev, ev.seq,
+                                f"sequence gap: expected {expected_seq}, found {ev.seq}")
+        if ev.prev_hash != prev:
+            return Verification(False, checked, ev.seq - 1, prev, ev.seq, "prev_hash does not match")
+        digest = chain_hash(prev, canonical(ev.seq, ev.occurred_at, ev.actor, ev.action, ev.subject, ev.data))
+        if digest != ev.hash:
+            return Verification(False, checked, ev.seq - 1, prev, ev.seq, "content does not match its hash")
+        prev, expected_seq, checked = digest, expected_seq + 1, checked + 1
+    return Verification(True, checked, expected_seq - 1, prev)
+
+
+def head() -> dict[str, Any]:
+    row = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash, AuditEvent.occurred_at).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    if row is None:
+        return {"seq": 0, "hash": GENESIS, "time": None}
+    return {"seq": row[0], "hash": row[1], "time": row[2].isoformat()}
+
+
+def event_dict(ev: AuditEvent) -> dict[str, Any]:
+    return {"seq": ev.seq, "time": ev.occurred_at.isoformat(), "actor": ev.actor, "action": ev.action,
+            "subject": ev.subject, "data": ev.data, "prev_hash": ev.prev_hash, "hash": ev.hash}

@@ -1,0 +1,113 @@
+"""``flask --app wsgi connector …``: set up, tokens, policy (more groups join as features land)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from connector.db import db
+from connector.governance.errors import InvalidInput
+from connector.governance.policy import COMMITTEE_ROLES, parse_policy
+
+
+@click.group("connector", help="License Exception Connector administration.")
+def connector_group() -> None:
+    pass
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _report_invalid(exc: InvalidInput) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    for path, msgs in (exc.details.get("fields") or {}).items():
+        click.echo(f"  {path}: {' '.join(msgs)}", err=True)
+
+
+@connector_group.command("init", help="Create or upgrade the database and load the default policy. Idempotent.")
+@with_appcontext
+def init_command() -> None:
+    from connector.policy_store import current_version, ensure_default_policy
+
+    upgrade(directory=current_app.extensions["license_exception_connector"]["migrations"])
+    created = ensure_default_policy()
+    db.session.commit()
+    click.echo("database: up to date")
+    click.echo(f"policy: {'default loaded as version 1' if created else f'version {current_version()} in force'}")
+
+
+@connector_group.group("tokens", help="API tokens for principals.")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command("create", help="Create a token; the token alone is printed on the last line.")
+@click.option("--name", required=True, help="Principal name (a person or a system).")
+@click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "intake", "billing", "auditor"]))
+@click.option("--committee-role", "committee_roles", multiple=True, type=click.Choice(COMMITTEE_ROLES),
+              help="Committee role held (reviewers; repeatable).")
+@with_appcontext
+def tokens_create(name: str, role: str, committee_roles: tuple[str, ...]) -> None:
+    from connector.auth import create_token
+
+    try:
+        token = create_token(name, role, committee_roles, actor="cli")
+    except ValueError as exc:
+        _fail(f"error: {exc}", 2)
+        return
+    db.session.commit()
+    roles = f" committee roles: {', '.join(committee_roles)}" if committee_roles else ""
+    click.echo(f"token for {name} ({role}){roles}; store it now, it is not shown again:")
+    click.echo(token)
+
+
+@connector_group.group("policy", help="The governance policy.")
+def policy_group() -> None:
+    pass
+
+
+@policy_group.command("show", help="Print the policy in force (YAML).")
+@with_appcontext
+def policy_show() -> None:
+    from connector.policy_store import current_policy
+
+    policy = current_policy()
+    click.echo(f"# version {policy.version}")
+    click.echo(policy.document.rstrip())
+
+
+@policy_group.command("validate", help="Validate a policy file without storing it.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def policy_validate(file: Path) -> None:
+    try:
+        parse_policy(file.read_text("utf-8"))
+    except InvalidInput as exc:
+        _report_invalid(exc)
+        sys.exit(1)
+    click.echo(f"{file}: valid")
+
+
+@policy_group.command("set", help="Validate and store a policy file as the new version.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default="cli", help="Who makes the change (audited).")
+@with_appcontext
+def policy_set(file: Path, actor: str) -> None:
+    from connector.policy_store import store_policy
+
+    try:
+        policy = store_policy(file.read_text("utf-8"), actor)
+    except InvalidInput as exc:
+        db.session.rollback()
+        _report_invalid(exc)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"policy version {policy.version} in force")
+
+

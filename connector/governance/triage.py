@@ -1,0 +1,149 @@
+"""Triage and risk (SPEC §2.3): the track, and a four-dimension risk score with every point explained."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from connector.governance.paths import get_path
+from connector.governance.policy import BANDS, DIMENSIONS, Policy
+
+
+def derived_values(fields: Mapping[str, Any], policy: Policy) -> dict[str, Any]:
+    """Values the policy's rules may test beyond the raw fields (see the policy's comments)."""
+    base: Mapping[str, Any] = fields.get("baseline_terms") or {}
+    want: Mapping[str, Any] = fields.get("requested_terms") or {}
+    revenue = fields.get("revenue_impact") or {}
+    start, end = fields.get("requested_start"), fields.get("requested_end")
+    out: dict[str, Any] = {
+        "revenue_base": policy.to_base_currency(revenue.get("amount"), revenue.get("currency")),
+        "duration_days": (end - start).days if start and end else None,
+        "requested_keys": sorted(k for k, v in want.items() if v not in (None, [], "")),
+    }
+    if want.get("seats") is not None and base.get("seats") is not None:
+        out["seat_increase"] = want["seats"] - base["seats"]
+        out["seat_increase_ratio"] = (
+            (want["seats"] - base["seats"]) / base["seats"] if base["seats"] else float(want["seats"] > 0)
+        )
+    else:
+        out["seat_increase"] = out["seat_increase_ratio"] = None
+    for key in ("regions", "environments", "features"):
+        licensed = {str(v).lower() for v in base.get(key) or ()}
+        out[f"new_{key}"] = [v for v in want.get(key) or () if str(v).lower() not in licensed]
+    return out
+
+
+def _value(fields: Mapping[str, Any], derived: Mapping[str, Any], name: str) -> Any:
+    return derived[name] if name in derived else get_path(fields, name)
+
+
+def _holds(op: str, actual: Any, expected: Any) -> bool:
+    if op == "present":
+        return actual not in (None, "", [], {})
+    if actual is None:
+        return False
+    if op == "eq":
+        return bool(actual == expected)
+    if op == "ne":
+        return bool(actual != expected)
+    if op == "in":
+        return actual in expected
+    if op == "not_in":
+        return actual not in expected
+    if op == "contains_any":
+        have = {str(v).lower() for v in (actual if isinstance(actual, (list, tuple, set)) else [actual])}
+        return bool(have & {str(v).lower() for v in expected})
+    number = Decimal(str(actual)) if not isinstance(actual, Decimal) else actual
+    bound = Decimal(str(expected))
+    return {
+        "gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound,
+    }[op]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    track: str
+    reasons: list[str] = field(default_factory=list)  # why not fast, or why fast
+
+
+def decide_track(fields: Mapping[str, Any], policy: Policy) -> TrackResult:
+    """``fast`` only when every fast-track condition holds; each failed condition is a reason."""
+    rules = policy.data["fast_track"]
+    derived = derived_values(fields, policy)
+    blocked: list[str] = []
+    if fields.get("category") not in rules["categories"]:
+        blocked.append(f"category {fields.get('category')} is not eligible for the fast track")
+    revenue = derived["revenue_base"]
+    if revenue is None:
+        blocked.append("revenue impact unknown in the base currency")
+    elif revenue > Decimal(str(rules["max_revenue_impact"])):
+        blocked.append(f"revenue impact above {rules['max_revenue_impact']} {policy.data['base_currency']}")
+    users = fields.get("user_base")
+    if users is None:
+        blocked.append("user base unknown")
+    elif users > rules["max_user_base"]:
+        blocked.append(f"user base above {rules['max_user_base']}")
+    if fields.get("data_sensitivity") not in rules["data_sensitivity"]:
+        blocked.append(f"data sensitivity {fields.get('data_sensitivity')} is not eligible")
+    duration = derived["duration_days"]
+    if duration is None:
+        blocked.append("requested duration unknown (requested_start and requested_end)")
+    elif duration > rules["max_duration_days"]:
+        blocked.append(f"requested duration above {rules['max_duration_days']} days")
+    if blocked:
+        return TrackResult("standard", blocked)
+    return TrackResult("fast", ["every fast-track condition holds"])
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    score: float
+    band: str
+    dimensions: dict[str, int]
+    explanation: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "band": self.band, "dimensions": dict(self.dimensions),
+                "explanation": [dict(e) for e in self.explanation]}
+
+
+def score_risk(
+    fields: Mapping[str, Any], policy: Policy, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> RiskResult:
+    """Apply every rule; dimensions are capped to 0..5; reviewers' overrides replace a dimension."""
+    derived = derived_values(fields, policy)
+    dims = dict.fromkeys(DIMENSIONS, 0)
+    explanation: list[dict[str, Any]] = []
+    for rule in policy.compiled_rules:
+        cond = rule["when"]
+        actual = _value(fields, derived, cond["field"])
+        if _holds(cond["op"], actual, cond.get("value")):
+            dims[rule["dimension"]] += rule["points"]
+            explanation.append({
+                "dimension": rule["dimension"], "points": rule["points"], "because": rule["because"],
+                "field": cond["field"], "value": _jsonable(actual),
+            })
+    dims = {k: max(0, min(5, v)) for k, v in dims.items()}
+    for dim, override in (overrides or {}).items():
+        dims[dim] = int(override["value"])
+        explanation.append({
+            "dimension": dim, "points": None, "because": f"Override to {override['value']} by "
+            f"{override.get('by', 'a reviewer')}: {override['rationale']}", "field": None, "value": None,
+        })
+    weights = policy.data["risk"]["weights"]
+    score = round(sum(weights[d] * dims[d] for d in DIMENSIONS) / sum(weights.values()), 2)
+    bands = policy.data["risk"]["bands"]
+    band = next(b for b in reversed(BANDS) if score >= bands[b])
+    return RiskResult(score=score, band=band, dimensions=dims, explanation=explanation)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

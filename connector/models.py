@@ -1,0 +1,265 @@
+"""SQLAlchemy models: the durable state of every request, vote, decision, entitlement and event."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from connector.db import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_public_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Principal(db.Model):  # type: ignore[name-defined,misc]
+    """Who acts through the API: a person or a system, with one role and any committee roles."""
+
+    __tablename__ = "principals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    committee_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token, stored as its SHA-256 only; the clear token is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    principal: Mapped[Principal] = relationship()
+
+
+class PolicyVersion(db.Model):  # type: ignore[name-defined,misc]
+    """One version of the governance policy document; the highest version is in force."""
+
+    __tablename__ = "policy_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Connection(db.Model):  # type: ignore[name-defined,misc]
+    """A Salesforce org or Zendesk account the connector syncs with."""
+
+    __tablename__ = "connections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), default="needs_authorization")
+    status_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secrets: Mapped[str | None] = mapped_column(Text, nullable=True)  # Fernet token of a JSON object
+    token: Mapped[str | None] = mapped_column(Text, nullable=True)  # Fernet token of the OAuth token
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExceptionRequest(db.Model):  # type: ignore[name-defined,misc]
+    """One governed license exception request, whatever its source."""
+
+    __tablename__ = "exception_requests"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    key: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"), nullable=True, index=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    external_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: "<connection id or api>:<external id>": one request per source record.
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
+    mapping_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raw_payload: Mapped[Any] = mapped_column(JSON, nullable=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    title: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    track: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    risk_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    risk_band: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    risk_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    intake: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    info_request: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    review_round: Mapped[int] = mapped_column(Integer, default=1)
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)
+    disputes: Mapped[int] = mapped_column(Integer, default=0)
+    changed_after_decision: Mapped[bool] = mapped_column(Boolean, default=False)
+    pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    connection: Mapped[Connection | None] = relationship()
+    votes: Mapped[list[Vote]] = relationship(back_populates="request", order_by="Vote.id")
+    decisions: Mapped[list[Decision]] = relationship(back_populates="request", order_by="Decision.id")
+    entitlements: Mapped[list[EntitlementBoundary]] = relationship(
+        back_populates="request", order_by="EntitlementBoundary.version"
+    )
+
+
+class Vote(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "votes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id"))
+    voter: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    vote: Mapped[str] = mapped_column(String(20))
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    review_round: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[ExceptionRequest] = relationship(back_populates="votes")
+
+
+class Decision(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    outcome: Mapped[str] = mapped_column(String(30))
+    rationale: Mapped[str] = mapped_column(Text)
+    principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id"), nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    customer_summary: Mapped[str] = mapped_column(Text)
+    internal_note: Mapped[str] = mapped_column(Text)
+    entitlement_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    review_round: Mapped[int] = mapped_column(Integer)
+
+    request: Mapped[ExceptionRequest] = relationship(back_populates="decisions")
+
+
+class EntitlementBoundary(db.Model):  # type: ignore[name-defined,misc]
+    """One version of what an approved exception grants, and until when."""
+
+    __tablename__ = "entitlement_boundaries"
+    __table_args__ = (UniqueConstraint("request_pk", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(20))  # approved | amended | renewed | revoked | expired
+    status: Mapped[str] = mapped_column(String(20))  # active | superseded | revoked | expired
+    grants: Mapped[dict[str, Any]] = mapped_column(JSON)
+    effective_from: Mapped[date] = mapped_column(Date)
+    expires_at: Mapped[date] = mapped_column(Date)
+    conditions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    renewal_mode: Mapped[str] = mapped_column(String(10), default="manual")
+    notice_days: Mapped[int] = mapped_column(Integer, default=30)
+    success_metrics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    supersedes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    revoke_effective: Mapped[date | None] = mapped_column(Date, nullable=True)
+    notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[ExceptionRequest] = relationship(back_populates="entitlements")
+
+
+class Dispute(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "disputes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20), default="api")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One link of the hash chain. The database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Delivery(db.Model):  # type: ignore[name-defined,misc]
+    """An outbox row: one change to send to one target, written in the transaction of the change."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    target: Mapped[str] = mapped_column(String(120), index=True)  # "billing" or "connection:<name>"
+    change: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending|sending|delivered|dead|superseded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    request: Mapped[ExceptionRequest] = relationship()

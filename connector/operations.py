@@ -1,0 +1,482 @@
+"""Operations that change governed requests (indico-style): check, change the models, flush, log the event.
+
+They never commit: the caller (an HTTP request, a CLI command, a worker job) commits once, or rolls back on
+any error, so a change and its audit event and deliveries are durable together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import rfc8785
+from flask import current_app
+from sqlalchemy import select
+
+from connector import audit
+from connector.db import db
+from connector.governance import lifecycle, review
+from connector.governance.communications import communications
+from connector.governance.errors import InvalidInput, NotPermitted, StateConflict
+from connector.governance.intake import IntakeResult, run_intake
+from connector.governance.policy import Policy
+from connector.governance.schema import dump_fields, load_fields
+from connector.governance.sla import SlaClock, due_at, sla_events
+from connector.governance.triage import decide_track, score_risk
+from connector.models import (
+    Connection,
+    Decision,
+    Dispute,
+    EntitlementBoundary,
+    ExceptionRequest,
+    Principal,
+    Vote,
+    utcnow,
+)
+from connector.policy_store import current_policy
+from connector.representation import current_entitlement, request_view
+
+DECIDED_STATES = ("approved", "denied", "withdrawn", "expired", "revoked")
+
+
+def subject(req: ExceptionRequest) -> str:
+    return f"request:{req.id}"
+
+
+def content_hash(stored_fields: Mapping[str, Any], field_errors: Mapping[str, str]) -> str:
+    body = rfc8785.dumps({"fields": audit.jsonable(stored_fields), "errors": dict(field_errors)})
+    return hashlib.sha256(body).hexdigest()
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def _typed(req: ExceptionRequest) -> dict[str, Any]:
+    return load_fields(req.fields or {})
+
+
+def evaluate(req: ExceptionRequest, typed: Mapping[str, Any], field_errors: Mapping[str, str],
+             policy: Policy, now: datetime) -> IntakeResult:
+    """Run intake, triage and risk; move the request between ``needs_info`` and ``in_review``."""
+    result = run_intake(typed, policy, field_errors)
+    req.intake = result.to_dict()
+    req.policy_version = policy.version
+    track = decide_track(typed, policy)
+    risk = score_risk(typed, policy, req.risk_overrides or None)
+    req.track = track.track
+    req.risk = {**risk.to_dict(), "track_reasons": track.reasons}
+    req.risk_score, req.risk_band = risk.score, risk.band
+    if result.complete and req.info_request is None:
+        if req.completed_at is None:
+            req.completed_at = now
+        req.due_at = due_at(req.completed_at, track.track, policy.sla)
+        req.state = "in_review"
+    else:
+        req.state = "needs_info"
+    return result
+
+
+def _denormalize(req: ExceptionRequest, stored: Mapping[str, Any]) -> None:
+    req.title = (stored.get("title") or "")[:255] or None
+    req.category = stored.get("category")
+    req.customer_name = (stored.get("customer") or {}).get("name")
+
+
+def submit(
+    *,
+    typed: Mapping[str, Any],
+    field_errors: Mapping[str, str] | None = None,
+    source: str,
+    actor: str,
+    connection: Connection | None = None,
+    external_id: str | None = None,
+    external_url: str | None = None,
+    mapping_version: int | None = None,
+    raw_payload: Any = None,
+) -> tuple[ExceptionRequest, str]:
+    """Create or update the request for one source record; returns it and what happened.
+
+    Outcomes: ``created``, ``updated``, ``unchanged`` (nothing written), ``changed_after_decision``.
+    """
+    errors = dict(field_errors or {})
+    stored = dump_fields(dict(typed))
+    digest = content_hash(stored, errors)
+    dedupe = f"{connection.id if connection else 'api'}:{external_id}" if external_id else None
+    req = None
+    if dedupe is not None:
+        req = db.session.scalar(
+            select(ExceptionRequest).where(ExceptionRequest.dedupe_key == dedupe).with_for_update()
+        )
+    now = utcnow()
+    policy = current_policy()
+    if req is None:
+        req = ExceptionRequest(source=source, connection=connection, external_id=external_id,
+                               external_url=external_url, dedupe_key=dedupe, mapping_version=mapping_version,
+                               raw_payload=raw_payload, fields=stored, content_hash=digest, state="needs_info",
+                               risk_overrides={}, review_round=1, disputes=0, changed_after_decision=False,
+                               created_at=now, updated_at=now)
+        _denormalize(req, stored)
+        db.session.add(req)
+        result = evaluate(req, typed, errors, policy, now)
+        db.session.flush()
+        req.key = f"{current_app.config['CONNECTOR_KEY_PREFIX']}-{1000 + req.pk}"
+        audit.append(actor, "request.created", subject(req), {
+            "key": req.key, "source": source, "external_id": external_id, "state": req.state,
+            "track": req.track, "risk": {"score": req.risk_score, "band": req.risk_band},
+            "intake": result.to_dict(), "mapping_version": mapping_version,
+        })
+        if connection is not None:
+            publish(req, "created", actor)
+        return req, "created"
+    if req.content_hash == digest:
+        return req, "unchanged"
+    if req.state in DECIDED_STATES:
+        req.pending_change = {"fields": stored, "errors": errors, "received_at": now.isoformat()}
+        req.changed_after_decision = True
+        req.content_hash = digest
+        req.raw_payload = raw_payload if raw_payload is not None else req.raw_payload
+        audit.append(actor, "request.changed_after_decision", subject(req), {
+            "key": req.key, "state": req.state, "changed": _changed_paths(req.fields or {}, stored)})
+        return req, "changed_after_decision"
+    changed = _changed_paths(req.fields or {}, stored)
+    previous_state = req.state
+    req.fields, req.content_hash = stored, digest
+    req.external_url = external_url or req.external_url
+    req.mapping_version = mapping_version if mapping_version is not None else req.mapping_version
+    if raw_payload is not None:
+        req.raw_payload = raw_payload
+    req.info_request = None  # the requester answered by changing the record
+    _denormalize(req, stored)
+    result = evaluate(req, typed, errors, policy, now)
+    audit.append(actor, "request.updated", subject(req), {
+        "key": req.key, "changed": changed, "state": req.state, "previous_state": previous_state,
+        "intake": result.to_dict()})
+    if connection is not None:
+        publish(req, "updated", actor)
+    return req, "updated"
+
+
+def _changed_paths(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        path = f"{prefix}{key}"
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out.extend(_changed_paths(a, b, path + "."))
+        elif a != b:
+            out.append(path)
+    return out
+
+
+def _lock(req: ExceptionRequest) -> ExceptionRequest:
+    """Re-read the request row FOR UPDATE so concurrent votes and decisions serialise."""
+    db.session.execute(select(ExceptionRequest.pk).where(ExceptionRequest.pk == req.pk).with_for_update())
+    db.session.refresh(req)
+    return req
+
+
+def _current_votes(req: ExceptionRequest) -> list[review.CastVote]:
+    return [review.CastVote(v.role, v.vote, v.voter, v.rationale)
+            for v in req.votes if v.review_round == req.review_round]
+
+
+def cast_vote(req: ExceptionRequest, principal: Principal, role: str, vote: str, rationale: str | None) -> Vote:
+    _lock(req)
+    review.check_vote(req.state, principal.committee_roles or [], role, vote, rationale)
+    row = Vote(request=req, principal_id=principal.id, voter=principal.name, role=role, vote=vote,
+               rationale=rationale, review_round=req.review_round, created_at=utcnow())
+    db.session.add(row)
+    audit.append(principal.name, "vote.cast", subject(req),
+                 {"key": req.key, "role": role, "vote": vote, "rationale": rationale, "round": req.review_round})
+    if vote == "request_info":
+        req.info_request = {"question": rationale, "by": principal.name, "role": role, "at": utcnow().isoformat()}
+        req.state = "needs_info"
+        audit.append(principal.name, "request.info_requested", subject(req),
+                     {"key": req.key, "question": rationale})
+        publish(req, "info_requested", principal.name)
+    db.session.flush()
+    return row
+
+
+def _communications(req: ExceptionRequest, policy: Policy, outcome: str, rationale: str, decided_by: str,
+                    ent: EntitlementBoundary | None) -> tuple[str, str]:
+    from connector.representation import entitlement_view
+
+    decision = {"outcome": outcome, "rationale": rationale, "decided_by": decided_by}
+    return communications(policy, request_view(req), decision, entitlement_view(ent))
+
+
+def _new_version(req: ExceptionRequest, ent: Mapping[str, Any], change: str, actor: str,
+                 rationale: str | None) -> EntitlementBoundary:
+    current = current_entitlement(req)
+    version = (current.version + 1) if current else 1
+    if current is not None and current.status == "active":
+        current.status = "superseded"
+    row = EntitlementBoundary(
+        request=req, version=version, change=change, status="active", grants=dict(ent["grants"]),
+        effective_from=ent["effective_from"], expires_at=ent["expires_at"],
+        conditions=list(ent.get("conditions") or []), renewal_mode=ent["renewal"]["mode"],
+        notice_days=int(ent["renewal"]["notice_days"]), success_metrics=list(ent.get("success_metrics") or []),
+        supersedes=current.version if current else None, rationale=rationale, created_by=actor,
+        created_at=utcnow())
+    db.session.add(row)
+    return row
+
+
+def _record_decision(req: ExceptionRequest, principal_name: str, principal_id: int | None, outcome: str,
+                     rationale: str, ent: EntitlementBoundary | None, policy: Policy) -> Decision:
+    db.session.flush()
+    summary, note = _communications(req, policy, outcome, rationale, principal_name, ent)
+    now = utcnow()
+    dec = Decision(request=req, outcome=outcome, rationale=rationale, principal_id=principal_id,
+                   decided_by=principal_name, decided_at=now, customer_summary=summary, internal_note=note,
+                   entitlement_version=ent.version if ent else None, review_round=req.review_round)
+    db.session.add(dec)
+    return dec
+
+
+def _require_chair(principal: Principal, policy: Policy, action: str) -> None:
+    if policy.chair not in (principal.committee_roles or []):
+        raise NotPermitted("chair_only", f"Only the chair ({policy.chair}) can {action}.", {"chair": policy.chair})
+
+
+def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale: str,
+           entitlement: Mapping[str, Any] | None) -> Decision:
+    _lock(req)
+    policy = current_policy()
+    review.check_decision(state=req.state, track=req.track, band=req.risk_band,
+                          holder_roles=principal.committee_roles or [], outcome=outcome,
+                          votes=_current_votes(req), policy=policy)
+    ent_row = None
+    if outcome in review.APPROVALS:
+        ent = review.validate_entitlement(entitlement, policy, today(), outcome=outcome)
+        ent_row = _new_version(req, ent, "approved", principal.name, rationale)
+    else:
+        current = current_entitlement(req)
+        if current is not None and current.status == "active":
+            ent_row = _end_version(req, current, "revoked", principal.name, rationale, today())
+    now = utcnow()
+    req.state = "approved" if outcome in review.APPROVALS else "denied"
+    req.outcome, req.decided_at = outcome, now
+    req.first_decided_at = req.first_decided_at or now
+    dec = _record_decision(req, principal.name, principal.id, outcome, rationale,
+                           ent_row if outcome in review.APPROVALS else None, policy)
+    audit.append(principal.name, "decision.recorded", subject(req), {
+        "key": req.key, "outcome": outcome, "rationale": rationale, "round": req.review_round,
+        "entitlement_version": ent_row.version if ent_row else None})
+    publish(req, "decided", principal.name)
+    db.session.flush()
+    return dec
+
+
+def _end_version(req: ExceptionRequest, current: EntitlementBoundary, change: str, actor: str,
+                 rationale: str | None, when: date) -> EntitlementBoundary:
+    """A final version that records the end (revoked or expired) of the boundaries in force."""
+    ent = {"grants": current.grants, "effective_from": current.effective_from,
+           "expires_at": max(when, current.effective_from), "conditions": current.conditions,
+           "renewal": {"mode": current.renewal_mode, "notice_days": current.notice_days},
+           "success_metrics": current.success_metrics}
+    row = _new_version(req, ent, change, actor, rationale)
+    row.status = change
+    return row
+
+
+def amend(req: ExceptionRequest, principal: Principal, rationale: str,
+          entitlement: Mapping[str, Any] | None) -> EntitlementBoundary:
+    _lock(req)
+    policy = current_policy()
+    _require_chair(principal, policy, "amend an exception")
+    lifecycle.require_state("amend", req.state, ("approved",))
+    ent = review.validate_entitlement(entitlement, policy, today(), outcome=req.outcome or "approved")
+    row = _new_version(req, ent, "amended", principal.name, rationale)
+    _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
+    audit.append(principal.name, "entitlement.amended", subject(req),
+                 {"key": req.key, "version": row.version, "supersedes": row.supersedes, "rationale": rationale})
+    publish(req, "amended", principal.name)
+    db.session.flush()
+    return row
+
+
+def renew(req: ExceptionRequest, principal: Principal, rationale: str, expires_at: date) -> EntitlementBoundary:
+    _lock(req)
+    policy = current_policy()
+    _require_chair(principal, policy, "renew an exception")
+    lifecycle.require_state("renew", req.state, ("approved", "expired"))
+    current = current_entitlement(req)
+    assert current is not None
+    base = {"grants": current.grants, "effective_from": current.effective_from, "expires_at": current.expires_at,
+            "conditions": current.conditions,
+            "renewal": {"mode": current.renewal_mode, "notice_days": current.notice_days},
+            "success_metrics": current.success_metrics}
+    ent = lifecycle.renewal(base, expires_at, policy, today())
+    row = _new_version(req, ent, "renewed", principal.name, rationale)
+    req.state = "approved"
+    _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
+    audit.append(principal.name, "entitlement.renewed", subject(req),
+                 {"key": req.key, "version": row.version, "expires_at": expires_at, "rationale": rationale})
+    publish(req, "renewed", principal.name)
+    db.session.flush()
+    return row
+
+
+def revoke(req: ExceptionRequest, principal: Principal, reason: str, effective: date | None) -> EntitlementBoundary:
+    _lock(req)
+    policy = current_policy()
+    _require_chair(principal, policy, "revoke an exception")
+    lifecycle.require_state("revoke", req.state, ("approved",))
+    current = current_entitlement(req)
+    assert current is not None
+    when = lifecycle.revocation_date(effective, {"effective_from": current.effective_from}, today())
+    if when > today():
+        current.revoke_effective = when
+        current.rationale = reason
+        audit.append(principal.name, "entitlement.revocation_scheduled", subject(req),
+                     {"key": req.key, "version": current.version, "effective": when, "reason": reason})
+        db.session.flush()
+        return current
+    row = _end_version(req, current, "revoked", principal.name, reason, when)
+    req.state = "revoked"
+    audit.append(principal.name, "entitlement.revoked", subject(req),
+                 {"key": req.key, "version": row.version, "effective": when, "reason": reason})
+    publish(req, "revoked", principal.name)
+    db.session.flush()
+    return row
+
+
+def dispute(req: ExceptionRequest, actor: str, reason: str, channel: str = "api") -> Dispute:
+    """Reopen review of a decided request; the new round needs fresh votes."""
+    _lock(req)
+    lifecycle.require_state("dispute", req.state, lifecycle.DISPUTABLE)
+    if not reason.strip():
+        raise InvalidInput("reason_required", "Say why the decision is disputed.",
+                           {"fields": {"reason": ["Required."]}})
+    policy = current_policy()
+    now = utcnow()
+    row = Dispute(request_pk=req.pk, reason=reason, raised_by=actor, channel=channel, created_at=now)
+    db.session.add(row)
+    previous = req.state
+    req.disputes += 1
+    req.review_round += 1
+    req.state = "in_review"
+    req.reminded_at = req.escalated_at = None
+    req.due_at = due_at(now, req.track or "standard", policy.sla)
+    audit.append(actor, "request.disputed", subject(req), {
+        "key": req.key, "reason": reason, "channel": channel, "previous_state": previous,
+        "round": req.review_round})
+    publish(req, "disputed", actor)
+    db.session.flush()
+    return row
+
+
+def withdraw(req: ExceptionRequest, actor: str, reason: str) -> None:
+    _lock(req)
+    lifecycle.require_state("withdraw", req.state, lifecycle.WITHDRAWABLE)
+    previous = req.state
+    req.state = "withdrawn"
+    audit.append(actor, "request.withdrawn", subject(req),
+                 {"key": req.key, "reason": reason, "previous_state": previous})
+    publish(req, "withdrawn", actor)
+    db.session.flush()
+
+
+def override_risk(req: ExceptionRequest, principal: Principal, dimension: str, value: int,
+                  rationale: str) -> None:
+    """A reviewer replaces one risk dimension, with a rationale (audited); the score is recomputed."""
+    _lock(req)
+    if not principal.committee_roles:
+        raise NotPermitted("committee_role_required", "Only committee members override risk.")
+    if req.state not in ("needs_info", "in_review"):
+        raise StateConflict("not_open", f"Risk is fixed once a request is {req.state}.", {"state": req.state})
+    overrides = dict(req.risk_overrides or {})
+    overrides[dimension] = {"value": value, "rationale": rationale, "by": principal.name}
+    req.risk_overrides = overrides
+    policy = current_policy()
+    previous = {"score": req.risk_score, "band": req.risk_band}
+    evaluate(req, _typed(req), (req.intake or {}).get("errors") or {}, policy, utcnow())
+    audit.append(principal.name, "risk.overridden", subject(req), {
+        "key": req.key, "dimension": dimension, "value": value, "rationale": rationale,
+        "previous": previous, "now": {"score": req.risk_score, "band": req.risk_band}})
+    db.session.flush()
+
+
+def publish(req: ExceptionRequest, change: str, actor: str) -> None:
+    """Every state or version change fans out to the source and to billing through the outbox."""
+    from connector import outbox
+
+    outbox.enqueue_for_change(req, change, actor)
+
+
+# --- periodic jobs (called by the worker) -------------------------------------------------------------------
+
+def run_sla(now: datetime | None = None, actor: str = "worker") -> dict[str, int]:
+    """Send SLA reminders and escalate overdue requests (each once)."""
+    now = now or utcnow()
+    policy = current_policy()
+    counts = {"reminders": 0, "escalations": 0}
+    rows = db.session.scalars(
+        select(ExceptionRequest).where(ExceptionRequest.state == "in_review",
+                                       ExceptionRequest.due_at.is_not(None),
+                                       ExceptionRequest.escalated_at.is_(None))
+    ).all()
+    for req in rows:
+        assert req.due_at is not None and req.completed_at is not None
+        clock = SlaClock(completed_at=req.completed_at, due_at=req.due_at, reminded_at=req.reminded_at,
+                         escalated_at=req.escalated_at, decided_at=None)
+        for ev in sla_events(clock, now, policy.sla):
+            if ev.kind == "sla.reminder":
+                req.reminded_at = now
+                counts["reminders"] += 1
+            else:
+                req.escalated_at = now
+                counts["escalations"] += 1
+            audit.append(actor, ev.kind, subject(req), {"key": req.key, **ev.detail})
+    db.session.flush()
+    return counts
+
+
+def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, int]:
+    """Expire, auto-renew, apply scheduled revocations and send expiry notices."""
+    day = (now or utcnow()).date()
+    policy = current_policy()
+    counts = {"expired": 0, "renewed": 0, "revoked": 0, "notices": 0}
+    rows = db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.state == "approved")).all()
+    for req in rows:
+        ent = current_entitlement(req)
+        if ent is None:
+            continue
+        if ent.revoke_effective is not None and ent.revoke_effective <= day:
+            _end_version(req, ent, "revoked", actor, ent.rationale, ent.revoke_effective)
+            req.state = "revoked"
+            audit.append(actor, "entitlement.revoked", subject(req),
+                         {"key": req.key, "effective": ent.revoke_effective, "scheduled": True})
+            publish(req, "revoked", actor)
+            counts["revoked"] += 1
+        elif lifecycle.expiry_due(ent.expires_at, day):
+            if ent.renewal_mode == "auto":
+                base = {"grants": ent.grants, "effective_from": ent.effective_from, "expires_at": ent.expires_at,
+                        "conditions": ent.conditions,
+                        "renewal": {"mode": ent.renewal_mode, "notice_days": ent.notice_days},
+                        "success_metrics": ent.success_metrics}
+                new_expiry = lifecycle.auto_renewal_expiry(base, policy)
+                row = _new_version(req, {**base, "expires_at": new_expiry}, "renewed", actor, "automatic renewal")
+                audit.append(actor, "entitlement.renewed", subject(req),
+                             {"key": req.key, "version": row.version, "expires_at": new_expiry, "automatic": True})
+                publish(req, "renewed", actor)
+                counts["renewed"] += 1
+            else:
+                _end_version(req, ent, "expired", actor, "expired", ent.expires_at)
+                req.state = "expired"
+                audit.append(actor, "entitlement.expired", subject(req),
+                             {"key": req.key, "expires_at": ent.expires_at})
+                publish(req, "expired", actor)
+                counts["expired"] += 1
+        elif ent.notice_sent_at is None and lifecycle.notice_due(ent.expires_at, ent.notice_days, day):
+            ent.notice_sent_at = utcnow()
+            audit.append(actor, "entitlement.expiry_notice", subject(req),
+                         {"key": req.key, "expires_at": ent.expires_at, "renewal": ent.renewal_mode})
+            counts["notices"] += 1
+        db.session.flush()
+    return counts

@@ -1,0 +1,68 @@
+"""The transactional outbox (SPEC §5): the one place deliveries are created.
+
+A change and its deliveries commit together; the worker (``connector.delivery``) sends them later, in order
+per (request, target). An unsent older delivery for the same (request, target) is superseded by a newer one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import update
+
+from connector.db import db
+from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, utcnow
+from connector.representation import current_entitlement, iso, request_view
+
+#: Changes that produce a new entitlement version, and so a message to billing.
+VERSION_CHANGES = ("decided", "amended", "renewed", "revoked", "expired")
+
+
+def billing_payload(req: ExceptionRequest, ent: EntitlementBoundary) -> dict[str, Any]:
+    """What billing receives (SPEC §5), identical in the webhook and the pull feed."""
+    return {
+        "exception_id": req.id,
+        "key": req.key,
+        "version": ent.version,
+        "status": "active" if ent.status in ("active", "superseded") else ent.status,
+        "change": ent.change,
+        "customer": (req.fields or {}).get("customer") or {},
+        "grants": ent.grants,
+        "effective_from": iso(ent.effective_from),
+        "expires_at": iso(ent.expires_at),
+        "conditions": list(ent.conditions or []),
+        "supersedes": ent.supersedes,
+    }
+
+
+def _enqueue(req: ExceptionRequest, target: str, change: str, payload: dict[str, Any],
+             version: int | None) -> Delivery:
+    db.session.flush()
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.request_pk == req.pk, Delivery.target == target, Delivery.status == "pending")
+        .values(status="superseded", last_error="superseded by a newer change")
+        .execution_options(synchronize_session=False)
+    )
+    row = Delivery(request_pk=req.pk, target=target, change=change, version=version,
+                   message_id="msg_" + uuid.uuid4().hex, payload=payload, status="pending", attempts=0,
+                   next_attempt_at=utcnow(), created_at=utcnow())
+    db.session.add(row)
+    return row
+
+
+def enqueue_for_change(req: ExceptionRequest, change: str, actor: str) -> list[Delivery]:
+    rows: list[Delivery] = []
+    if req.connection is not None:
+        rows.append(_enqueue(req, f"connection:{req.connection.name}", change,
+                             {"change": change, "request": request_view(req)}, None))
+    ent = current_entitlement(req)
+    billing_on = bool(current_app.config.get("CONNECTOR_BILLING_WEBHOOK_URL"))
+    if billing_on and change in VERSION_CHANGES and ent is not None and (
+        change != "decided" or req.state == "approved" or ent.status == "revoked"
+    ):
+        db.session.flush()
+        rows.append(_enqueue(req, "billing", change, billing_payload(req, ent), ent.version))
+    return rows

@@ -1,0 +1,60 @@
+"""The policy in force: the highest stored version, parsed once per version and process."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from connector import audit
+from connector.db import db
+from connector.governance.policy import Policy, default_policy_text, parse_policy
+from connector.models import PolicyVersion
+
+_cache: dict[tuple[str, int], Policy] = {}
+_lock = threading.Lock()
+
+
+def current_version() -> int | None:
+    return db.session.scalar(select(func.max(PolicyVersion.version)))
+
+
+def current_policy() -> Policy:
+    """The policy in force; the shipped default (version 0) until one is stored."""
+    version = current_version()
+    url = str(db.engine.url)
+    if version is None:
+        key = (url, 0)
+        if key not in _cache:
+            _cache[key] = parse_policy(default_policy_text(), version=0)
+        return _cache[key]
+    key = (url, version)
+    with _lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    row = db.session.get(PolicyVersion, version)
+    assert row is not None
+    policy = parse_policy(row.document, version=version)
+    with _lock:
+        _cache[key] = policy
+    return policy
+
+
+def store_policy(document: str, actor: str) -> Policy:
+    """Validate then store a new version (raises ``InvalidInput`` and stores nothing when invalid)."""
+    parse_policy(document)
+    previous = current_version() or 0
+    version = previous + 1
+    db.session.add(PolicyVersion(version=version, document=document, created_by=actor))
+    db.session.flush()
+    audit.append(actor, "policy.changed", "policy", {"version": version, "previous_version": previous or None})
+    return parse_policy(document, version=version)
+
+
+def ensure_default_policy(actor: str = "init") -> bool:
+    """Store the shipped default as version 1 when no policy exists; True when it did."""
+    if current_version() is not None:
+        return False
+    store_policy(default_policy_text(), actor)
+    return True

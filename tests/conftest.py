@@ -1,0 +1,97 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite or PostgreSQL.
+
+Set ``CONNECTOR_TEST_DATABASE_URL`` to a PostgreSQL URL to run everything on PostgreSQL: a template database is
+migrated once per session and each test gets its own copy (``CREATE DATABASE … TEMPLATE``), dropped afterwards.
+Without it, a migrated SQLite file is copied per test.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from support.database import PG_URL, admin_engine, app_config, fresh_database, is_postgres, migrate
+
+from connector import create_app, normalize_database_url
+
+
+@pytest.fixture(scope="session")
+def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if is_postgres():
+        base = make_url(normalize_database_url(PG_URL))
+        template = f"{base.database}_tmpl"
+        admin = admin_engine(base)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{template}"'))
+        migrate(base.set(database=template).render_as_string(hide_password=False))
+        info: dict[str, Any] = {"kind": "postgresql", "base": base, "template": template, "admin": admin,
+                                "created": []}
+        yield info
+        with admin.connect() as conn:
+            for name in [*info["created"], template]:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        migrate(f"sqlite:///{path}")
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        yield {"kind": "sqlite", "path": path}
+
+
+@pytest.fixture
+def database_url(db_template: dict[str, Any], tmp_path: Path) -> str:
+    return fresh_database(db_template, tmp_path)
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, Any]:
+    """Override in a test module to pass extra configuration to the app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
+    from connector.db import db
+    from connector.policy_store import ensure_default_policy
+
+    application = create_app(app_config(database_url, **app_overrides))
+    with application.app_context():
+        ensure_default_policy()
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def token_for(app: Flask) -> Callable[..., dict[str, str]]:
+    """``token_for("reviewer", "licensing", name=...)`` → Authorization headers for a new principal."""
+    from connector.auth import create_token
+    from connector.db import db
+
+    counter = {"n": 0}
+
+    def make(role: str, *committee_roles: str, name: str | None = None) -> dict[str, str]:
+        counter["n"] += 1
+        with app.app_context():
+            token = create_token(name or f"{role}-{'-'.join(committee_roles) or 'x'}-{counter['n']}", role,
+                                 committee_roles, actor="test")
+            db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

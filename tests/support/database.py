@@ -1,0 +1,64 @@
+"""Test databases: a migrated template per session, a fresh copy per test (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
+
+from connector import create_app
+
+PG_URL = os.environ.get("CONNECTOR_TEST_DATABASE_URL", "").strip()
+ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
+def is_postgres() -> bool:
+    return bool(PG_URL)
+
+
+def admin_engine(base: URL) -> Any:
+    return create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=None)
+
+
+def migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"CONNECTOR_DATABASE_URL": url, "CONNECTOR_SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade(directory=app.extensions["license_exception_connector"]["migrations"])
+        from connector.db import db
+
+        db.engine.dispose()
+
+
+def fresh_database(db_template: dict[str, Any], tmp_path: Path, migrated: bool = True) -> str:
+    """A new database: a copy of the migrated template, or (``migrated=False``) an empty one."""
+    if db_template["kind"] == "sqlite":
+        target = tmp_path / f"db-{uuid.uuid4().hex[:8]}.db"
+        if migrated:
+            shutil.copy(db_template["path"], target)
+        return f"sqlite:///{target}"
+    base: URL = db_template["base"]
+    name = f"{base.database}_{uuid.uuid4().hex[:10]}"
+    source = f' TEMPLATE "{db_template["template"]}" STRATEGY FILE_COPY' if migrated else ""
+    with db_template["admin"].connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
+    db_template["created"].append(name)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "CONNECTOR_DATABASE_URL": database_url,
+        "CONNECTOR_SECRET_KEY": "test-secret",
+        "CONNECTOR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "CONNECTOR_BASE_URL": "http://connector.test",
+        "TESTING": True,
+        **extra,
+    }
