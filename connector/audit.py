@@ -20,7 +20,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from connector.db import db
-from connector.models import AuditEvent, utcnow
+from connector.models import AuditEvent, AuditSample, utcnow
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x4C4558_0001  # "LEX" audit chain
@@ -172,3 +172,39 @@ def head() -> dict[str, Any]:
 def event_dict(ev: AuditEvent) -> dict[str, Any]:
     return {"seq": ev.seq, "time": ev.occurred_at.isoformat(), "actor": ev.actor, "action": ev.action,
             "subject": ev.subject, "data": ev.data, "prev_hash": ev.prev_hash, "hash": ev.hash}
+
+
+def draw_sample(size: int, seed: str | None, actor: str) -> AuditSample:
+    """A reproducible random sample of approved exceptions: the same seed over the same population, same sample."""
+    import random
+    import secrets
+
+    from connector.models import ExceptionRequest
+
+    seed = seed or secrets.token_hex(8)
+    population = db.session.scalars(
+        select(ExceptionRequest.id)
+        .where(ExceptionRequest.outcome.in_(("approved", "approved_with_conditions")))
+        .order_by(ExceptionRequest.pk)
+    ).all()
+    chosen = random.Random(seed).sample(list(population), min(size, len(population)))
+    sample = AuditSample(seed=seed, size=size, population=len(population), items=chosen, findings=[],
+                         created_by=actor, created_at=utcnow())
+    db.session.add(sample)
+    db.session.flush()
+    append(actor, "audit.sampled", f"sample:{sample.id}",
+           {"sample_id": sample.id, "seed": seed, "size": size, "population": len(population), "items": chosen})
+    return sample
+
+
+def record_finding(sample: AuditSample, request_id: str, finding: str, note: str, actor: str) -> None:
+    sample.findings = [*sample.findings, {"request_id": request_id, "finding": finding, "note": note,
+                                          "by": actor, "at": utcnow().isoformat()}]
+    append(actor, "audit.finding_recorded", f"sample:{sample.id}",
+           {"sample_id": sample.id, "request_id": request_id, "finding": finding, "note": note})
+
+
+def sample_dict(sample: AuditSample) -> dict[str, Any]:
+    return {"id": sample.id, "seed": sample.seed, "size": sample.size, "population": sample.population,
+            "items": sample.items, "findings": sample.findings, "created_by": sample.created_by,
+            "created_at": sample.created_at.isoformat()}

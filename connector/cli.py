@@ -111,3 +111,76 @@ def policy_set(file: Path, actor: str) -> None:
     click.echo(f"policy version {policy.version} in force")
 
 
+
+
+@connector_group.command("worker", help="Send deliveries and run periodic jobs (SLA, expiry).")
+@click.option("--once", is_flag=True, help="Drain what is due now, run the periodic jobs once, and exit.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+@with_appcontext
+def worker_command(once: bool, poll: float) -> None:
+    import signal
+    import threading
+
+    from connector.delivery import run_worker
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    totals = run_worker(app, once=once, stop=stop, poll=poll)
+    click.echo("deliveries: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+
+
+@connector_group.group("audit", help="The hash-chained audit log.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="Recompute the chain; exits 1 and names the first broken event.")
+@with_appcontext
+def audit_verify() -> None:
+    from connector import audit
+
+    result = audit.verify()
+    if result.ok:
+        click.echo(f"ok: {result.checked} events, head seq {result.head_seq} hash {result.head_hash}")
+        return
+    _fail(f"BROKEN at seq {result.broken_seq}: {result.reason} ({result.checked} events verified before it)")
+
+
+@audit_group.command("head", help="Print the chain head as JSON, to anchor it outside the database.")
+@with_appcontext
+def audit_head() -> None:
+    import json
+
+    from connector import audit
+
+    click.echo(json.dumps(audit.head()))
+
+
+@audit_group.command("export", help="Write every event as JSON lines.")
+@click.option("--output", "-o", type=click.File("w"), default="-", help="File (default: standard output).")
+@click.option("--after", default=0, show_default=True, help="Only events with a greater seq.")
+@with_appcontext
+def audit_export(output: click.utils.LazyFile, after: int) -> None:
+    import json
+
+    from connector import audit
+
+    for event in audit.iter_events(after):
+        output.write(json.dumps(audit.event_dict(event), sort_keys=True) + "\n")
+
+
+@audit_group.command("sample", help="Draw a reproducible random sample of approved exceptions.")
+@click.option("--size", required=True, type=click.IntRange(1, 1000))
+@click.option("--seed", default=None, help="Seed (recorded; the same seed gives the same sample).")
+@click.option("--actor", default="cli")
+@with_appcontext
+def audit_sample(size: int, seed: str | None, actor: str) -> None:
+    import json
+
+    from connector import audit
+
+    sample = audit.draw_sample(size, seed, actor)
+    db.session.commit()
+    click.echo(json.dumps(audit.sample_dict(sample), indent=2))

@@ -26,11 +26,14 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_KEY_PREFIX": "LEX",
     "CONNECTOR_LOG_FORMAT": "text",
     "CONNECTOR_DELIVERY_MAX_AGE_HOURS": 24,
+    "CONNECTOR_DELIVERY_LEASE_SECONDS": 120,
+    "CONNECTOR_HTTP_TIMEOUT": 30,
     "CONNECTOR_SQL_ECHO": False,
 }
 
 #: Keys parsed from strings when they come from the environment.
-_INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_MAX_AGE_HOURS"}
+_INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES"}
+_FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT"}
 _BOOL_KEYS = {"CONNECTOR_SQL_ECHO"}
 
 
@@ -38,6 +41,8 @@ def _coerce(key: str, value: Any) -> Any:
     if isinstance(value, str):
         if key in _INT_KEYS:
             return int(value)
+        if key in _FLOAT_KEYS:
+            return float(value)
         if key in _BOOL_KEYS:
             return value.strip().lower() in {"1", "true", "yes", "on"}
     return value

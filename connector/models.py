@@ -260,6 +260,32 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: After this moment a failing delivery is dead (creation or an admin's retry, plus the maximum age).
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     request: Mapped[ExceptionRequest] = relationship()
+
+
+class DeliveryTarget(db.Model):  # type: ignore[name-defined,misc]
+    """A target's health: an endpoint that answered 410 Gone is disabled, visibly, until an admin retries."""
+
+    __tablename__ = "delivery_targets"
+    target: Mapped[str] = mapped_column(String(120), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | disabled
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditSample(db.Model):  # type: ignore[name-defined,misc]
+    """A reproducible random sample of approved exceptions drawn for periodic review, with its findings."""
+
+    __tablename__ = "audit_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[str]] = mapped_column(JSON)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

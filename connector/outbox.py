@@ -7,6 +7,7 @@ per (request, target). An unsent older delivery for the same (request, target) i
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -46,9 +47,11 @@ def _enqueue(req: ExceptionRequest, target: str, change: str, payload: dict[str,
         .values(status="superseded", last_error="superseded by a newer change")
         .execution_options(synchronize_session=False)
     )
+    now = utcnow()
+    max_age = timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
     row = Delivery(request_pk=req.pk, target=target, change=change, version=version,
                    message_id="msg_" + uuid.uuid4().hex, payload=payload, status="pending", attempts=0,
-                   next_attempt_at=utcnow(), created_at=utcnow())
+                   next_attempt_at=now, created_at=now, deadline=now + max_age)
     db.session.add(row)
     return row
 

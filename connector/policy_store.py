@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from connector import audit
@@ -53,8 +55,12 @@ def store_policy(document: str, actor: str) -> Policy:
 
 
 def ensure_default_policy(actor: str = "init") -> bool:
-    """Store the shipped default as version 1 when no policy exists; True when it did."""
+    """Store the initial policy as version 1 when none exists; True when it did.
+
+    The initial policy is ``CONNECTOR_POLICY_FILE`` when configured, else the shipped default.
+    """
     if current_version() is not None:
         return False
-    store_policy(default_policy_text(), actor)
+    path = current_app.config.get("CONNECTOR_POLICY_FILE")
+    store_policy(Path(path).read_text("utf-8") if path else default_policy_text(), actor)
     return True

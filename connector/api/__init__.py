@@ -106,7 +106,7 @@ def finish_transaction(response: Response) -> Response:
 
 
 def init_api(app: Flask) -> ConnectorApi:
-    from connector.api import meta, policy, reports, requests
+    from connector.api import audit, deliveries, meta, policy, reports, requests
 
     prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
     app.config.setdefault("CONNECTOR_API_TITLE", "License Exception Connector")
@@ -121,7 +121,7 @@ def init_api(app: Flask) -> ConnectorApi:
         "security": [{"bearer": []}],
     })
     api.init_app(app)
-    for blp in (meta.blp, requests.blp, policy.blp, reports.blp):
+    for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
     return api
 

@@ -1,0 +1,651 @@
+"""The Zendesk REST client: one request wrapper (auth, refresh, 429 handling, pacing) under every call.
+
+Reads use the fewest pages the API allows (1,000-ticket export pages with sideloads, ``show_many`` for up
+to 100 records); writes never send ``tags`` (which would replace an agent's tags) and use ``safe_update``
+so a concurrent agent edit is never clobbered.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from ..tokens import TokenStore
+from . import oauth
+from .errors import (
+    AuthorizationRequired,
+    Conflict,
+    FatalError,
+    NotFound,
+    RateLimited,
+    RetriableError,
+    ZendeskError,
+)
+from .jobs import FINISHED_JOB_STATUSES, TicketResult, ticket_results
+from .pacing import SlidingWindowPacer
+from .people import attach_people, missing_people
+from .settings import ZendeskSettings
+
+EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
+#: Zendesk refuses incremental export start times within the last minute.
+EXPORT_MIN_AGE = 60
+EXPORT_PAGE_SIZE = 1000
+SHOW_MANY_LIMIT = 100
+UPDATE_MANY_LIMIT = 100
+SIDELOADS = ("users", "organizations")
+#: The JSON body a trigger sends to the connector's webhook; Zendesk renders the placeholder.
+TRIGGER_WEBHOOK_BODY = '{"ticket_id": "{{ticket.id}}"}'
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of the cursor-based incremental ticket export.
+
+    Store ``after_cursor`` once the page is durably handled; poll again later with it, also after
+    ``end_of_stream`` (that only means "caught up for now").
+    """
+
+    tickets: list[dict[str, Any]]
+    after_cursor: str | None
+    after_url: str | None
+    end_of_stream: bool
+    users: list[dict[str, Any]] = field(default_factory=list)
+    organizations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _unique_ids(ids: Iterable[int | str]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in ids))
+
+
+def _custom_fields_list(
+    custom_fields: Mapping[Any, Any] | Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    if isinstance(custom_fields, Mapping):
+        return [{"id": int(field_id), "value": value} for field_id, value in custom_fields.items()]
+    return [{"id": int(item["id"]), "value": item.get("value")} for item in custom_fields]
+
+
+def ticket_update_body(
+    *,
+    comment: Mapping[str, Any] | None = None,
+    custom_fields: Mapping[Any, Any] | Sequence[Mapping[str, Any]] | None = None,
+    status: str | None = None,
+    additional_tags: Iterable[str] | None = None,
+    updated_stamp: str | None = None,
+) -> dict[str, Any]:
+    """The ``ticket`` object of an update (also one item of ``update_many`` once it has an ``id``).
+
+    ``comment`` is ``{"body": ..., "public": bool}`` (or ``html_body``); comments are private unless
+    ``public`` is true. Tags go through ``additional_tags`` so existing tags stay. With ``updated_stamp``
+    (the ``updated_at`` the change was based on) the update is a ``safe_update`` and answers 409 when the
+    ticket changed since.
+    """
+    body: dict[str, Any] = {}
+    if comment is not None:
+        text_key = "html_body" if "html_body" in comment else "body"
+        if not comment.get(text_key):
+            raise ValueError("a comment needs a body")
+        body["comment"] = {text_key: comment[text_key], "public": bool(comment.get("public", False))}
+    if custom_fields:
+        body["custom_fields"] = _custom_fields_list(custom_fields)
+    if status:
+        body["status"] = status
+    tags = list(dict.fromkeys(additional_tags or ()))
+    if tags:
+        body["additional_tags"] = tags
+    if updated_stamp:
+        body["safe_update"] = True
+        body["updated_stamp"] = updated_stamp
+    return body
+
+
+def _retry_after(value: str | None, default: float = 60.0) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _error_from_body(resp: requests.Response) -> tuple[str | None, str]:
+    """Zendesk's error shapes: ``{"error": code, "description": ..}``, ``{"error": {"title", "message"}}``,
+    ``{"errors": [{"code", "title", "detail"}]}``."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return None, (resp.text or "")[:300]
+    if not isinstance(body, Mapping):
+        return None, str(body)[:300]
+    error = body.get("error")
+    if isinstance(error, Mapping):
+        return str(error.get("title") or "error"), str(error.get("message") or "")
+    if isinstance(body.get("errors"), list) and body["errors"]:
+        first = body["errors"][0]
+        if isinstance(first, Mapping):
+            return str(first.get("code") or first.get("title") or "error"), str(first.get("detail") or "")
+    message = body.get("description") or body.get("error_description") or ""
+    if body.get("details"):
+        message = f"{message} {body['details']}".strip()
+    return (str(error) if error else None), str(message)
+
+
+class ZendeskClient:
+    """Everything the connector asks of one Zendesk account.
+
+    ``sleep`` and ``clock`` are injectable so tests can prove that nothing is retried before Zendesk's
+    ``Retry-After`` has elapsed and that the export stays within its 10 requests a minute.
+    """
+
+    def __init__(
+        self,
+        settings: ZendeskSettings,
+        token_store: TokenStore,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        *,
+        max_retry_wait: float = 60.0,
+        max_rate_limit_retries: int = 3,
+        export_requests_per_minute: int | None = 10,
+        refresh_leeway: float = 120.0,
+        timeout: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.token_store = token_store
+        self.session = session or requests.Session()
+        self.max_retry_wait = max_retry_wait
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.refresh_leeway = refresh_leeway
+        self.timeout = timeout
+        self.http_calls = 0
+        self._sleep = sleep
+        self._clock = clock
+        self._token: dict[str, Any] | None = None
+        self._token_lock = threading.RLock()
+        self._export_pacer = (
+            SlidingWindowPacer(export_requests_per_minute, 60.0, clock, sleep) if export_requests_per_minute else None
+        )
+
+    # ----------------------------------------------------------------------------------------- auth
+
+    def _basic_header(self) -> str:
+        if not (self.settings.email and self.settings.api_token):
+            raise AuthorizationRequired("missing_api_token", "auth='api_token' needs an email and an api_token")
+        raw = f"{self.settings.email}/token:{self.settings.api_token}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def _expiring(self, token: Mapping[str, Any]) -> bool:
+        expires_at = token.get("expires_at")
+        return expires_at is not None and self._clock() >= float(expires_at) - self.refresh_leeway
+
+    def _current_token(self) -> dict[str, Any]:
+        with self._token_lock:
+            if self._token is None:
+                self._token = self.token_store.load()
+            if not self._token or not self._token.get("access_token"):
+                raise AuthorizationRequired("no_token", "the connection is not authorized yet")
+            if self._expiring(self._token):
+                self._token = self._refresh(self._token)
+            return self._token
+
+    def _refresh(self, stale: Mapping[str, Any]) -> dict[str, Any]:
+        """Refresh once and store the rotated pair before anything uses it.
+
+        Another worker may have refreshed already (which killed our refresh token): the store is checked
+        first, and again when Zendesk answers ``invalid_grant``.
+        """
+        with self._token_lock:
+            stored = self.token_store.load()
+            if (
+                stored
+                and stored.get("access_token")
+                and stored.get("access_token") != stale.get("access_token")
+                and not self._expiring(stored)
+            ):
+                self._token = stored
+                return stored
+            basis = stored if stored and stored.get("refresh_token") else stale
+            self.http_calls += 1
+            try:
+                fresh = oauth.refresh(self.settings, basis, clock=self._clock, timeout=self.timeout)
+            except AuthorizationRequired:
+                latest = self.token_store.load()
+                if latest and latest.get("refresh_token") not in (None, basis.get("refresh_token")):
+                    self._token = latest
+                    return latest
+                raise
+            self.token_store.save(fresh)
+            self._token = fresh
+            return fresh
+
+    def _auth_header(self) -> str:
+        if self.settings.auth == "api_token":
+            return self._basic_header()
+        return f"Bearer {self._current_token()['access_token']}"
+
+    # ------------------------------------------------------------------------------ request wrapper
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        paced: bool = False,
+    ) -> dict[str, Any]:
+        """Send one API call and return its JSON body; every Zendesk call goes through here.
+
+        Refreshes the OAuth token ahead of expiry and once on 401; on 429 (or 503 with ``Retry-After``)
+        sleeps ``Retry-After`` when it is at most ``max_retry_wait``, otherwise raises ``RateLimited``.
+        """
+        url = path if path.startswith(("http://", "https://")) else f"{self.settings.base}{path}"
+        refreshed = False
+        rate_limit_retries = 0
+        while True:
+            if paced and self._export_pacer is not None:
+                self._export_pacer.acquire()
+            authorization = self._auth_header()
+            self.http_calls += 1
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={"Authorization": authorization, "Accept": "application/json"},
+                    timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise RetriableError("connection_error", f"Zendesk unreachable: {exc}") from exc
+            if resp.status_code == 401 and self.settings.auth == "oauth" and not refreshed:
+                refreshed = True
+                with self._token_lock:
+                    stale = self._token or {}
+                    if stale.get("access_token") and authorization.endswith(stale["access_token"]):
+                        self._refresh(stale)
+                continue
+            throttled = resp.status_code == 429 or (
+                resp.status_code == 503 and resp.headers.get("Retry-After") is not None
+            )
+            if throttled:
+                wait = _retry_after(resp.headers.get("Retry-After"))
+                if wait > self.max_retry_wait or rate_limit_retries >= self.max_rate_limit_retries:
+                    raise RateLimited(wait, f"Zendesk asked to wait {wait:g} s before {method} {path}")
+                rate_limit_retries += 1
+                self._sleep(wait)
+                continue
+            return self._decode(resp, method, path)
+
+    def _decode(self, resp: requests.Response, method: str, path: str) -> dict[str, Any]:
+        status = resp.status_code
+        if 200 <= status < 300:
+            if status == 204 or not resp.content:
+                return {}
+            try:
+                body = resp.json()
+            except ValueError as exc:
+                raise RetriableError("invalid_json", f"{method} {path} returned non-JSON", status) from exc
+            return body if isinstance(body, dict) else {"data": body}
+        code, message = _error_from_body(resp)
+        message = message or f"{method} {path} answered {status}"
+        if status == 401:
+            raise AuthorizationRequired(code or "unauthorized", message, status)
+        if status == 403:
+            raise FatalError(code or "forbidden", message, status)
+        if status == 404:
+            raise NotFound(code or "not_found", message, status)
+        if status == 409:
+            raise Conflict(code or "conflict", message, status)
+        if status >= 500:
+            raise RetriableError(code or "server_error", message, status)
+        raise FatalError(code or "invalid_request", message, status)
+
+    # ----------------------------------------------------------------------------------------- reads
+
+    def current_user(self) -> dict[str, Any]:
+        """The authorized user (a cheap way to check a connection works)."""
+        return dict(self.request("GET", "/api/v2/users/me.json").get("user") or {})
+
+    def export_tickets(
+        self,
+        start_time: int | None = None,
+        cursor: str | None = None,
+        *,
+        include: Sequence[str] = SIDELOADS,
+        per_page: int = EXPORT_PAGE_SIZE,
+    ) -> Iterator[ExportPage]:
+        """Yield export pages from ``cursor`` (or ``start_time`` when starting over) to the end of stream.
+
+        ``start_time`` is clamped to at least one minute in the past, as Zendesk requires. Requests are
+        paced to the endpoint's 10 a minute. The generator is lazy: stop iterating at any page and resume
+        later from that page's ``after_cursor``.
+        """
+        if cursor is None and start_time is None:
+            raise ValueError("export_tickets needs a start_time or a cursor")
+        common: dict[str, Any] = {"per_page": per_page}
+        if include:
+            common["include"] = ",".join(include)
+        if cursor is not None:
+            params = {**common, "cursor": cursor}
+        else:
+            assert start_time is not None
+            latest = int(self._clock()) - EXPORT_MIN_AGE
+            params = {**common, "start_time": max(0, min(int(start_time), latest))}
+        while True:
+            body = self.request("GET", EXPORT_PATH, params=params, paced=True)
+            page = ExportPage(
+                tickets=list(body.get("tickets") or []),
+                after_cursor=body.get("after_cursor"),
+                after_url=body.get("after_url"),
+                end_of_stream=bool(body.get("end_of_stream")),
+                users=list(body.get("users") or []),
+                organizations=list(body.get("organizations") or []),
+            )
+            yield page
+            if page.end_of_stream or not page.after_cursor:
+                return
+            params = {**common, "cursor": page.after_cursor}
+
+    def _show_ticket(self, ticket_id: int | str, *, include: Sequence[str] = ()) -> dict[str, Any]:
+        params = {"include": ",".join(include)} if include else None
+        return self.request("GET", f"/api/v2/tickets/{int(ticket_id)}.json", params=params)
+
+    def get_ticket(self, ticket_id: int | str) -> dict[str, Any]:
+        """The ticket with ``requester`` and ``organization`` dicts attached (sideloaded in the same call)."""
+        body = self._show_ticket(ticket_id, include=SIDELOADS)
+        ticket = body.get("ticket")
+        if not isinstance(ticket, dict):
+            raise NotFound("not_found", f"ticket {ticket_id} not found", 404)
+        return self.attach_people([ticket], body.get("users") or [], body.get("organizations") or [])[0]
+
+    def show_many(self, ticket_ids: Iterable[int | str]) -> list[dict[str, Any]]:
+        """Tickets by id, 100 per call, each with ``requester`` and ``organization`` attached."""
+        tickets: list[dict[str, Any]] = []
+        for chunk in _chunks(_unique_ids(ticket_ids), SHOW_MANY_LIMIT):
+            body = self.request(
+                "GET",
+                "/api/v2/tickets/show_many.json",
+                params={"ids": ",".join(str(i) for i in chunk), "include": ",".join(SIDELOADS)},
+            )
+            tickets.extend(
+                self.attach_people(body.get("tickets") or [], body.get("users") or [], body.get("organizations") or [])
+            )
+        return tickets
+
+    def show_many_users(self, user_ids: Iterable[int | str]) -> list[dict[str, Any]]:
+        users: list[dict[str, Any]] = []
+        for chunk in _chunks(_unique_ids(user_ids), SHOW_MANY_LIMIT):
+            body = self.request("GET", "/api/v2/users/show_many.json", params={"ids": ",".join(str(i) for i in chunk)})
+            users.extend(body.get("users") or [])
+        return users
+
+    def show_many_organizations(self, organization_ids: Iterable[int | str]) -> list[dict[str, Any]]:
+        organizations: list[dict[str, Any]] = []
+        for chunk in _chunks(_unique_ids(organization_ids), SHOW_MANY_LIMIT):
+            body = self.request(
+                "GET", "/api/v2/organizations/show_many.json", params={"ids": ",".join(str(i) for i in chunk)}
+            )
+            organizations.extend(body.get("organizations") or [])
+        return organizations
+
+    def attach_people(
+        self,
+        tickets: Sequence[Mapping[str, Any]],
+        users: Sequence[Mapping[str, Any]] = (),
+        organizations: Sequence[Mapping[str, Any]] = (),
+    ) -> list[dict[str, Any]]:
+        """``people.attach_people`` after fetching (batched) the requesters/organizations not given."""
+        user_ids, org_ids = missing_people(tickets, users, organizations)
+        all_users = list(users) + (self.show_many_users(user_ids) if user_ids else [])
+        all_orgs = list(organizations) + (self.show_many_organizations(org_ids) if org_ids else [])
+        return attach_people(tickets, all_users, all_orgs)
+
+    def comments(self, ticket_id: int | str) -> list[dict[str, Any]]:
+        """All comments of a ticket, oldest first (public replies and internal notes)."""
+        comments: list[dict[str, Any]] = []
+        url: str | None = f"/api/v2/tickets/{int(ticket_id)}/comments.json"
+        while url:
+            body = self.request("GET", url)
+            comments.extend(body.get("comments") or [])
+            url = body.get("next_page")
+        return comments
+
+    def ticket_fields(self) -> list[dict[str, Any]]:
+        """Every ticket field (system and custom), following cursor or offset pagination."""
+        fields: list[dict[str, Any]] = []
+        url: str | None = "/api/v2/ticket_fields.json"
+        params: dict[str, Any] | None = {"page[size]": 100}
+        while url:
+            body = self.request("GET", url, params=params)
+            fields.extend(body.get("ticket_fields") or [])
+            links = body.get("links") or {}
+            meta = body.get("meta") or {}
+            url = links.get("next") if meta.get("has_more") else body.get("next_page")
+            params = None
+        return fields
+
+    # ---------------------------------------------------------------------------------------- writes
+
+    def update_ticket(
+        self,
+        ticket_id: int | str,
+        comment: Mapping[str, Any] | None = None,
+        custom_fields: Mapping[Any, Any] | Sequence[Mapping[str, Any]] | None = None,
+        status: str | None = None,
+        additional_tags: Iterable[str] | None = None,
+        updated_stamp: str | None = None,
+    ) -> dict[str, Any]:
+        """Update one ticket and return it. With ``updated_stamp`` a concurrent change raises ``Conflict``."""
+        body = ticket_update_body(
+            comment=comment,
+            custom_fields=custom_fields,
+            status=status,
+            additional_tags=additional_tags,
+            updated_stamp=updated_stamp,
+        )
+        response = self.request("PUT", f"/api/v2/tickets/{int(ticket_id)}.json", json={"ticket": body})
+        return dict(response.get("ticket") or {})
+
+    def add_tags(self, ticket_id: int | str, tags: Iterable[str]) -> list[str]:
+        """Add tags without touching the ones already there (``PUT .../tags``); returns the ticket's tags."""
+        wanted = list(dict.fromkeys(tags))
+        if not wanted:
+            raise ValueError("add_tags needs at least one tag")
+        body = self.request("PUT", f"/api/v2/tickets/{int(ticket_id)}/tags.json", json={"tags": wanted})
+        return list(body.get("tags") or [])
+
+    def apply_decision_writeback(
+        self,
+        ticket_id: int | str,
+        *,
+        public_comment: str | None = None,
+        private_note: str | None = None,
+        custom_fields: Mapping[Any, Any] | Sequence[Mapping[str, Any]] | None = None,
+        tags: Iterable[str] = (),
+        status: str | None = None,
+        max_attempts: int = 3,
+    ) -> dict[str, Any]:
+        """Write a decision onto a ticket without clobbering an agent's concurrent edit.
+
+        The public reply carries the fields, tags (added, never replaced) and status; the internal note
+        follows as a second update because a ticket update holds one comment. Each update is a
+        ``safe_update``; on 409 the ticket is re-read and the same change re-applied on the new
+        ``updated_stamp``, at most ``max_attempts`` times, then ``Conflict`` is raised.
+        """
+        first = ticket_update_body(
+            comment={"body": public_comment, "public": True} if public_comment else None,
+            custom_fields=custom_fields,
+            status=status,
+            additional_tags=tags,
+        )
+        steps = [first]
+        if private_note:
+            note = {"body": private_note, "public": False}
+            if public_comment:
+                steps.append(ticket_update_body(comment=note))
+            else:
+                first["comment"] = note
+        steps = [step for step in steps if step]
+        ticket = (self._show_ticket(ticket_id).get("ticket") or {}) if steps else {}
+        for step in steps:
+            ticket = self._safe_update(ticket_id, step, str(ticket.get("updated_at") or ""), max_attempts)
+        return dict(ticket)
+
+    def _safe_update(
+        self, ticket_id: int | str, change: Mapping[str, Any], updated_stamp: str, max_attempts: int
+    ) -> dict[str, Any]:
+        stamp = updated_stamp
+        for attempt in range(1, max_attempts + 1):
+            body = {**change, "safe_update": True, "updated_stamp": stamp}
+            try:
+                response = self.request("PUT", f"/api/v2/tickets/{int(ticket_id)}.json", json={"ticket": body})
+                return dict(response.get("ticket") or {})
+            except Conflict:
+                if attempt == max_attempts:
+                    raise
+                stamp = str((self._show_ticket(ticket_id).get("ticket") or {}).get("updated_at") or "")
+        raise Conflict("UpdateConflict", f"ticket {ticket_id} kept changing", 409)  # pragma: no cover
+
+    def update_many(self, updates: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Submit per-ticket bodies (each with ``id``) 100 per call; returns one job status per call.
+
+        Bodies are ``ticket_update_body(...)`` plus ``id``. A ``tags`` key is refused because it would
+        replace the agent's tags: use ``additional_tags``.
+        """
+        for update in updates:
+            if "id" not in update:
+                raise ValueError("every update_many item needs the ticket 'id'")
+            if "tags" in update:
+                raise ValueError("update_many items must not set 'tags' (it replaces them); use additional_tags")
+        jobs: list[dict[str, Any]] = []
+        for chunk in _chunks(list(updates), UPDATE_MANY_LIMIT):
+            body = self.request(
+                "PUT", "/api/v2/tickets/update_many.json", json={"tickets": [dict(item) for item in chunk]}
+            )
+            jobs.append(dict(body.get("job_status") or {}))
+        return jobs
+
+    def job_status(self, job_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/api/v2/job_statuses/{job_id}.json").get("job_status") or {})
+
+    def wait_for_jobs(
+        self, job_ids: Iterable[str], *, poll_interval: float = 1.0, timeout: float = 300.0
+    ) -> dict[str, dict[str, Any]]:
+        """Poll until every job is finished (``completed``/``failed``/``killed``); job id -> final status."""
+        pending = list(dict.fromkeys(job_ids))
+        finished: dict[str, dict[str, Any]] = {}
+        deadline = self._clock() + timeout
+        while pending:
+            statuses: list[dict[str, Any]] = []
+            if len(pending) == 1:
+                statuses.append(self.job_status(pending[0]))
+            else:
+                for chunk in _chunks(pending, SHOW_MANY_LIMIT):
+                    body = self.request("GET", "/api/v2/job_statuses/show_many.json", params={"ids": ",".join(chunk)})
+                    statuses.extend(body.get("job_statuses") or [])
+            for status in statuses:
+                if status.get("status") in FINISHED_JOB_STATUSES:
+                    finished[str(status.get("id"))] = status
+            pending = [job_id for job_id in pending if job_id not in finished]
+            if not pending:
+                break
+            if self._clock() + poll_interval > deadline:
+                raise RetriableError("job_timeout", f"jobs still running after {timeout:g} s: {pending}")
+            self._sleep(poll_interval)
+        return finished
+
+    def apply_updates(
+        self, updates: Sequence[Mapping[str, Any]], *, poll_interval: float = 1.0, timeout: float = 300.0
+    ) -> dict[int, TicketResult]:
+        """``update_many`` + ``wait_for_jobs``: one ``TicketResult`` for every submitted ticket id."""
+        jobs = self.update_many(updates)
+        finished = self.wait_for_jobs(
+            [str(job["id"]) for job in jobs if job.get("id")], poll_interval=poll_interval, timeout=timeout
+        )
+        results: dict[int, TicketResult] = {}
+        for job, chunk in zip(jobs, _chunks(list(updates), UPDATE_MANY_LIMIT), strict=True):
+            final = finished.get(str(job.get("id")), job)
+            results.update(ticket_results(final, [int(item["id"]) for item in chunk]))
+        return results
+
+    # ---------------------------------------------------------------------------------- provisioning
+
+    def create_ticket_field(
+        self,
+        type: str,
+        title: str,
+        options: Sequence[tuple[str, str]] | Sequence[Mapping[str, str]] | None = None,
+        **attributes: Any,
+    ) -> dict[str, Any]:
+        """Create a custom ticket field; ``options`` are ``(name, tag)`` pairs for tagger/multiselect."""
+        ticket_field: dict[str, Any] = {"type": type, "title": title, **attributes}
+        if options:
+            ticket_field["custom_field_options"] = [
+                {"name": o["name"], "value": o["value"]} if isinstance(o, Mapping) else {"name": o[0], "value": o[1]}
+                for o in options
+            ]
+        body = self.request("POST", "/api/v2/ticket_fields.json", json={"ticket_field": ticket_field})
+        return dict(body.get("ticket_field") or {})
+
+    def create_webhook(self, name: str, endpoint_url: str) -> str:
+        """Create an active JSON POST webhook for triggers (``conditional_ticket_events``); returns its id."""
+        webhook = {
+            "name": name,
+            "status": "active",
+            "endpoint": endpoint_url,
+            "http_method": "POST",
+            "request_format": "json",
+            "subscriptions": ["conditional_ticket_events"],
+        }
+        body = self.request("POST", "/api/v2/webhooks", json={"webhook": webhook})
+        webhook_id = (body.get("webhook") or {}).get("id")
+        if not webhook_id:
+            raise FatalError("invalid_response", "Zendesk created no webhook id")
+        return str(webhook_id)
+
+    def webhook_signing_secret(self, webhook_id: str) -> str:
+        """The secret Zendesk signs this webhook's requests with."""
+        body = self.request("GET", f"/api/v2/webhooks/{webhook_id}/signing_secret")
+        secret = (body.get("signing_secret") or {}).get("secret")
+        if not secret:
+            raise FatalError("invalid_response", f"no signing secret for webhook {webhook_id}")
+        return str(secret)
+
+    def create_trigger(self, title: str, webhook_id: str, tag: str) -> dict[str, Any]:
+        """A trigger that notifies the webhook with ``{"ticket_id": "{{ticket.id}}"}`` whenever a ticket
+        carrying ``tag`` is created or updated."""
+        trigger = {
+            "title": title,
+            "active": True,
+            "conditions": {
+                "all": [{"field": "current_tags", "operator": "includes", "value": tag}],
+                "any": [
+                    {"field": "update_type", "operator": "is", "value": "Create"},
+                    {"field": "update_type", "operator": "is", "value": "Change"},
+                ],
+            },
+            "actions": [{"field": "notification_webhook", "value": [webhook_id, TRIGGER_WEBHOOK_BODY]}],
+        }
+        body = self.request("POST", "/api/v2/triggers.json", json={"trigger": trigger})
+        return dict(body.get("trigger") or {})
+
+
+__all__ = [
+    "EXPORT_PAGE_SIZE",
+    "TRIGGER_WEBHOOK_BODY",
+    "ExportPage",
+    "ZendeskClient",
+    "ZendeskError",
+    "ticket_update_body",
+]

@@ -1,0 +1,269 @@
+"""The deliveries worker: outbox rows → adapters (write-back, billing), at least once, in order.
+
+Claiming: a short transaction picks due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock
+otherwise) and puts a lease on them, so a row is never sent by two workers at once; the HTTP call happens
+outside any transaction; a second short transaction records the outcome. A worker killed mid-send leaves the
+row pending; once its lease lapses another worker sends it again with the same message id, so receivers can
+de-duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import exists, or_, select, text
+from sqlalchemy.orm import aliased
+
+from connector import audit
+from connector.db import db
+from connector.models import Delivery, DeliveryTarget, utcnow
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one send: ``delivered``, ``retry``, ``dead``, ``gone`` (410: disable the target) or
+    ``held`` (not attempted: released for later without counting an attempt)."""
+
+    result: str
+    detail: str = ""
+    status_code: int | None = None
+    retry_after: float | None = None
+
+
+#: target kind ("billing", or a connection kind such as "salesforce") → sender of a batch to one target.
+Sender = Callable[[str, Sequence[Delivery]], list[Outcome]]
+SENDERS: dict[str, Sender] = {}
+
+
+def register_sender(kind: str, sender: Sender) -> None:
+    SENDERS[kind] = sender
+
+
+def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base · 2^attempts))."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(0, attempts - 1)))
+    return (rng or random).uniform(0, ceiling)
+
+
+def max_age() -> timedelta:
+    return timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=float(current_app.config.get("CONNECTOR_DELIVERY_LEASE_SECONDS", 120)))
+
+
+def target_kind(target: str) -> str:
+    """``billing`` or the connection's kind for ``connection:<name>`` targets."""
+    if target == "billing":
+        return "billing"
+    from connector.models import Connection
+
+    name = target.split(":", 1)[1]
+    kind = db.session.scalar(select(Connection.kind).where(Connection.name == name))
+    return kind or "unknown"
+
+
+def claim(limit: int = 200, now: datetime | None = None) -> list[Delivery]:
+    """Lease up to ``limit`` due deliveries, each the oldest unsent one of its (request, target)."""
+    now = now or utcnow()
+    earlier = aliased(Delivery)
+    blocked = exists().where(
+        earlier.request_pk == Delivery.request_pk, earlier.target == Delivery.target, earlier.id < Delivery.id,
+        earlier.status == "pending",
+    )
+    disabled = exists().where(DeliveryTarget.target == Delivery.target, DeliveryTarget.status == "disabled")
+    query = (
+        select(Delivery)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now,
+               or_(Delivery.lease_until.is_(None), Delivery.lease_until < now), ~blocked, ~disabled)
+        .order_by(Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    rows = list(db.session.scalars(query))
+    for row in rows:
+        row.lease_until = now + lease()
+        row.attempts += 1
+    db.session.commit()
+    return rows
+
+
+def _record(row: Delivery, outcome: Outcome, now: datetime) -> None:
+    row.lease_until = None
+    if outcome.result == "held":
+        row.attempts = max(0, row.attempts - 1)
+        return
+    row.last_status_code = outcome.status_code
+    if outcome.result == "delivered":
+        row.status, row.delivered_at, row.last_error = "delivered", now, None
+    elif outcome.result == "gone":
+        row.status, row.last_error = "pending", outcome.detail
+        target = db.session.get(DeliveryTarget, row.target) or DeliveryTarget(target=row.target)
+        target.status, target.reason, target.changed_at = "disabled", outcome.detail, now
+        db.session.add(target)
+        audit.append("worker", "delivery.target_disabled", f"target:{row.target}", {"reason": outcome.detail})
+    elif outcome.result == "dead" or now >= row.deadline:
+        row.status, row.last_error = "dead", outcome.detail or "maximum age reached"
+    else:
+        wait = backoff_seconds(row.attempts)
+        if outcome.retry_after is not None:
+            wait = max(wait, outcome.retry_after)
+        row.status, row.last_error = "pending", outcome.detail
+        row.next_attempt_at = now + timedelta(seconds=wait)
+    audit.append("worker", "delivery.attempted", f"request:{row.request.id}", {
+        "delivery_id": row.id, "target": row.target, "change": row.change, "attempt": row.attempts,
+        "result": outcome.result, "status": row.status, "status_code": outcome.status_code,
+        "detail": outcome.detail[:500]})
+
+
+def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
+    counts = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
+    by_target: dict[str, list[Delivery]] = {}
+    for row in rows:
+        by_target.setdefault(row.target, []).append(row)
+    for target, group in by_target.items():
+        kind = target_kind(target)
+        sender = SENDERS.get(kind)
+        if sender is None:
+            outcomes = [Outcome("retry", f"no sender for target kind '{kind}'")] * len(group)
+        else:
+            try:
+                outcomes = sender(target, group)
+            except Exception as exc:  # a sender bug must not lose the deliveries: retry them later
+                log.exception("sender for %s failed", target)
+                outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
+        now = utcnow()
+        for row, outcome in zip(group, outcomes, strict=True):
+            fresh = db.session.get(Delivery, row.id)
+            if fresh is None or fresh.status != "pending":
+                continue
+            _record(fresh, outcome, now)
+            counts[outcome.result] = counts.get(outcome.result, 0) + 1
+        db.session.commit()
+    return counts
+
+
+def drain(limit: int = 200) -> dict[str, int]:
+    """Send everything due now (``worker --once``)."""
+    total = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
+    seen: set[int] = set()
+    while True:
+        rows = [r for r in claim(limit) if r.id not in seen]
+        if not rows:
+            return total
+        seen.update(r.id for r in rows)
+        for key, value in send_claimed(rows).items():
+            total[key] = total.get(key, 0) + value
+
+
+def retry(delivery_id: int, actor: str) -> Delivery | None:
+    """An admin's retry: the delivery is due now, with a fresh maximum age, and its target re-enabled."""
+    row = db.session.get(Delivery, delivery_id)
+    if row is None:
+        return None
+    now = utcnow()
+    row.status, row.next_attempt_at, row.lease_until, row.deadline = "pending", now, None, now + max_age()
+    target = db.session.get(DeliveryTarget, row.target)
+    if target is not None and target.status == "disabled":
+        target.status, target.reason, target.changed_at = "active", f"re-enabled by {actor}", now
+    audit.append(actor, "delivery.retry_requested", f"request:{row.request.id}",
+                 {"delivery_id": row.id, "target": row.target})
+    return row
+
+
+# --- billing ---------------------------------------------------------------------------------------------------
+
+def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
+    from adapters.billing import BillingWebhook
+
+    url = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_URL")
+    secret = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_SECRET")
+    if not url or not secret:
+        return [Outcome("retry", "billing webhook URL or secret not configured")] * len(rows)
+    hook = BillingWebhook(url, secret, timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10)))
+    outcomes: list[Outcome] = []
+    for row in rows:
+        if outcomes and outcomes[-1].result in ("gone", "held"):
+            outcomes.append(Outcome("held", "billing endpoint disabled"))
+            continue
+        res = hook.send(row.message_id, row.payload)
+        if res.ok:
+            outcomes.append(Outcome("delivered", status_code=res.status_code))
+        elif res.gone:
+            outcomes.append(Outcome("gone", res.detail, res.status_code))
+        elif res.retriable:
+            outcomes.append(Outcome("retry", res.detail, res.status_code, res.retry_after))
+        else:
+            outcomes.append(Outcome("dead", res.detail, res.status_code))
+    return outcomes
+
+
+register_sender("billing", send_billing)
+
+
+# --- periodic jobs and the loop ------------------------------------------------------------------------------
+
+JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103}
+
+
+def run_job(name: str, fn: Callable[[], Any]) -> Any:
+    """Run a periodic job unless another worker is running it (PostgreSQL advisory try-lock)."""
+    if db.engine.dialect.name == "postgresql":
+        got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_IDS[name]}).scalar()
+        if not got:
+            db.session.rollback()
+            return None
+    try:
+        result = fn()
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        log.exception("periodic job %s failed", name)
+        return None
+
+
+def periodic_jobs() -> dict[str, Callable[[], Any]]:
+    from connector import operations
+
+    return {"sla": operations.run_sla, "expiry": operations.run_expiry}
+
+
+def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
+               job_interval: float = 60.0) -> dict[str, int]:
+    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due."""
+    stop = stop or threading.Event()
+    totals: dict[str, int] = {}
+    last_jobs = 0.0
+    with app.app_context():
+        while not stop.is_set():
+            if time.monotonic() - last_jobs >= job_interval or once:
+                for name, fn in periodic_jobs().items():
+                    run_job(name, fn)
+                last_jobs = time.monotonic()
+            counts = drain() if once else send_claimed(claim())
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+            db.session.remove()
+            if once:
+                break
+            if not any(counts.values()):
+                stop.wait(poll)
+    return totals
+
+
+__all__ = ["Outcome", "claim", "drain", "register_sender", "retry", "run_worker", "send_claimed"]

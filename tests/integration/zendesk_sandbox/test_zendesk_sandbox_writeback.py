@@ -1,0 +1,156 @@
+"""Write-back against the sandbox: reply, note, fields, tags, status; agent races; bulk updates; faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.zendesk.client import ticket_update_body
+from adapters.zendesk.errors import Conflict, FatalError, RetriableError
+
+
+def exception_ticket(sandbox) -> int:
+    return next(t for t in sandbox.ticket_ids() if "license_exception" in sandbox.ticket(t)["tags"])
+
+
+def test_a_decision_shows_up_on_the_ticket(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=40, seed=2)
+    client = connect(sandbox)
+    ticket_id = exception_ticket(sandbox)
+    tags_before = sandbox.ticket(ticket_id)["tags"]
+    fields = sandbox.field_ids
+
+    client.apply_decision_writeback(
+        ticket_id,
+        public_comment="Good news: 150 seats are approved until 2027-06-30.",
+        private_note="LEX-1042 approved by licensing. Risk band: medium.",
+        custom_fields={
+            fields["governance_key"]: "LEX-1042",
+            fields["governance_status"]: "approved",
+            fields["decision"]: "approved_with_conditions",
+            fields["entitlement_expires"]: "2027-06-30",
+        },
+        tags=["license_exception_approved"],
+        status="pending",
+    )
+
+    ticket = sandbox.ticket(ticket_id)
+    comments = client.comments(ticket_id)
+    assert [(c["public"], c["body"]) for c in comments[-2:]] == [
+        (True, "Good news: 150 seats are approved until 2027-06-30."),
+        (False, "LEX-1042 approved by licensing. Risk band: medium."),
+    ]
+    assert sandbox.custom_field_value(ticket_id, "governance_key") == "LEX-1042"
+    assert sandbox.custom_field_value(ticket_id, "decision") == "approved_with_conditions"
+    assert sandbox.custom_field_value(ticket_id, "entitlement_expires") == "2027-06-30"
+    assert ticket["status"] == "pending"
+    assert set(tags_before) <= set(ticket["tags"])
+    assert "license_exception_approved" in ticket["tags"]
+
+
+def test_an_agents_concurrent_edit_survives_the_write_back(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=20, seed=4)
+    client = connect(sandbox)
+    ticket_id = exception_ticket(sandbox)
+    sandbox.edit_before_next_update(
+        ticket_id, add_tags=["vip_customer"], custom_fields={"justification": "Edited by the agent"}
+    )
+
+    client.apply_decision_writeback(
+        ticket_id,
+        public_comment="Your request is approved.",
+        custom_fields={sandbox.field_ids["governance_status"]: "approved"},
+        tags=["license_exception_approved"],
+    )
+
+    ticket = sandbox.ticket(ticket_id)
+    assert {"vip_customer", "license_exception_approved"} <= set(ticket["tags"])
+    assert sandbox.custom_field_value(ticket_id, "justification") == "Edited by the agent"
+    assert sandbox.custom_field_value(ticket_id, "governance_status") == "approved"
+    assert [c["body"] for c in client.comments(ticket_id)].count("Your request is approved.") == 1
+
+
+def test_a_stale_updated_stamp_is_refused_by_the_sandbox(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=5)
+    client = connect(sandbox)
+    ticket_id = sandbox.ticket_ids()[0]
+    stamp = sandbox.ticket(ticket_id)["updated_at"]
+    sandbox.agent_edit(ticket_id, comment="Agent note")
+
+    with pytest.raises(Conflict):
+        client.update_ticket(ticket_id, status="open", updated_stamp=stamp)
+
+
+def test_add_tags_keeps_the_agents_tags(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=5)
+    client = connect(sandbox)
+    ticket_id = sandbox.ticket_ids()[0]
+    sandbox.agent_edit(ticket_id, add_tags=["agent_tag"])
+
+    tags = client.add_tags(ticket_id, ["license_exception_in_review"])
+
+    assert {"agent_tag", "license_exception_in_review"} <= set(tags)
+    assert sandbox.ticket(ticket_id)["tags"] == tags
+
+
+def test_invalid_field_values_are_refused_without_partial_writes(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=5)
+    client = connect(sandbox)
+    ticket_id = sandbox.ticket_ids()[0]
+    before = sandbox.ticket(ticket_id)
+
+    with pytest.raises(FatalError) as caught:
+        client.update_ticket(
+            ticket_id,
+            comment={"body": "should not land", "public": True},
+            custom_fields={sandbox.field_ids["category"]: "not_an_option"},
+        )
+
+    assert caught.value.status == 422
+    assert sandbox.ticket(ticket_id) == before
+    assert "should not land" not in [c["body"] for c in client.comments(ticket_id)]
+
+
+def test_bulk_updates_report_each_ticket(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=230, seed=8)
+    client = connect(sandbox, sleep=lambda seconds: None)
+    ids = sandbox.ticket_ids()[:205]
+    stale = sandbox.ticket(ids[3])["updated_at"]
+    sandbox.agent_edit(ids[3], comment="moved on")
+    updates = [
+        {
+            "id": ticket_id,
+            **ticket_update_body(
+                custom_fields={sandbox.field_ids["governance_key"]: f"LEX-{n}"},
+                additional_tags=["license_exception_synced"],
+            ),
+        }
+        for n, ticket_id in enumerate(ids)
+    ]
+    updates[3].update(safe_update=True, updated_stamp=stale)
+    updates.append({"id": 999_999, "status": "open"})
+
+    results = client.apply_updates(updates, poll_interval=0.01)
+
+    assert len(results) == 206
+    failed = sorted(ticket_id for ticket_id, result in results.items() if not result.success)
+    assert failed == [ids[3], 999_999]
+    assert "UpdateConflict" in (results[ids[3]].error or "")
+    assert sandbox.custom_field_value(ids[150], "governance_key") == "LEX-150"
+    assert "license_exception_synced" in sandbox.ticket(ids[204])["tags"]
+    assert [m for m, path in sandbox.request_log if path.endswith("update_many.json")] == ["PUT"] * 3
+
+
+def test_injected_faults_reach_the_client_as_typed_errors(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=5)
+    naps: list[float] = []
+    client = connect(sandbox, sleep=naps.append)
+    ticket_id = sandbox.ticket_ids()[0]
+
+    sandbox.inject_fault(429, retry_after=3, path="/tickets/")
+    assert client.get_ticket(ticket_id)["id"] == ticket_id
+    assert naps == [3.0]
+
+    sandbox.inject_fault(503, path="/tickets/")
+    with pytest.raises(RetriableError):
+        client.get_ticket(ticket_id)
+    assert client.get_ticket(ticket_id)["requester"]["id"]

@@ -1,0 +1,209 @@
+"""Write-back: safe updates that survive an agent's concurrent edit, tags added never replaced, update_many."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from responses import matchers
+
+from adapters.tokens import InMemoryTokenStore
+from adapters.zendesk.client import ZendeskClient, ticket_update_body
+from adapters.zendesk.errors import Conflict
+
+BASE = "https://acme.zendesk.com"
+TICKET_URL = f"{BASE}/api/v2/tickets/35436.json"
+CONFLICT = {
+    "error": "UpdateConflict",
+    "description": "Safe Update prevented the update due to outdated ticket data. "
+    "Please fetch the latest ticket data and try again.",
+}
+
+
+@pytest.fixture
+def client(settings, clock, make_token):
+    return ZendeskClient(settings, InMemoryTokenStore(make_token()), sleep=clock.sleep, clock=clock)
+
+
+def shown(updated_at: str, tags: list[str]) -> dict:
+    return {"ticket": {"id": 35436, "updated_at": updated_at, "tags": tags, "status": "open"}}
+
+
+@responses.activate
+def test_a_409_is_re_read_and_retried_with_the_new_updated_stamp(client):
+    responses.get(TICKET_URL, json=shown("2026-11-20T10:30:00Z", ["license_exception"]))
+    responses.get(TICKET_URL, json=shown("2026-11-20T10:31:07Z", ["license_exception", "vip"]))
+    sent: list[dict] = []
+    answers = [
+        (409, CONFLICT),
+        (200, {"ticket": {"id": 35436, "updated_at": "2026-11-20T10:32:00Z", "tags": ["a"]}}),
+        (200, {"ticket": {"id": 35436, "updated_at": "2026-11-20T10:32:01Z", "tags": ["a"]}}),
+    ]
+
+    def put(request):
+        sent.append(json.loads(request.body)["ticket"])
+        status, body = answers.pop(0)
+        return status, {}, json.dumps(body)
+
+    responses.add_callback(responses.PUT, TICKET_URL, callback=put)
+
+    ticket = client.apply_decision_writeback(
+        35436,
+        public_comment="Your exception is approved until 2027-06-30.",
+        private_note="Approved by licensing; risk medium.",
+        custom_fields={360010000013: "approved"},
+        tags=["license_exception_approved"],
+        status="pending",
+    )
+
+    assert [body["updated_stamp"] for body in sent] == [
+        "2026-11-20T10:30:00Z",
+        "2026-11-20T10:31:07Z",
+        "2026-11-20T10:32:00Z",
+    ]
+    assert all(body["safe_update"] is True for body in sent)
+    assert sent[1]["comment"] == {"body": "Your exception is approved until 2027-06-30.", "public": True}
+    assert sent[1]["custom_fields"] == [{"id": 360010000013, "value": "approved"}]
+    assert sent[1]["additional_tags"] == ["license_exception_approved"]
+    assert sent[1]["status"] == "pending"
+    assert sent[2]["comment"] == {"body": "Approved by licensing; risk medium.", "public": False}
+    assert all("tags" not in body for body in sent)
+    assert ticket["updated_at"] == "2026-11-20T10:32:01Z"
+
+
+@responses.activate
+def test_a_ticket_that_keeps_changing_raises_conflict_after_bounded_retries(client):
+    responses.get(TICKET_URL, json=shown("2026-11-20T10:30:00Z", []))
+    put = responses.put(TICKET_URL, status=409, json=CONFLICT)
+
+    with pytest.raises(Conflict):
+        client.apply_decision_writeback(35436, public_comment="Decision", max_attempts=3)
+
+    assert put.call_count == 3
+
+
+@responses.activate
+def test_a_lone_private_note_goes_out_in_one_update(client):
+    responses.get(TICKET_URL, json=shown("2026-11-20T10:30:00Z", []))
+    put = responses.put(
+        TICKET_URL,
+        json={"ticket": {"id": 35436, "updated_at": "2026-11-20T10:30:05Z"}},
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "ticket": {
+                        "comment": {"body": "Missing: revenue impact", "public": False},
+                        "additional_tags": ["license_exception_needs_info"],
+                        "safe_update": True,
+                        "updated_stamp": "2026-11-20T10:30:00Z",
+                    }
+                }
+            )
+        ],
+    )
+
+    client.apply_decision_writeback(
+        35436, private_note="Missing: revenue impact", tags=["license_exception_needs_info"]
+    )
+
+    assert put.call_count == 1
+
+
+@responses.activate
+def test_add_tags_uses_the_tags_endpoint_that_keeps_existing_tags(client):
+    responses.put(
+        f"{BASE}/api/v2/tickets/35436/tags.json",
+        json={"tags": ["enterprise", "vip", "license_exception_approved"]},
+        match=[matchers.json_params_matcher({"tags": ["license_exception_approved"]})],
+    )
+
+    tags = client.add_tags(35436, ["license_exception_approved", "license_exception_approved"])
+
+    assert tags == ["enterprise", "vip", "license_exception_approved"]
+    assert responses.calls[0].request.method == "PUT"
+
+
+def test_update_bodies_never_carry_tags():
+    body = ticket_update_body(
+        comment={"body": "hi", "public": True},
+        custom_fields=[{"id": 1, "value": "x"}],
+        status="solved",
+        additional_tags=["a", "b", "a"],
+        updated_stamp="2026-11-20T10:30:00Z",
+    )
+    assert "tags" not in body
+    assert body["additional_tags"] == ["a", "b"]
+    assert body["safe_update"] is True
+
+
+@responses.activate
+def test_update_many_chunks_at_100_with_per_ticket_bodies(client):
+    received: list[list[dict]] = []
+
+    def respond(request):
+        tickets = json.loads(request.body)["tickets"]
+        received.append(tickets)
+        job = {"id": f"job{len(received)}", "status": "queued", "total": len(tickets)}
+        return 200, {}, json.dumps({"job_status": job})
+
+    responses.add_callback(responses.PUT, f"{BASE}/api/v2/tickets/update_many.json", callback=respond)
+    updates = [
+        {"id": 5000 + i, **ticket_update_body(custom_fields={777: f"LEX-{i}"}, additional_tags=[f"t{i % 2}"])}
+        for i in range(250)
+    ]
+
+    jobs = client.update_many(updates)
+
+    assert [len(chunk) for chunk in received] == [100, 100, 50]
+    assert [job["id"] for job in jobs] == ["job1", "job2", "job3"]
+    flat = [item for chunk in received for item in chunk]
+    assert [item["id"] for item in flat] == [5000 + i for i in range(250)]
+    assert flat[137]["custom_fields"] == [{"id": 777, "value": "LEX-137"}]
+    assert flat[137]["additional_tags"] == ["t1"]
+
+
+def test_update_many_refuses_to_replace_tags(client):
+    with pytest.raises(ValueError):
+        client.update_many([{"id": 1, "tags": ["only_this"]}])
+
+
+@responses.activate
+def test_apply_updates_polls_jobs_and_reports_every_ticket(client, clock):
+    responses.put(
+        f"{BASE}/api/v2/tickets/update_many.json",
+        json={"job_status": {"id": "8b726e606741012ffc2d782bcb7848fe", "status": "queued"}},
+    )
+    job_url = f"{BASE}/api/v2/job_statuses/8b726e606741012ffc2d782bcb7848fe.json"
+    responses.get(job_url, json={"job_status": {"id": "8b726e606741012ffc2d782bcb7848fe", "status": "working"}})
+    responses.get(
+        job_url,
+        json={
+            "job_status": {
+                "id": "8b726e606741012ffc2d782bcb7848fe",
+                "status": "completed",
+                "results": [
+                    {"id": 1, "action": "update", "success": True, "status": "Updated"},
+                    {
+                        "id": 2,
+                        "index": 1,
+                        "action": "update",
+                        "success": False,
+                        "status": "Failed",
+                        "error": "UpdateConflict",
+                        "details": "Safe Update prevented the update",
+                    },
+                ],
+            }
+        },
+    )
+
+    results = client.apply_updates(
+        [{"id": 1, "status": "pending"}, {"id": 2, "status": "pending"}, {"id": 3, "status": "pending"}],
+        poll_interval=2.0,
+    )
+
+    assert results[1].success and results[1].status == "Updated"
+    assert not results[2].success and "UpdateConflict" in (results[2].error or "")
+    assert not results[3].success, "a ticket the job never reported is not assumed done"
+    assert clock.sleeps == [2.0]
