@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import exists, or_, select, text
+from sqlalchemy import exists, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from connector import audit
@@ -67,14 +67,8 @@ def lease() -> timedelta:
 
 
 def target_kind(target: str) -> str:
-    """``billing`` or the connection's kind for ``connection:<name>`` targets."""
-    if target == "billing":
-        return "billing"
-    from connector.models import Connection
-
-    name = target.split(":", 1)[1]
-    kind = db.session.scalar(select(Connection.kind).where(Connection.name == name))
-    return kind or "unknown"
+    """``billing``, or ``connection`` for ``connection:<name>`` targets (write-back to a source)."""
+    return target.split(":", 1)[0]
 
 
 def claim(limit: int = 200, now: datetime | None = None) -> list[Delivery]:
@@ -106,6 +100,8 @@ def _record(row: Delivery, outcome: Outcome, now: datetime) -> None:
     row.lease_until = None
     if outcome.result == "held":
         row.attempts = max(0, row.attempts - 1)
+        row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 30)
+        row.last_error = outcome.detail
         return
     row.last_status_code = outcome.status_code
     if outcome.result == "delivered":
@@ -180,6 +176,8 @@ def retry(delivery_id: int, actor: str) -> Delivery | None:
     target = db.session.get(DeliveryTarget, row.target)
     if target is not None and target.status == "disabled":
         target.status, target.reason, target.changed_at = "active", f"re-enabled by {actor}", now
+        db.session.execute(update(Delivery).where(Delivery.target == row.target, Delivery.status == "pending")
+                           .values(next_attempt_at=now, lease_until=None))
     audit.append(actor, "delivery.retry_requested", f"request:{row.request.id}",
                  {"delivery_id": row.id, "target": row.target})
     return row
@@ -215,9 +213,34 @@ def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
 register_sender("billing", send_billing)
 
 
+def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
+    """Write-back through the connection's source kind (which batches: Collections, update_many)."""
+    from connector import connections
+    from connector.sources import SourceError, get_kind
+
+    conn = connections.connection_of_target(target)
+    if conn is None:
+        return [Outcome("dead", f"{target} no longer exists")] * len(rows)
+    if conn.status in ("needs_authorization", "paused"):
+        return [Outcome("held", f"connection {conn.name} is {conn.status}", retry_after=60)] * len(rows)
+    kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
+    try:
+        return kind.deliver(ctx, rows)
+    except SourceError as exc:
+        db.session.rollback()
+        connections.set_status(conn_id, exc.status, exc.message)
+        db.session.commit()
+        if exc.status in ("needs_authorization", "paused"):
+            return [Outcome("held", exc.message, retry_after=exc.retry_after or 60)] * len(rows)
+        return [Outcome("retry", exc.message, retry_after=exc.retry_after)] * len(rows)
+
+
+register_sender("connection", send_to_connection)
+
+
 # --- periodic jobs and the loop ------------------------------------------------------------------------------
 
-JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103}
+JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104}
 
 
 def run_job(name: str, fn: Callable[[], Any]) -> Any:
@@ -238,9 +261,9 @@ def run_job(name: str, fn: Callable[[], Any]) -> Any:
 
 
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
-    from connector import operations
+    from connector import operations, sync
 
-    return {"sla": operations.run_sla, "expiry": operations.run_expiry}
+    return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events}
 
 
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,

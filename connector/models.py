@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from connector.crypto import EncryptedJSON
 from connector.db import db
 
 
@@ -98,8 +99,9 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(30), default="needs_authorization")
     status_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    secrets: Mapped[str | None] = mapped_column(Text, nullable=True)  # Fernet token of a JSON object
-    token: Mapped[str | None] = mapped_column(Text, nullable=True)  # Fernet token of the OAuth token
+    secrets: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+    token: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+    mapping_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -289,3 +291,55 @@ class AuditSample(db.Model):  # type: ignore[name-defined,misc]
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OAuthState(db.Model):  # type: ignore[name-defined,misc]
+    """A pending authorization: single-use ``state`` bound to one connection, with its PKCE verifier."""
+
+    __tablename__ = "oauth_states"
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    code_verifier: Mapped[Any] = mapped_column(EncryptedJSON)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MappingVersion(db.Model):  # type: ignore[name-defined,misc]
+    """One version of a connection's field mapping (the public mapping document, as JSON)."""
+
+    __tablename__ = "mapping_versions"
+    __table_args__ = (UniqueConstraint("connection_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Watermark(db.Model):  # type: ignore[name-defined,misc]
+    """How far a connection's sync has durably got (SystemModstamp, export cursor); advanced per committed page."""
+
+    __tablename__ = "watermarks"
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboundEvent(db.Model):  # type: ignore[name-defined,misc]
+    """A pushed notification (Outbound Message, Zendesk webhook), stored before it is acknowledged."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("connection_id", "event_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
+    event_key: Mapped[str] = mapped_column(String(200))  # the provider's id: duplicates are ignored
+    external_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|processed|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -80,6 +80,9 @@ def handle_validation_error(exc: ValidationError) -> Response:
 
 def before_api_request() -> Response | None:
     request.max_content_length = int(current_app.config["CONNECTOR_MAX_BODY_BYTES"])
+    if request.blueprint and request.blueprint.endswith("webhooks"):
+        request.get_data(cache=True)
+        return None
     if request.method in ("POST", "PUT", "PATCH"):
         body = request.get_data(cache=True)  # enforces the size limit (413) before anything is parsed
         if body and request.mimetype not in _BODY_TYPES:
@@ -106,7 +109,7 @@ def finish_transaction(response: Response) -> Response:
 
 
 def init_api(app: Flask) -> ConnectorApi:
-    from connector.api import audit, deliveries, meta, policy, reports, requests
+    from connector.api import audit, connections, deliveries, meta, policy, reports, requests, webhooks
 
     prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
     app.config.setdefault("CONNECTOR_API_TITLE", "License Exception Connector")
@@ -121,8 +124,11 @@ def init_api(app: Flask) -> ConnectorApi:
         "security": [{"bearer": []}],
     })
     api.init_app(app)
-    for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp):
+    for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
+    root = app.config.get("CONNECTOR_URL_PREFIX", "")
+    for blp in (connections.oauth_blp, webhooks.blp):
+        api.register_blueprint(blp, url_prefix=root or None)
     return api
 
 

@@ -1,0 +1,266 @@
+"""Connections (admin): settings with write-only secrets, OAuth authorization, sync now, and field mappings."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from typing import Any
+
+import yaml
+from flask import abort, current_app, redirect, request
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from connector import audit, connections, sync
+from connector.api import make_blueprint
+from connector.auth import current_principal, requires
+from connector.db import db
+from connector.governance.errors import InvalidInput, StateConflict
+from connector.models import Connection, MappingVersion, OAuthState, utcnow
+from connector.representation import iso
+from connector.sources import SourceError, get_kind
+from mappings import load_mapping
+
+blp = make_blueprint("connections", __name__, "Salesforce and Zendesk connections and their mappings.",
+                     "/connections")
+oauth_blp = make_blueprint("oauth", __name__, "The OAuth redirect target.")
+STATE_TTL_SECONDS = 900
+
+
+class ConnectionCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,62}$",
+                                                                 error="Use lowercase letters, digits, - and _."))
+    kind = fields.String(required=True, validate=validate.OneOf(("salesforce", "zendesk")))
+    settings = fields.Dict(load_default=dict)
+
+
+class ConnectionPatchSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    settings = fields.Dict(required=True)
+
+
+class PreviewSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    record = fields.Dict(load_default=None)
+    external_id = fields.String(load_default=None)
+    mapping = fields.Raw(load_default=None, metadata={"description": "a mapping to try instead of the current one"})
+
+
+def find_connection(name: str) -> Connection:
+    conn = connections.find(name)
+    if conn is None:
+        abort(404, f"No connection named '{name}'.")
+    return conn
+
+
+@blp.route("")
+@blp.response(200)
+@requires("admin")
+def list_connections() -> dict[str, Any]:
+    rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
+    return {"items": [connections.connection_view(c) for c in rows], "next": None}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ConnectionCreateSchema)
+@blp.response(201)
+@requires("admin")
+def create_connection(body: dict[str, Any]) -> dict[str, Any]:
+    conn = connections.create(body["name"], body["kind"], body["settings"], current_principal().name)
+    return connections.connection_view(conn)
+
+
+@blp.route("/<name>")
+@blp.response(200)
+@requires("admin")
+def get_connection(name: str) -> dict[str, Any]:
+    return connections.connection_view(find_connection(name))
+
+
+@blp.route("/<name>", methods=["PATCH"])
+@blp.arguments(ConnectionPatchSchema)
+@blp.response(200)
+@requires("admin")
+def patch_connection(body: dict[str, Any], name: str) -> dict[str, Any]:
+    conn = connections.update_settings(find_connection(name), body["settings"], current_principal().name)
+    return connections.connection_view(conn)
+
+
+@blp.route("/<name>", methods=["DELETE"])
+@blp.response(204)
+@requires("admin")
+def delete_connection(name: str) -> tuple[str, int]:
+    connections.delete(find_connection(name), current_principal().name)
+    return "", 204
+
+
+def _pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def redirect_uri() -> str:
+    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
+    return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/oauth/callback"
+
+
+def start_authorization(conn: Connection, actor: str) -> str | None:
+    """The provider URL to send the admin to (state + PKCE), or None when a server-to-server flow finished."""
+    kind = get_kind(conn.kind)
+    ctx = connections.context(conn)
+    direct = kind.authorize_without_browser(ctx)
+    if direct is not None:
+        _finish_authorization(conn, direct.token, direct.settings_update, actor)
+        return None
+    state = secrets.token_urlsafe(32)
+    url, verifier = kind.authorization_url(ctx, state, redirect_uri())
+    db.session.add(OAuthState(state=state, connection_id=conn.id, code_verifier=verifier,
+                              redirect_uri=redirect_uri(), created_at=utcnow()))
+    audit.append(actor, "connection.authorization_started", f"connection:{conn.name}", {})
+    return url
+
+
+def _finish_authorization(conn: Connection, token: dict[str, Any], settings_update: dict[str, Any],
+                          actor: str) -> None:
+    conn.token = token
+    if settings_update:
+        conn.settings = {**(conn.settings or {}), **settings_update}
+    conn.status, conn.status_detail = "connected", None
+    audit.append(actor, "connection.authorized", f"connection:{conn.name}", {"settings": settings_update})
+
+
+@blp.route("/<name>/authorize")
+@blp.response(302, description="Redirect to the provider's consent page (state + PKCE).")
+@requires("admin")
+def authorize(name: str) -> Response | dict[str, Any]:
+    conn = find_connection(name)
+    url = start_authorization(conn, current_principal().name)
+    if url is None:
+        return connections.connection_view(conn)
+    return redirect(url, 302)
+
+
+@oauth_blp.route("/oauth/callback")
+@oauth_blp.response(200, description="Where the provider returns the admin; completes the authorization.")
+def oauth_callback() -> dict[str, Any]:
+    state_value = request.args.get("state", "")
+    code = request.args.get("code")
+    if request.args.get("error"):
+        reason = request.args.get("error_description") or request.args["error"]
+        abort(400, f"The provider refused the authorization: {reason}.")
+    state = db.session.get(OAuthState, state_value) if state_value else None
+    if state is None:
+        abort(400, "Unknown or forged OAuth state; start again from the connection's authorize link.")
+    age = (utcnow() - state.created_at).total_seconds()
+    if state.used_at is not None:
+        abort(409, "This authorization was already completed; start again from the authorize link.")
+    if age > STATE_TTL_SECONDS:
+        abort(400, "This authorization link expired; start again from the connection's authorize link.")
+    if not code:
+        abort(400, "The provider did not return an authorization code.")
+    state.used_at = utcnow()
+    conn = db.session.get(Connection, state.connection_id)
+    assert conn is not None
+    kind = get_kind(conn.kind)
+    try:
+        result = kind.complete_authorization(connections.context(conn), code, state.code_verifier, state.redirect_uri)
+    except SourceError as exc:
+        abort(400, f"Authorization failed: {exc.message}")
+    _finish_authorization(conn, result.token, result.settings_update, "oauth")
+    return {"connection": conn.name, "status": "connected",
+            "message": f"{conn.kind.title()} connection '{conn.name}' is authorized; you can close this page."}
+
+
+@blp.route("/<name>/sync", methods=["POST"])
+@blp.response(200, description="Counts: fetched, created, updated, unchanged, needs_info (and a stop reason).")
+@requires("admin")
+def sync_now(name: str) -> dict[str, Any]:
+    find_connection(name)
+    counts = sync.sync(name, actor=current_principal().name)
+    return counts.to_dict()
+
+
+@blp.route("/<name>/provision", methods=["POST"])
+@blp.response(200, description="Create what the source needs (Zendesk: ticket fields, webhook, trigger).")
+@requires("admin")
+def provision(name: str) -> dict[str, Any]:
+    from connector import provisioning
+
+    conn = find_connection(name)
+    return provisioning.provision(conn, current_principal().name)
+
+
+# --- mappings --------------------------------------------------------------------------------------------------
+
+def _mapping_body() -> Any:
+    if request.mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
+        try:
+            return yaml.safe_load(request.get_data(as_text=True))
+        except yaml.YAMLError as exc:
+            raise InvalidInput("mapping_not_yaml", f"The mapping is not valid YAML: {exc}") from exc
+    body = request.get_json(silent=True)
+    if body is None:
+        abort(400, "Send the mapping as JSON or YAML (Content-Type: application/yaml).")
+    return body
+
+
+def mapping_view(conn: Connection, version: int, doc: Any) -> dict[str, Any]:
+    data = doc.to_dict()
+    return {"connection": conn.name, "version": version, "mapping": data, "yaml": doc.to_yaml()}
+
+
+@blp.route("/<name>/mapping")
+@blp.response(200, description="The current mapping (JSON, and the same as YAML text).")
+@requires("admin", "auditor")
+def get_mapping(name: str) -> dict[str, Any]:
+    conn = find_connection(name)
+    version, doc = connections.current_mapping(conn)
+    return mapping_view(conn, version, doc)
+
+
+@blp.route("/<name>/mapping", methods=["PUT"])
+@blp.response(200, description="The new version; 422 naming each bad field and rule.")
+@requires("admin")
+def put_mapping(name: str) -> dict[str, Any]:
+    conn = find_connection(name)
+    row = connections.set_mapping(conn, _mapping_body(), current_principal().name)
+    return mapping_view(conn, row.version, load_mapping(row.document))
+
+
+@blp.route("/<name>/mapping/versions")
+@blp.response(200)
+@requires("admin", "auditor")
+def mapping_versions(name: str) -> dict[str, Any]:
+    conn = find_connection(name)
+    rows = db.session.scalars(select(MappingVersion).where(MappingVersion.connection_id == conn.id)
+                              .order_by(MappingVersion.version.desc())).all()
+    return {"items": [{"version": r.version, "created_by": r.created_by, "created_at": iso(r.created_at),
+                       "current": r.version == conn.mapping_version, "mapping": r.document} for r in rows],
+            "next": None}
+
+
+@blp.route("/<name>/mapping/preview", methods=["POST"])
+@blp.response(200, description="The mapped request, field errors and intake result; nothing is written.")
+@requires("admin")
+def preview_mapping(name: str) -> dict[str, Any]:
+    from connector import preview
+
+    conn = find_connection(name)
+    body = PreviewSchema().load(request.get_json(silent=True) or {})
+    if (body["record"] is None) == (body["external_id"] is None):
+        raise InvalidInput("invalid_input", "Send either 'record' (a source record) or 'external_id' (fetched live).",
+                           {"fields": {"record": ["Give exactly one of record, external_id."]}})
+    try:
+        return preview.preview(conn, record=body["record"], external_id=body["external_id"], mapping=body["mapping"])
+    except SourceError as exc:
+        raise StateConflict("source_unavailable", f"Could not fetch the record: {exc.message}") from exc

@@ -1,0 +1,250 @@
+"""Connections: create, change and delete them, their encrypted secrets and tokens, status, and mappings.
+
+Secrets are write-only: they are stored encrypted and never returned; the public shape says which are set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+
+from connector import audit
+from connector.db import db
+from connector.governance.errors import InvalidInput, StateConflict
+from connector.governance.fields import GOVERNANCE_FIELDS, OUTBOUND_PATHS
+from connector.governance.paths import flatten_errors
+from connector.models import Connection, ExceptionRequest, MappingVersion, utcnow
+from connector.representation import iso
+from connector.sources import ConnectionContext, SourceKind, get_kind, load_builtin_kinds
+from mappings import (
+    InboundProgram,
+    MappingDocument,
+    compile_inbound,
+    load_mapping,
+    mapping_diff,
+    resolve_placeholders,
+    validate_mapping,
+)
+
+STATUSES = ("needs_authorization", "connected", "paused", "error")
+
+
+def kind_or_error(kind: str) -> SourceKind:
+    kinds = load_builtin_kinds()
+    if kind not in kinds:
+        raise InvalidInput("unknown_kind", f"Unknown connection kind '{kind}'. Use one of: {', '.join(sorted(kinds))}.",
+                           {"fields": {"kind": [f"Must be one of: {', '.join(sorted(kinds))}."]}})
+    return kinds[kind]
+
+
+def find(name: str) -> Connection | None:
+    return db.session.scalar(select(Connection).where(Connection.name == name))
+
+
+def connection_view(conn: Connection) -> dict[str, Any]:
+    return {
+        "name": conn.name, "kind": conn.kind, "status": conn.status, "status_detail": conn.status_detail,
+        "settings": dict(conn.settings or {}), "secrets_set": sorted((conn.secrets or {}).keys()),
+        "authorized": bool(conn.token), "mapping_version": conn.mapping_version,
+        "last_sync_at": iso(conn.last_sync_at), "created_at": iso(conn.created_at),
+        "webhook_url": webhook_url(conn),
+    }
+
+
+def webhook_url(conn: Connection) -> str:
+    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
+    return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/webhooks/{conn.kind}/{conn.name}"
+
+
+def _validate_settings(kind: SourceKind, values: Mapping[str, Any], partial: bool) -> dict[str, Any]:
+    try:
+        return dict(kind.settings_schema().load(dict(values), partial=partial))
+    except ValidationError as exc:
+        fields = {f"settings.{k}": v for k, v in flatten_errors(exc.messages).items()}
+        raise InvalidInput("invalid_settings", f"{len(fields)} setting(s) are not valid; nothing was changed.",
+                           {"fields": fields}) from exc
+
+
+def _split(kind: SourceKind, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    public = {k: v for k, v in values.items() if k not in kind.secret_fields}
+    secret = {k: v for k, v in values.items() if k in kind.secret_fields and v not in (None, "")}
+    return public, secret
+
+
+def create(name: str, kind_name: str, settings: Mapping[str, Any], actor: str) -> Connection:
+    kind = kind_or_error(kind_name)
+    if find(name) is not None:
+        raise StateConflict("connection_exists", f"A connection named '{name}' already exists.", {"name": name})
+    values = _validate_settings(kind, settings, partial=False)
+    public, secret = _split(kind, values)
+    conn = Connection(name=name, kind=kind.name, status="needs_authorization",
+                      status_detail="Authorize the connection to start syncing.", settings=public,
+                      secrets=secret or None, created_at=utcnow(), updated_at=utcnow())
+    db.session.add(conn)
+    db.session.flush()
+    audit.append(actor, "connection.created", f"connection:{name}",
+                 {"kind": kind.name, "settings": public, "secrets_set": sorted(secret)})
+    set_mapping(conn, kind_default_mapping(kind), actor, check_live=False)
+    return conn
+
+
+def update_settings(conn: Connection, changes: Mapping[str, Any], actor: str) -> Connection:
+    kind = get_kind(conn.kind)
+    values = _validate_settings(kind, changes, partial=True)
+    public, secret = _split(kind, values)
+    conn.settings = {**(conn.settings or {}), **public}
+    if secret:
+        conn.secrets = {**(conn.secrets or {}), **secret}
+    audit.append(actor, "connection.changed", f"connection:{conn.name}",
+                 {"settings": public, "secrets_changed": sorted(secret)})
+    return conn
+
+
+def delete(conn: Connection, actor: str) -> None:
+    in_use = db.session.scalar(select(ExceptionRequest.pk).where(ExceptionRequest.connection_id == conn.id).limit(1))
+    if in_use is not None:
+        raise StateConflict("connection_in_use", f"Requests came through '{conn.name}'; pause it instead of deleting "
+                            "it so their history stays linked.", {"name": conn.name})
+    audit.append(actor, "connection.deleted", f"connection:{conn.name}", {"kind": conn.kind})
+    db.session.delete(conn)
+
+
+def set_status(conn_id: int, status: str, detail: str | None, actor: str = "connector") -> None:
+    """Change a connection's status in its own short transaction (sync and worker call this mid-run)."""
+    with db.engine.begin() as connection:
+        connection.execute(update(Connection).where(Connection.id == conn_id)
+                           .values(status=status, status_detail=detail, updated_at=utcnow()))
+    conn = db.session.get(Connection, conn_id)
+    if conn is not None:
+        db.session.refresh(conn)
+        audit.append(actor, "connection.status", f"connection:{conn.name}", {"status": status, "detail": detail})
+
+
+class ConnectionTokenStore:
+    """The adapters' token store over the encrypted column, saved in its own committed transaction.
+
+    A rotated Zendesk refresh token must be durable before it is used, whatever the caller's transaction does.
+    """
+
+    def __init__(self, app: Any, conn_id: int) -> None:
+        self._app, self._id = app, conn_id
+
+    def load(self) -> dict[str, Any] | None:
+        with self._app.app_context(), db.engine.connect() as connection:
+            row = connection.execute(select(Connection.token).where(Connection.id == self._id)).first()
+            return row[0] if row else None
+
+    def save(self, token: dict[str, Any]) -> None:
+        with self._app.app_context(), db.engine.begin() as connection:
+            connection.execute(update(Connection).where(Connection.id == self._id).values(token=token))
+
+
+def context(conn: Connection) -> ConnectionContext:
+    hosts = tuple(h.strip() for h in str(current_app.config.get("CONNECTOR_ALLOWED_INSTANCE_HOSTS") or "").split(",")
+                  if h.strip())
+    return ConnectionContext(
+        id=conn.id, name=conn.name, kind=conn.kind, settings={**(conn.settings or {}), **(conn.secrets or {})},
+        token_store=ConnectionTokenStore(current_app._get_current_object(), conn.id),  # type: ignore[attr-defined]
+        base_url=str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
+        + str(current_app.config.get("CONNECTOR_URL_PREFIX") or ""),
+        allowed_instance_hosts=hosts, http_timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30)),
+    )
+
+
+def connection_of_target(target: str) -> Connection | None:
+    return find(target.split(":", 1)[1]) if target.startswith("connection:") else None
+
+
+# --- mappings ----------------------------------------------------------------------------------------------
+
+def kind_default_mapping(kind: SourceKind) -> MappingDocument:
+    from mappings import default_mapping
+
+    return default_mapping(kind.default_mapping_kind)
+
+
+def current_mapping(conn: Connection) -> tuple[int, MappingDocument]:
+    row = db.session.scalar(select(MappingVersion).where(MappingVersion.connection_id == conn.id,
+                                                         MappingVersion.version == conn.mapping_version))
+    if row is None:
+        raise StateConflict("no_mapping", f"Connection '{conn.name}' has no mapping yet.")
+    return row.version, load_mapping(row.document)
+
+
+def resolved(conn: Connection, doc: MappingDocument) -> MappingDocument:
+    placeholders = get_kind(conn.kind).mapping_placeholders(conn.settings or {})
+    return resolve_placeholders(doc, placeholders) if placeholders else doc
+
+
+def mapping_problems(conn: Connection, doc: MappingDocument | Mapping[str, Any] | str,
+                     source_fields: set[str] | None = None) -> list[dict[str, str]]:
+    from connector.policy_store import current_policy
+
+    policy = current_policy()
+    placeholders = get_kind(conn.kind).mapping_placeholders(conn.settings or {})
+    problems = validate_mapping(doc, GOVERNANCE_FIELDS, OUTBOUND_PATHS, source_fields, placeholders or None,
+                                enums={"category": policy.categories})
+    return [{"field": p.field, "rule": p.rule, "message": p.message} for p in problems]
+
+
+def set_mapping(conn: Connection, document: MappingDocument | Mapping[str, Any] | str, actor: str,
+                check_live: bool = True) -> MappingVersion:
+    """Validate (against the live source when connected) and store a new mapping version, audited with a diff."""
+    source_fields = None
+    if check_live and conn.status == "connected":
+        source_fields = live_source_fields(conn)
+    problems = mapping_problems(conn, document, source_fields)
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for p in problems:
+            fields.setdefault(p["field"], []).append(f"{p['rule']}: {p['message']}")
+        raise InvalidInput("mapping_invalid", f"The mapping has {len(problems)} problem(s); nothing was changed.",
+                           {"fields": fields, "problems": problems})
+    doc = load_mapping(document)
+    previous = None
+    if conn.mapping_version is not None:
+        previous = current_mapping(conn)[1].to_dict()
+    version = (conn.mapping_version or 0) + 1
+    row = MappingVersion(connection_id=conn.id, version=version, document=doc.to_dict(), created_by=actor,
+                         created_at=utcnow())
+    db.session.add(row)
+    conn.mapping_version = version
+    db.session.flush()
+    audit.append(actor, "mapping.changed", f"connection:{conn.name}",
+                 {"version": version, "diff": mapping_diff(previous, doc.to_dict()) if previous else "initial"})
+    return row
+
+
+_source_field_cache: dict[tuple[int, str], set[str] | None] = {}
+
+
+def live_source_fields(conn: Connection) -> set[str] | None:
+    """The live source's field names (describe / ticket fields), cached per connection and object."""
+    key = (conn.id, str((conn.settings or {}).get("object") or conn.kind))
+    if key not in _source_field_cache:
+        try:
+            _source_field_cache[key] = get_kind(conn.kind).source_fields(context(conn))
+        except Exception:  # the source being unreachable must not block editing a mapping
+            current_app.logger.warning("could not read source fields of %s", conn.name, exc_info=True)
+            return None
+    return _source_field_cache[key]
+
+
+@lru_cache(maxsize=64)
+def _program(conn_id: int, version: int, document_key: str) -> InboundProgram:
+    import json
+
+    return compile_inbound(load_mapping(json.loads(document_key)), GOVERNANCE_FIELDS)
+
+
+def inbound_program(conn: Connection) -> tuple[int, InboundProgram, MappingDocument]:
+    import json
+
+    version, doc = current_mapping(conn)
+    doc = resolved(conn, doc)
+    return version, _program(conn.id, version, json.dumps(doc.to_dict(), sort_keys=True, default=str)), doc

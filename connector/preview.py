@@ -1,0 +1,50 @@
+"""Mapping preview: what a source record would become — mapped fields, field errors, intake — writing nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector import audit, connections
+from connector.governance.fields import GOVERNANCE_FIELDS
+from connector.governance.intake import run_intake
+from connector.governance.schema import dump_fields, load_lenient
+from connector.governance.triage import decide_track, score_risk
+from connector.models import Connection
+from connector.policy_store import current_policy
+from connector.sources import get_kind
+from mappings import compile_inbound, load_mapping
+
+
+def preview(conn: Connection, *, record: dict[str, Any] | None = None, external_id: str | None = None,
+            mapping: Any = None) -> dict[str, Any]:
+    if mapping is not None:
+        problems = connections.mapping_problems(conn, mapping)
+        if problems:
+            return {"mapping_problems": problems, "request": None, "errors": {}, "intake": None}
+        doc = connections.resolved(conn, load_mapping(mapping))
+        version = None
+    else:
+        version, doc = connections.current_mapping(conn)
+        doc = connections.resolved(conn, doc)
+    source_record = record
+    if source_record is None:
+        assert external_id is not None
+        source_record = get_kind(conn.kind).fetch_record(connections.context(conn), external_id).raw
+    mapped = compile_inbound(doc, GOVERNANCE_FIELDS)(source_record)
+    typed, schema_errors = load_lenient(audit.jsonable(mapped.fields))
+    errors = {**schema_errors, **mapped.errors}
+    policy = current_policy()
+    intake = run_intake(typed, policy, errors)
+    track = decide_track(typed, policy)
+    risk = score_risk(typed, policy)
+    return {
+        "mapping_version": version,
+        "mapping_problems": [],
+        "request": dump_fields(typed),
+        "errors": errors,
+        "intake": {**intake.to_dict(), "complete": intake.complete,
+                   "state": "in_review" if intake.complete else "needs_info"},
+        "track": {"track": track.track, "reasons": track.reasons},
+        "risk": risk.to_dict(),
+        "source_record": source_record,
+    }

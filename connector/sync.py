@@ -1,0 +1,203 @@
+"""Pull from a source → map → governance intake → store, one committed page at a time.
+
+The watermark advances only after a page's requests, audit events and deliveries are committed, so a crash
+re-reads at most one page (and re-reading is idempotent). No transaction is open while the adapter talks
+HTTP, so a token refresh can commit on its own and a slow API never holds database locks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from connector import audit, connections, operations
+from connector.db import db
+from connector.governance.schema import load_lenient
+from connector.models import Connection, ExceptionRequest, InboundEvent, Watermark, utcnow
+from connector.sources import SourceError, SourceRecord, get_kind
+
+log = logging.getLogger(__name__)
+MAIN_STREAM = "main"
+
+
+@dataclass
+class SyncCounts:
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    needs_info: int = 0
+    changed_after_decision: int = 0
+    withdrawn: int = 0
+    pages: int = 0
+    http_calls: int = 0
+    stopped: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    return audit.jsonable(value)
+
+
+def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts, actor: str) -> None:
+    """Map and submit records; unmappable values become field errors (``needs_info``), never a lost record."""
+    version, program, _doc = connections.inbound_program(conn)
+    for record in records:
+        counts.fetched += 1
+        if record.deleted:
+            _source_deleted(conn, record, counts, actor)
+            continue
+        mapped = program(record.raw)
+        typed, schema_errors = load_lenient(_jsonable(mapped.fields))
+        errors = {**schema_errors, **mapped.errors}
+        req, outcome = operations.submit(typed=typed, field_errors=errors, source=conn.kind, actor=actor,
+                                         connection=conn, external_id=record.external_id,
+                                         external_url=record.external_url, mapping_version=version,
+                                         raw_payload=record.raw)
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+        if outcome in ("created", "updated") and req.state == "needs_info":
+            counts.needs_info += 1
+
+
+def _source_deleted(conn: Connection, record: SourceRecord, counts: SyncCounts, actor: str) -> None:
+    req = db.session.scalar(select(ExceptionRequest).where(
+        ExceptionRequest.dedupe_key == f"{conn.id}:{record.external_id}"))
+    if req is None:
+        return
+    if req.state in ("needs_info", "in_review"):
+        operations.withdraw(req, actor, f"deleted in {conn.kind}")
+        counts.withdrawn += 1
+    elif not req.changed_after_decision:
+        req.changed_after_decision = True
+        audit.append(actor, "request.source_deleted", operations.subject(req), {"key": req.key, "state": req.state})
+
+
+def load_watermark(conn_id: int, stream: str = MAIN_STREAM) -> dict[str, Any] | None:
+    row = db.session.get(Watermark, (conn_id, stream))
+    return dict(row.value) if row else None
+
+
+def store_watermark(conn_id: int, value: dict[str, Any], stream: str = MAIN_STREAM) -> None:
+    row = db.session.get(Watermark, (conn_id, stream))
+    if row is None:
+        db.session.add(Watermark(connection_id=conn_id, stream=stream, value=value, updated_at=utcnow()))
+    else:
+        row.value = value
+
+
+def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] | None = None) -> SyncCounts:
+    """Sync one connection now; returns what happened (a stop reason instead of an exception)."""
+    conn = connections.find(name)
+    if conn is None:
+        raise LookupError(name)
+    counts = SyncCounts()
+    if conn.status in ("needs_authorization",):
+        counts.stopped = f"connection is {conn.status}: {conn.status_detail or 'authorize it first'}"
+        return counts
+    kind = get_kind(conn.kind)
+    ctx = connections.context(conn)
+    conn_id = conn.id
+    watermark = load_watermark(conn_id)
+    db.session.commit()  # no transaction open while the adapter talks HTTP
+    try:
+        for page in kind.pages(ctx, watermark):
+            conn = db.session.get(Connection, conn_id)
+            assert conn is not None
+            ingest(conn, page.records, counts, actor)
+            store_watermark(conn_id, page.watermark)
+            conn.last_sync_at = utcnow()
+            counts.pages += 1
+            counts.http_calls += page.http_calls
+            counts.detail.update(page.detail)
+            db.session.commit()
+            if progress:
+                progress(counts)
+    except SourceError as exc:
+        db.session.rollback()
+        connections.set_status(conn_id, exc.status, exc.message)
+        db.session.commit()
+        counts.stopped = exc.message
+        return counts
+    conn = db.session.get(Connection, conn_id)
+    assert conn is not None
+    if conn.status != "connected":
+        connections.set_status(conn_id, "connected", None)
+    audit.append(actor, "sync.completed", f"connection:{name}",
+                 {k: v for k, v in counts.to_dict().items() if k != "detail"})
+    db.session.commit()
+    return counts
+
+
+def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
+    """Store pushed events durably (before the push is acknowledged); duplicates are ignored."""
+    stored = 0
+    for event in events:
+        exists = db.session.scalar(select(InboundEvent.id).where(InboundEvent.connection_id == conn.id,
+                                                                 InboundEvent.event_key == event["event_key"]))
+        if exists is not None:
+            continue
+        db.session.add(InboundEvent(connection_id=conn.id, event_key=event["event_key"],
+                                    external_id=event.get("external_id"), payload=event["payload"],
+                                    status="pending", attempts=0, received_at=utcnow()))
+        stored += 1
+    if stored:
+        audit.append("webhook", "webhook.received", f"connection:{conn.name}",
+                     {"events": stored, "duplicates": len(events) - stored})
+    db.session.flush()
+    return stored
+
+
+def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
+    """Fetch and ingest the records pushed events point at (the worker runs this)."""
+    counts = {"processed": 0, "failed": 0}
+    rows = db.session.scalars(select(InboundEvent).where(InboundEvent.status == "pending")
+                              .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True)).all()
+    events = [(e.id, e.connection_id) for e in rows]
+    db.session.commit()
+    for event_id, conn_id in events:
+        event = db.session.get(InboundEvent, event_id)
+        conn = db.session.get(Connection, conn_id)
+        if event is None or conn is None or event.status != "pending":
+            continue
+        kind, ctx = get_kind(conn.kind), connections.context(conn)
+        db.session.commit()
+        try:
+            records = kind.records_for_event(ctx, event)
+            event = db.session.get(InboundEvent, event_id)
+            conn = db.session.get(Connection, conn_id)
+            assert event is not None and conn is not None
+            ingest(conn, records, SyncCounts(), actor)
+            event.status, event.processed_at = "processed", utcnow()
+            event.attempts += 1
+            db.session.commit()
+            counts["processed"] += 1
+        except SourceError as exc:
+            db.session.rollback()
+            _event_failed(event_id, exc.message)
+            connections.set_status(conn_id, exc.status, exc.message)
+            db.session.commit()
+            counts["failed"] += 1
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("inbound event %s failed", event_id)
+            _event_failed(event_id, f"{type(exc).__name__}: {exc}")
+            counts["failed"] += 1
+    return counts
+
+
+def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
+    event = db.session.get(InboundEvent, event_id)
+    if event is None:
+        return
+    event.attempts += 1
+    event.last_error = message[:1000]
+    if event.attempts >= max_attempts:
+        event.status = "failed"
+    db.session.commit()

@@ -1,0 +1,125 @@
+"""Source paths: parsing, placeholders and compiled readers.
+
+A source path is dotted (`Account__r.Name`, `organization.organization_fields.segment`). A segment that meets
+a list of objects carrying `id` selects the element with that id and reads its `value`, which is how Zendesk's
+`custom_fields.<field id>` works (`[{"id": 123, "value": ...}]`); a numeric segment on any other list indexes
+it. Reading never raises: a missing key, a `null` relationship or a value of the wrong shape reads as None.
+
+`{name}` in a path is a placeholder (the default Zendesk mapping cannot know its custom field ids); a path
+that still holds one reads as None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+Reader = Callable[[Mapping[str, Any]], Any]
+
+PLACEHOLDER: Final[re.Pattern[str]] = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SEGMENT: Final[re.Pattern[str]] = re.compile(r"[^.\s{}]+|\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def placeholders_in(path: str) -> list[str]:
+    """Placeholder names in a path or outbound key, in order."""
+    return PLACEHOLDER.findall(path)
+
+
+def fill(path: str, placeholders: Mapping[str, str | int]) -> str:
+    """`path` with every placeholder that has a value replaced; the others stay for validation to name."""
+    if "{" not in path:
+        return path
+    return PLACEHOLDER.sub(lambda m: str(placeholders[m.group(1)]) if m.group(1) in placeholders else m.group(0), path)
+
+
+def path_problem(path: str) -> str | None:
+    """Why a source path is malformed, or None when it is well formed."""
+    if not path:
+        return "The source path is empty."
+    for segment in path.split("."):
+        if not segment:
+            return f"Source path {path!r} has an empty segment (check for doubled or trailing dots)."
+        if not _SEGMENT.fullmatch(segment):
+            return (
+                f"Source path {path!r} has a malformed segment {segment!r}: segments hold no spaces or "
+                "braces, and a placeholder is written as {name}."
+            )
+    return None
+
+
+def step(value: Any, segment: str, number: int | None) -> Any:
+    """One segment of a path on any JSON-like value; the slow path behind the readers."""
+    if isinstance(value, Mapping):
+        found = value.get(segment)
+        if found is None and number is not None:
+            found = value.get(number)  # type: ignore[call-overload]
+        return found
+    if isinstance(value, list):
+        has_ids = False
+        for element in value:
+            if isinstance(element, Mapping) and "id" in element:
+                has_ids = True
+                if str(element["id"]) == segment:
+                    return element.get("value") if "value" in element else element
+        if not has_ids and number is not None and -len(value) <= number < len(value):
+            return value[number]
+    return None
+
+
+def _number(segment: str) -> int | None:
+    return int(segment) if segment.isdigit() and len(segment) < 19 else None
+
+
+def _read_none(record: Mapping[str, Any]) -> Any:
+    return None
+
+
+def compile_reader(path: str | None) -> Reader:
+    """A function reading `path` from a record (a Mapping); None or placeholder paths read None."""
+    if not path or PLACEHOLDER.search(path) or path_problem(path):
+        return _read_none
+    segments = path.split(".")
+    numbers = [_number(s) for s in segments]
+    if len(segments) == 1:
+        (key,) = segments
+        key_number = numbers[0]
+        if key_number is None:
+
+            def read_one(record: Mapping[str, Any]) -> Any:
+                return record.get(key)
+
+            return read_one
+
+        def read_one_numbered(record: Mapping[str, Any]) -> Any:
+            return step(record, key, key_number)
+
+        return read_one_numbered
+
+    if len(segments) == 2:
+        first, second = segments
+        first_number, second_number = numbers
+
+        def read_two(record: Mapping[str, Any]) -> Any:
+            value = record.get(first)
+            if value is None and first_number is not None:
+                value = record.get(first_number)  # type: ignore[call-overload]
+            if type(value) is dict and second_number is None:
+                return value.get(second)
+            if value is None:
+                return None
+            return step(value, second, second_number)
+
+        return read_two
+
+    steps = list(zip(segments, numbers, strict=True))
+
+    def read_many(record: Mapping[str, Any]) -> Any:
+        value: Any = record
+        for segment, number in steps:
+            if value is None:
+                return None
+            value = step(value, segment, number)
+        return value
+
+    return read_many
