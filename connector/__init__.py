@@ -56,6 +56,10 @@ class LicenseExceptionConnector:
         audit.install_session_hooks()
         Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
         api = init_api(app)
+        from connector.observability import configure_logging, metrics_blueprint
+
+        configure_logging(app)
+        app.register_blueprint(metrics_blueprint(app), url_prefix=app.config.get("CONNECTOR_URL_PREFIX") or None)
         app.cli.add_command(cli.connector_group)
         app.extensions[EXTENSION_KEY] = {"api": api, "migrations": MIGRATIONS_DIR}
 

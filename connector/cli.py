@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -11,7 +12,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from connector.db import db
-from connector.governance.errors import InvalidInput
+from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 
 
@@ -184,3 +185,239 @@ def audit_sample(size: int, seed: str | None, actor: str) -> None:
     sample = audit.draw_sample(size, seed, actor)
     db.session.commit()
     click.echo(json.dumps(audit.sample_dict(sample), indent=2))
+
+
+def _parse_sets(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``key=value`` pairs; values that parse as JSON (numbers, true, {...}) are taken as JSON."""
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{pair}' is not key=value", param_hint="--set")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def _connection_or_exit(name: str) -> Any:
+    from connector import connections
+
+    conn = connections.find(name)
+    if conn is None:
+        _fail(f"error: no connection named '{name}'", 2)
+    return conn
+
+
+@connector_group.group("connections", help="Salesforce and Zendesk connections.")
+def connections_group() -> None:
+    pass
+
+
+@connections_group.command("add", help="Add a connection: KIND is salesforce or zendesk.")
+@click.argument("kind", type=click.Choice(["salesforce", "zendesk"]))
+@click.argument("name")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A setting (repeatable).")
+@with_appcontext
+def connections_add(kind: str, name: str, sets: tuple[str, ...]) -> None:
+    from connector import connections
+
+    try:
+        conn = connections.create(name, kind, _parse_sets(sets), "cli")
+    except InvalidInput as exc:
+        db.session.rollback()
+        _report_invalid(exc)
+        sys.exit(1)
+    except GovernanceError as exc:
+        db.session.rollback()
+        _fail(f"error: {exc.message}")
+    db.session.commit()
+    click.echo(f"connection {conn.name} ({conn.kind}) added: {conn.status}")
+    click.echo(f"next: flask --app wsgi connector connections authorize {conn.name}")
+
+
+@connections_group.command("list", help="List connections with their status.")
+@with_appcontext
+def connections_list() -> None:
+    from sqlalchemy import select
+
+    from connector.models import Connection
+
+    rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
+    if not rows:
+        click.echo("no connections")
+    for conn in rows:
+        last = conn.last_sync_at.isoformat() if conn.last_sync_at else "never"
+        detail = f" — {conn.status_detail}" if conn.status_detail else ""
+        click.echo(f"{conn.name}\t{conn.kind}\t{conn.status}\tlast sync {last}{detail}")
+
+
+@connections_group.command("authorize", help="Print the URL to open to authorize the connection.")
+@click.argument("name")
+@with_appcontext
+def connections_authorize(name: str) -> None:
+    from connector.api.connections import start_authorization
+
+    conn = _connection_or_exit(name)
+    url = start_authorization(conn, "cli")
+    db.session.commit()
+    if url is None:
+        click.echo(f"{name}: authorized without a browser ({conn.settings.get('auth')}); status {conn.status}")
+    else:
+        click.echo("Open this URL in a browser signed in as the integration user:")
+        click.echo(url)
+
+
+@connections_group.command("provision", help="Create what the source needs (Zendesk: fields, webhook, trigger).")
+@click.argument("name")
+@with_appcontext
+def connections_provision(name: str) -> None:
+    import json
+
+    from connector import provisioning
+
+    conn = _connection_or_exit(name)
+    result = provisioning.provision(conn, "cli")
+    db.session.commit()
+    click.echo(json.dumps(result, indent=2, default=str))
+
+
+@connector_group.command("sync", help="Sync a connection (or all) now and print the counts.")
+@click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True, help="Sync every connected connection.")
+@with_appcontext
+def sync_command(name: str | None, all_: bool) -> None:
+    from sqlalchemy import select
+
+    from connector import sync
+    from connector.models import Connection
+
+    if bool(name) == all_:
+        _fail("error: give a connection NAME or --all", 2)
+    names = [name] if name else list(db.session.scalars(select(Connection.name).order_by(Connection.name)))
+    failed = False
+    for each in names:
+        with click.progressbar(length=0, label=f"{each}: syncing", show_pos=True) as bar:
+            def progress(counts: Any, bar: Any = bar) -> None:
+                bar.length = counts.fetched
+                bar.update(counts.fetched - bar.pos)
+
+            try:
+                counts = sync.sync(each, actor="cli", progress=progress)
+            except LookupError:
+                _fail(f"error: no connection named '{each}'", 2)
+                return
+        line = ", ".join(f"{k} {getattr(counts, k)}" for k in
+                         ("fetched", "created", "updated", "unchanged", "needs_info", "withdrawn"))
+        click.echo(f"{each}: {line}")
+        if counts.stopped:
+            failed = True
+            click.echo(f"{each}: stopped: {counts.stopped}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@connector_group.group("mapping", help="Field mappings of a connection.")
+def mapping_group() -> None:
+    pass
+
+
+@mapping_group.command("show", help="Print the current mapping (YAML).")
+@click.argument("name")
+@with_appcontext
+def mapping_show(name: str) -> None:
+    from connector import connections
+
+    version, doc = connections.current_mapping(_connection_or_exit(name))
+    click.echo(f"# version {version}")
+    click.echo(doc.to_yaml().rstrip())
+
+
+def _print_problems(problems: list[dict[str, str]]) -> None:
+    for p in problems:
+        click.echo(f"  {p['field']}: [{p['rule']}] {p['message']}", err=True)
+
+
+@mapping_group.command("validate", help="Validate a mapping file for this connection without storing it.")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def mapping_validate(name: str, file: Path) -> None:
+    from connector import connections
+
+    conn = _connection_or_exit(name)
+    source_fields = connections.live_source_fields(conn) if conn.status == "connected" else None
+    problems = connections.mapping_problems(conn, file.read_text("utf-8"), source_fields)
+    if problems:
+        click.echo(f"{file}: {len(problems)} problem(s)", err=True)
+        _print_problems(problems)
+        sys.exit(1)
+    click.echo(f"{file}: valid")
+
+
+@mapping_group.command("set", help="Validate and store a mapping file as the connection's new mapping version.")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def mapping_set(name: str, file: Path) -> None:
+    from connector import connections
+
+    conn = _connection_or_exit(name)
+    try:
+        row = connections.set_mapping(conn, file.read_text("utf-8"), "cli")
+    except InvalidInput as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc.message}", err=True)
+        _print_problems(exc.details.get("problems") or [])
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"mapping version {row.version} in force for {name}")
+
+
+@mapping_group.command("preview", help="Show what a record would become (a JSON file, or --external-id live).")
+@click.argument("name")
+@click.option("--record", "record_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--external-id", default=None)
+@with_appcontext
+def mapping_preview(name: str, record_file: Path | None, external_id: str | None) -> None:
+    import json
+
+    from connector import preview
+
+    conn = _connection_or_exit(name)
+    if (record_file is None) == (external_id is None):
+        _fail("error: give --record FILE or --external-id ID", 2)
+    record = json.loads(record_file.read_text("utf-8")) if record_file else None
+    result = preview.preview(conn, record=record, external_id=external_id)
+    db.session.rollback()
+    click.echo(json.dumps(result, indent=2, default=str))
+
+
+@connector_group.group("keys", help="Encryption keys for secrets at rest.")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("rotate", help="Re-encrypt every stored secret and token under the first key of "
+                                   "CONNECTOR_ENCRYPTION_KEYS (keep the old key listed until this has run).")
+@with_appcontext
+def keys_rotate() -> None:
+    from sqlalchemy import text
+
+    from connector import audit
+    from connector.crypto import rotate_token
+
+    count = 0
+    for table, column, key in (("connections", "secrets", "id"), ("connections", "token", "id"),
+                               ("oauth_states", "code_verifier", "state")):
+        rows = db.session.execute(text(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL")).all()
+        for ident, value in rows:
+            db.session.execute(text(f"UPDATE {table} SET {column} = :v WHERE {key} = :k"),
+                               {"v": rotate_token(value), "k": ident})
+            count += 1
+    audit.append("cli", "keys.rotated", "encryption", {"values": count})
+    db.session.commit()
+    click.echo(f"re-encrypted {count} value(s) under the newest key")

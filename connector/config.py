@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_DELIVERY_LEASE_SECONDS": 120,
     "CONNECTOR_HTTP_TIMEOUT": 30,
     "CONNECTOR_SQL_ECHO": False,
+    "CONNECTOR_METRICS_TOKEN": None,
 }
 
 #: Keys parsed from strings when they come from the environment.

@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from connector import audit
 from connector.db import db
 from connector.models import Delivery, DeliveryTarget, utcnow
+from connector.observability import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,11 @@ def _record(row: Delivery, outcome: Outcome, now: datetime) -> None:
         row.last_error = outcome.detail
         return
     row.last_status_code = outcome.status_code
+    kind = target_kind(row.target)
+    DELIVERY_ATTEMPTS.labels(kind, outcome.result).inc()
     if outcome.result == "delivered":
         row.status, row.delivered_at, row.last_error = "delivered", now, None
+        DELIVERY_LATENCY.labels(kind).observe(max(0.0, (now - row.created_at).total_seconds()))
     elif outcome.result == "gone":
         row.status, row.last_error = "pending", outcome.detail
         target = db.session.get(DeliveryTarget, row.target) or DeliveryTarget(target=row.target)

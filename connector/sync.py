@@ -116,6 +116,8 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
             counts.pages += 1
             counts.http_calls += page.http_calls
             counts.detail.update(page.detail)
+            if "api_usage_share" in page.detail:
+                conn.settings = {**(conn.settings or {}), "api_usage_share": page.detail["api_usage_share"]}
             db.session.commit()
             if progress:
                 progress(counts)
@@ -124,7 +126,9 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
         connections.set_status(conn_id, exc.status, exc.message)
         db.session.commit()
         counts.stopped = exc.message
+        _observe(name, counts, exc.status)
         return counts
+    _observe(name, counts, "ok")
     conn = db.session.get(Connection, conn_id)
     assert conn is not None
     if conn.status != "connected":
@@ -133,6 +137,16 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
                  {k: v for k, v in counts.to_dict().items() if k != "detail"})
     db.session.commit()
     return counts
+
+
+def _observe(name: str, counts: SyncCounts, result: str) -> None:
+    from connector.observability import SYNC_RECORDS, SYNC_RUNS
+
+    SYNC_RUNS.labels(name, result).inc()
+    for outcome in ("created", "updated", "unchanged", "changed_after_decision", "withdrawn"):
+        value = getattr(counts, outcome)
+        if value:
+            SYNC_RECORDS.labels(name, outcome).inc(value)
 
 
 def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:

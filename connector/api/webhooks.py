@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from connector import connections, sync
 from connector.api import error_response, make_blueprint
+from connector.observability import WEBHOOK_EVENTS
 from connector.sources import WebhookRefused, get_kind
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ def receive(kind: str, name: str) -> Response:
         receipt = source.receive_webhook(connections.context(conn), request)
     except WebhookRefused as exc:
         log.warning("refused %s webhook for %s: %s", kind, name, exc.code)
+        WEBHOOK_EVENTS.labels(name, "refused").inc()
         return error_response(exc.status, exc.code, exc.message)
     stored = sync.store_events(conn, receipt.events)
+    WEBHOOK_EVENTS.labels(name, "received").inc(stored)
+    if len(receipt.events) > stored:
+        WEBHOOK_EVENTS.labels(name, "duplicate").inc(len(receipt.events) - stored)
     return receipt.respond(stored)  # type: ignore[no-any-return]

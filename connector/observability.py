@@ -1,0 +1,150 @@
+"""Operations: Prometheus metrics (``GET /metrics``) and structured logs that never carry a secret.
+
+Counters live in-process (set ``PROMETHEUS_MULTIPROC_DIR`` to aggregate gunicorn workers); what is durable —
+deliveries, inbound events, connection state — is read from the database at scrape time, so every worker and
+machine reports the same truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+SYNC_RUNS = Counter("connector_sync_runs_total", "Sync runs by connection and result", ["connection", "result"])
+SYNC_RECORDS = Counter("connector_sync_records_total", "Records synced by connection and outcome",
+                       ["connection", "outcome"])
+WEBHOOK_EVENTS = Counter("connector_webhook_events_total", "Inbound pushes by connection and result",
+                         ["connection", "result"])
+DELIVERY_LATENCY = Histogram("connector_delivery_latency_seconds",
+                             "From the change (decision) to confirmed delivery, by target kind", ["target"],
+                             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400))
+DELIVERY_ATTEMPTS = Counter("connector_delivery_attempts_total", "Delivery attempts by target kind and result",
+                            ["target", "result"])
+
+_SECRET_TEXT = re.compile(
+    r"(?i)(bearer\s+|access_token[\"'=:\s]+|refresh_token[\"'=:\s]+|client_secret[\"'=:\s]+|"
+    r"api_token[\"'=:\s]+|password[\"'=:\s]+|lec_)[A-Za-z0-9._~+/=-]{6,}")
+
+
+def scrub(text: str) -> str:
+    """Mask anything that looks like a credential in a log line."""
+    return _SECRET_TEXT.sub(lambda m: m.group(1) + "[redacted]", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message (scrubbed), and exception text if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry)
+
+
+def configure_logging(app: Flask) -> None:
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    if str(app.config.get("CONNECTOR_LOG_FORMAT", "text")).lower() == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RedactingFilter())
+        root.handlers = [handler]
+        root.setLevel(logging.INFO)
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database at scrape time (the durable state all workers share)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def collect(self) -> Any:
+        from connector.db import db
+        from connector.models import Connection, Delivery, InboundEvent
+
+        with self.app.app_context():
+            deliveries = GaugeMetricFamily("connector_deliveries", "Deliveries by status and target",
+                                           labels=["status", "target"])
+            for status, target, count in db.session.execute(
+                select(Delivery.status, Delivery.target, func.count()).group_by(Delivery.status, Delivery.target)
+            ):
+                deliveries.add_metric([status, target], count)
+            yield deliveries
+            events = GaugeMetricFamily("connector_inbound_events", "Pushed events by status", labels=["status"])
+            for status, count in db.session.execute(
+                select(InboundEvent.status, func.count()).group_by(InboundEvent.status)
+            ):
+                events.add_metric([status], count)
+            yield events
+            status = GaugeMetricFamily("connector_connection_up", "1 when a connection is connected",
+                                       labels=["connection", "kind", "status"])
+            usage = GaugeMetricFamily("connector_source_api_usage_share",
+                                      "Share of the source's daily API allocation used (Salesforce)",
+                                      labels=["connection"])
+            last_sync = GaugeMetricFamily("connector_last_sync_timestamp_seconds", "Last completed sync page",
+                                          labels=["connection"])
+            for conn in db.session.scalars(select(Connection)):
+                status.add_metric([conn.name, conn.kind, conn.status], 1.0 if conn.status == "connected" else 0.0)
+                share = (conn.settings or {}).get("api_usage_share")
+                if share is not None:
+                    usage.add_metric([conn.name], float(share))
+                if conn.last_sync_at is not None:
+                    last_sync.add_metric([conn.name], conn.last_sync_at.timestamp())
+            yield status
+            yield usage
+            yield last_sync
+            db.session.remove()
+
+
+def metrics_blueprint(app: Flask) -> Blueprint:
+    blp = Blueprint("connector_metrics", __name__)
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        for collector in (SYNC_RUNS, SYNC_RECORDS, WEBHOOK_EVENTS, DELIVERY_LATENCY, DELIVERY_ATTEMPTS):
+            registry.register(collector)
+    registry.register(DatabaseCollector(app))
+
+    @blp.route("/metrics")
+    def metrics() -> Response:
+        token = current_app.config.get("CONNECTOR_METRICS_TOKEN")
+        if token and request.headers.get("Authorization") != f"Bearer {token}":
+            return Response("metrics need 'Authorization: Bearer <CONNECTOR_METRICS_TOKEN>'\n", 401,
+                            {"Content-Type": "text/plain"})
+        return Response(generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST})
+
+    return blp
