@@ -8,6 +8,7 @@ so concurrent writers still produce one linear chain.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import rfc8785
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from connector.db import db
@@ -57,12 +58,37 @@ def redact(value: Any) -> Any:
     return value
 
 
+_MAX_SAFE_INT = 2**53 - 1
+
+
+def _plain(value: Any) -> bool:
+    """True when ``json.dumps`` gives the RFC 8785 bytes: no floats, safe integers, BMP-only strings."""
+    if value is None or value is True or value is False:
+        return True
+    if isinstance(value, str):
+        return value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
+    if isinstance(value, int):
+        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
+
+
 def canonical(seq: int, occurred_at: datetime, actor: str, action: str, subject: str | None,
               data: Any) -> bytes:
-    return rfc8785.dumps({
-        "seq": seq, "time": occurred_at.isoformat(), "actor": actor, "action": action,
-        "subject": subject, "data": data,
-    })
+    """RFC 8785 canonical JSON of one event.
+
+    For plain values (no floats, no astral-plane characters) the standard library's sorted, compact JSON is
+    byte-for-byte the RFC 8785 form and far faster; anything else goes through the ``rfc8785`` library.
+    A test checks the two agree.
+    """
+    event = {"seq": seq, "time": occurred_at.isoformat(), "actor": actor, "action": action,
+             "subject": subject, "data": data}
+    if _plain(event):
+        return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return rfc8785.dumps(event)
 
 
 def chain_hash(prev_hash: str, body: bytes) -> str:
@@ -87,23 +113,61 @@ def append(actor: str, action: str, subject: str | None = None, data: Mapping[st
     return append_many([(actor, action, subject, data)], at=at)[0]
 
 
+def _prepare(value: Any) -> tuple[Any, bool]:
+    """Redacted, JSON-plain copy of event data, and whether stdlib JSON gives its RFC 8785 form (one walk)."""
+    if value is None or value is True or value is False:
+        return value, True
+    if isinstance(value, str):
+        return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
+    if isinstance(value, int):
+        return value, -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        plain = True
+        for key, item in value.items():
+            key = str(key)
+            if _SECRET_KEY.search(key):
+                out[key] = REDACTED
+                continue
+            out[key], ok = _prepare(item)
+            plain = plain and ok and key.isascii()
+        return out, plain
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_prepare(v) for v in value]
+        return [v for v, _ in items], all(ok for _, ok in items)
+    if isinstance(value, float) and value.is_integer():
+        return _prepare(int(value))
+    if isinstance(value, float):
+        return value, False
+    cleaned = jsonable(value)
+    return cleaned, isinstance(cleaned, str) and cleaned.isascii()
+
+
 def append_many(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],
                 *, at: datetime | None = None) -> list[AuditEvent]:
     """Append several events with one head read and one bulk insert (the sync hot path uses this)."""
     session = db.session()
     seq, prev = _head(session)
     occurred = at or utcnow()
-    rows: list[AuditEvent] = []
+    time_text = occurred.isoformat()
+    rows: list[dict[str, Any]] = []
     for actor, action, subject, data in events:
-        clean = jsonable(redact(dict(data or {})))
+        clean, plain = _prepare(dict(data or {}))
         seq += 1
-        digest = chain_hash(prev, canonical(seq, occurred, actor, action, subject, clean))
-        rows.append(AuditEvent(seq=seq, occurred_at=occurred, actor=actor, action=action, subject=subject,
-                               data=clean, prev_hash=prev, hash=digest))
+        event = {"seq": seq, "time": time_text, "actor": actor, "action": action, "subject": subject,
+                 "data": clean}
+        if plain and actor.isascii() and action.isascii() and (subject is None or subject.isascii()):
+            body = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        else:
+            body = rfc8785.dumps(event)
+        digest = chain_hash(prev, body)
+        rows.append({"seq": seq, "occurred_at": occurred, "actor": actor, "action": action, "subject": subject,
+                     "data": clean, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.add_all(rows)
+    if rows:
+        session.execute(insert(AuditEvent), rows)
     session.info[_HEAD_KEY] = (seq, prev)
-    return rows
+    return [AuditEvent(**row) for row in rows]
 
 
 def _forget_head(session: Session, *_: Any) -> None:

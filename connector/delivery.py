@@ -227,6 +227,11 @@ def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
         return [Outcome("dead", f"{target} no longer exists")] * len(rows)
     if conn.status in ("needs_authorization", "paused"):
         return [Outcome("held", f"connection {conn.name} is {conn.status}", retry_after=60)] * len(rows)
+    from connector.representation import request_view
+
+    for row in rows:  # the request as it stands now (not persisted: the outbox row keeps only the change)
+        row.payload = {**row.payload, "request": request_view(row.request)}
+        db.session.expunge(row)
     kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
     try:
         return kind.deliver(ctx, rows)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from connector import audit, connections, operations
 from connector.db import db
-from connector.governance.schema import load_lenient
+from connector.governance.normalize import normalize
 from connector.models import Connection, ExceptionRequest, InboundEvent, Watermark, utcnow
 from connector.sources import SourceError, SourceRecord, get_kind
 
@@ -42,27 +42,24 @@ class SyncCounts:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def _jsonable(value: Any) -> Any:
-    return audit.jsonable(value)
-
-
 def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts, actor: str) -> None:
     """Map and submit records; unmappable values become field errors (``needs_info``), never a lost record."""
     version, program, _doc = connections.inbound_program(conn)
+    batch: list[operations.Submission] = []
     for record in records:
         counts.fetched += 1
         if record.deleted:
             _source_deleted(conn, record, counts, actor)
             continue
         mapped = program(record.raw)
-        typed, schema_errors = load_lenient(_jsonable(mapped.fields))
-        errors = {**schema_errors, **mapped.errors}
-        req, outcome = operations.submit(typed=typed, field_errors=errors, source=conn.kind, actor=actor,
-                                         connection=conn, external_id=record.external_id,
-                                         external_url=record.external_url, mapping_version=version,
-                                         raw_payload=record.raw)
+        typed, stored, errors = normalize(mapped.fields)
+        errors.update(mapped.errors)
+        batch.append(operations.Submission(record.external_id, typed, stored, errors, record.external_url,
+                                           record.raw))
+    for outcome, state in operations.submit_many(batch, source=conn.kind, connection=conn,
+                                                 mapping_version=version, actor=actor):
         setattr(counts, outcome, getattr(counts, outcome) + 1)
-        if outcome in ("created", "updated") and req.state == "needs_info":
+        if outcome in ("created", "updated") and state == "needs_info":
             counts.needs_info += 1
 
 

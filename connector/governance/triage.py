@@ -55,11 +55,15 @@ def _holds(op: str, actual: Any, expected: Any) -> bool:
     if op == "contains_any":
         have = {str(v).lower() for v in (actual if isinstance(actual, (list, tuple, set)) else [actual])}
         return bool(have & {str(v).lower() for v in expected})
-    number = Decimal(str(actual)) if not isinstance(actual, Decimal) else actual
-    bound = Decimal(str(expected))
-    return {
-        "gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound,
-    }[op]
+    number = actual if isinstance(actual, (Decimal, int)) else Decimal(str(actual))
+    bound = expected if isinstance(expected, int) else Decimal(str(expected))
+    if op == "gt":
+        return bool(number > bound)
+    if op == "gte":
+        return bool(number >= bound)
+    if op == "lt":
+        return bool(number < bound)
+    return bool(number <= bound)
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,10 @@ class TrackResult:
     reasons: list[str] = field(default_factory=list)  # why not fast, or why fast
 
 
-def decide_track(fields: Mapping[str, Any], policy: Policy) -> TrackResult:
+def decide_track(fields: Mapping[str, Any], policy: Policy, derived: Mapping[str, Any] | None = None) -> TrackResult:
     """``fast`` only when every fast-track condition holds; each failed condition is a reason."""
     rules = policy.data["fast_track"]
-    derived = derived_values(fields, policy)
+    derived = derived if derived is not None else derived_values(fields, policy)
     blocked: list[str] = []
     if fields.get("category") not in rules["categories"]:
         blocked.append(f"category {fields.get('category')} is not eligible for the fast track")
@@ -110,10 +114,11 @@ class RiskResult:
 
 
 def score_risk(
-    fields: Mapping[str, Any], policy: Policy, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    fields: Mapping[str, Any], policy: Policy, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    derived: Mapping[str, Any] | None = None,
 ) -> RiskResult:
     """Apply every rule; dimensions are capped to 0..5; reviewers' overrides replace a dimension."""
-    derived = derived_values(fields, policy)
+    derived = derived if derived is not None else derived_values(fields, policy)
     dims = dict.fromkeys(DIMENSIONS, 0)
     explanation: list[dict[str, Any]] = []
     for rule in policy.compiled_rules:

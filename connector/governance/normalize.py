@@ -1,0 +1,140 @@
+"""Fast validation of mapped source records (the sync hot path), equivalent to the governance schema.
+
+The mapping engine already coerced each value to its catalogue type; this checks what the marshmallow schema
+would (lengths, ranges, formats, enums) without its per-record overhead, and gives the stored JSON form.
+Values that fail are dropped from the fields and reported by dotted path, so the record becomes ``needs_info``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError
+from marshmallow.validate import Email
+
+from connector.governance.fields import DATA_SENSITIVITY, GOVERNANCE_FIELDS
+
+Check = Callable[[Any], tuple[Any, Any]]  # value -> (typed, stored); raises ValueError(message)
+
+_email = Email()
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_MAX_LENGTH = {"title": 255, "customer.name": 255, "customer.account_id": 255, "customer.segment": 100,
+               "requester.name": 255, "requester.team": 255, "category": 64}
+
+
+def _string(limit: int) -> Check:
+    def check(value: Any) -> tuple[Any, Any]:
+        if not isinstance(value, str):
+            raise ValueError("Not a valid string.")
+        if len(value) > limit:
+            raise ValueError(f"Longer than maximum length {limit}.")
+        return value, value
+
+    return check
+
+
+def _email_check(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, str):
+        raise ValueError("Not a valid string.")
+    try:
+        _email(value)
+    except ValidationError as exc:
+        raise ValueError("Not a valid email address.") from exc
+    return value, value
+
+
+def _integer(value: Any) -> tuple[Any, Any]:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Not a valid integer.")
+    if value < 0:
+        raise ValueError("Must be greater than or equal to 0.")
+    return value, value
+
+
+def _decimal(value: Any) -> tuple[Any, Any]:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise ValueError("Not a valid number.")
+    number = Decimal(value)
+    if not number.is_finite():
+        raise ValueError("Special numeric values (nan or infinity) are not permitted.")
+    if number < 0:
+        raise ValueError("Must be greater than or equal to 0.")
+    return number, str(number)
+
+
+def _date(value: Any) -> tuple[Any, Any]:
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        raise ValueError("Not a valid date.")
+    return value, value.isoformat()
+
+
+def _string_list(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and 1 <= len(v) <= 200 for v in value):
+        raise ValueError("Not a valid list of strings (each 1 to 200 characters).")
+    return value, list(value)
+
+
+def _enum(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> tuple[Any, Any]:
+        if value not in choices:
+            raise ValueError(f"Must be one of: {', '.join(choices)}.")
+        return value, value
+
+    return check
+
+
+def _currency(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, str) or not _CURRENCY.match(value):
+        raise ValueError("Use a three-letter ISO 4217 code such as USD.")
+    return value, value
+
+
+def _check_for(path: str, kind: str) -> Check:
+    if path == "data_sensitivity":
+        return _enum(DATA_SENSITIVITY)
+    if path == "revenue_impact.currency":
+        return _currency
+    return {
+        "email": _email_check, "integer": _integer, "decimal": _decimal, "date": _date, "list": _string_list,
+        "text": _string(20000),
+    }.get(kind) or _string(_MAX_LENGTH.get(path, 10000))
+
+
+CHECKS: dict[str, Check] = {path: _check_for(path, kind) for path, kind in GOVERNANCE_FIELDS.items()}
+
+
+def normalize(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Nested mapped fields → (typed, stored JSON form, errors by dotted path)."""
+    typed: dict[str, Any] = {}
+    stored: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in fields.items():
+        if isinstance(value, Mapping):
+            for sub, sub_value in value.items():
+                _one(f"{key}.{sub}", sub_value, typed.setdefault(key, {}), stored.setdefault(key, {}), sub, errors)
+            if not typed[key]:
+                del typed[key]
+                del stored[key]
+        else:
+            _one(key, value, typed, stored, key, errors)
+    return typed, stored, errors
+
+
+def _one(path: str, value: Any, typed: dict[str, Any], stored: dict[str, Any], leaf: str,
+         errors: dict[str, str]) -> None:
+    if value is None or value == [] or value == "":
+        return
+    check = CHECKS.get(path)
+    if check is None:
+        errors[path] = "Unknown field."
+        return
+    try:
+        typed[leaf], stored[leaf] = check(value)
+    except ValueError as exc:
+        errors[path] = str(exc)
