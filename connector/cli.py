@@ -421,3 +421,15 @@ def keys_rotate() -> None:
     audit.append("cli", "keys.rotated", "encryption", {"values": count})
     db.session.commit()
     click.echo(f"re-encrypted {count} value(s) under the newest key")
+
+
+@connector_group.command("demo", help="The whole story on this machine against loopback Salesforce and Zendesk "
+                                      "sandboxes; keeps serving afterwards unless --once.")
+@click.option("--once", is_flag=True, help="Print what happened and exit.")
+@with_appcontext
+def demo_command(once: bool) -> None:
+    from connector.demo import run_demo
+
+    story = run_demo(current_app.instance_path, once, click.echo)
+    if not story.audit_ok:
+        sys.exit(1)

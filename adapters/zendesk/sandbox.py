@@ -108,7 +108,9 @@ class ZendeskSandbox:
         api_tokens: Mapping[str, str] | None = None,
         latency: float = 0.0,
         job_polls_before_complete: int = 1,
+        flagged_share: float = 0.85,
     ) -> None:
+        self.flagged_share = flagged_share
         self.clock = clock
         self.seed = seed
         self.subdomain = subdomain
@@ -225,7 +227,8 @@ class ZendeskSandbox:
             organization = self._organizations.get(requester["organization_id"])
             if self._rng.random() < 0.04:
                 organization = None
-            ticket = data.build_ticket(self._rng, index, created, updated, requester, organization)
+            ticket = data.build_ticket(self._rng, index, created, updated, requester, organization,
+                                       self.flagged_share)
             self._tickets[ticket["id"]] = ticket
         ordered = sorted(self._tickets.values(), key=lambda t: (t["generated_timestamp"], t["id"]))
         self._order: list[tuple[int, int, int]] = []
@@ -1049,8 +1052,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--export-lag", type=float, default=60.0)
+    parser.add_argument("--all-flagged", action="store_true", help="flag every ticket license_exception")
     args = parser.parse_args(argv)
-    sandbox = ZendeskSandbox(tickets=args.tickets, seed=args.seed, export_lag=args.export_lag)
+    sandbox = ZendeskSandbox(tickets=args.tickets, seed=args.seed, export_lag=args.export_lag,
+                             flagged_share=1.0 if args.all_flagged else 0.85)
     base_url = sandbox.serve(args.host, args.port)
     print(
         json.dumps(

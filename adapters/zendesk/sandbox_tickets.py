@@ -380,11 +380,12 @@ def build_ticket(
     updated: float,
     requester: dict[str, Any],
     organization: dict[str, Any] | None,
+    flagged_share: float = 0.85,
 ) -> dict[str, Any]:
     """One ticket in the API's JSON shape (without ``url``, which depends on the host serving it)."""
     ticket_id = TICKET_BASE_ID + index
     roll = rng.random()
-    is_exception = roll < 0.85
+    is_exception = roll < flagged_share
     values: dict[str, Any] = {}
     tags: list[str]
     if is_exception:

@@ -1,0 +1,141 @@
+"""Shared pieces of the end-to-end benchmarks: a sandbox in its own process, a fresh connector database,
+an authorised connection, and an HTTP call counter. Not a test module: the benchmarks import it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class HttpCounter:
+    """Counts every HTTP call this process makes through ``requests`` (by path family)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._original = requests.Session.send
+
+    def __enter__(self) -> HttpCounter:
+        counter = self
+
+        def send(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+            path = urlparse(request.url or "").path
+            family = re.sub(r"/\d+|/[A-Za-z0-9]{15,18}(?=/|$)|/01g[\w-]+", "/…", path)
+            with counter._lock:
+                counter.calls[f"{request.method} {family}"] += 1
+            return counter._original(session, request, **kwargs)
+
+        requests.Session.send = send  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        requests.Session.send = self._original  # type: ignore[method-assign]
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class SandboxProcess:
+    """``python -m adapters.<kind>.sandbox`` on a free loopback port, in its own process (its memory and CPU
+    are not the connector's)."""
+
+    def __init__(self, kind: str, records: int, extra: list[str] | None = None) -> None:
+        flag = "--records" if kind == "salesforce" else "--tickets"
+        args = [sys.executable, "-m", f"adapters.{kind}.sandbox", "--port", "0", flag, str(records), *(extra or [])]
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.kind = kind
+        self.info: dict[str, Any] = {}
+        assert self.proc.stdout is not None
+        if kind == "salesforce":
+            first = self.proc.stdout.readline()
+            second = self.proc.stdout.readline()
+            match = re.search(r"at (http://\S+)", first)
+            if not match:
+                raise RuntimeError(f"sandbox did not start: {first!r}")
+            self.info["base_url"] = match.group(1)
+            self.info.update(dict(pair.split("=", 1) for pair in second.split()))
+        else:
+            text = ""
+            while True:
+                line = self.proc.stdout.readline()
+                if not line:
+                    raise RuntimeError("sandbox did not start")
+                text += line
+                if line.startswith("}"):
+                    break
+            self.info = json.loads(text)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def fresh_app(database_url: str | None, **config: Any) -> Any:
+    from flask_migrate import upgrade
+
+    from connector import create_app
+    from connector.db import db
+    from connector.policy_store import ensure_default_policy
+
+    url = database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    app = create_app({"CONNECTOR_DATABASE_URL": url, "CONNECTOR_SECRET_KEY": "bench",
+                      "CONNECTOR_BASE_URL": "http://127.0.0.1:9", **config})
+    app.instance_path = tempfile.mkdtemp()
+    with app.app_context():
+        upgrade(directory=app.extensions["license_exception_connector"]["migrations"])
+        ensure_default_policy("bench")
+        db.session.commit()
+    return app
+
+
+def connect(app: Any, kind: str, name: str, settings: dict[str, Any]) -> None:
+    """Create the connection and authorise it through the sandbox's real OAuth endpoints."""
+    from connector import connections
+    from connector.api.connections import start_authorization
+    from connector.db import db
+
+    with app.app_context():
+        conn = connections.create(name, kind, settings, "bench")
+        url = start_authorization(conn, "bench")
+        db.session.commit()
+    if url is None:
+        return
+    r = requests.get(url, allow_redirects=False, timeout=30)
+    location = r.headers["Location"]
+    query = parse_qs(urlparse(location).query)
+    client = app.test_client()
+    done = client.get(f"/oauth/callback?code={query['code'][0]}&state={query['state'][0]}")
+    if done.status_code != 200:
+        raise RuntimeError(f"authorization failed: {done.get_data(as_text=True)}")
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result), flush=True)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

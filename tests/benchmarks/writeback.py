@@ -1,0 +1,97 @@
+"""Write-back throughput: N decisions pushed to the source through the deliveries worker and batch endpoints.
+
+    python tests/benchmarks/writeback.py --target salesforce|zendesk --decisions N [--database-url URL]
+
+A sandbox (own process) holds the source records; they are synced and decided (fast-track approvals and
+denials), then the clock starts and the worker drains the write-backs. The last line printed is one JSON object:
+decisions, wall_s, decisions_per_s, http_calls, min_http_calls (Salesforce Collections calls of 200,
+Zendesk update_many calls of 100), and the calls by kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import HttpCounter, SandboxProcess, connect, emit, fresh_app
+
+
+def decide_all(app, limit: int) -> int:
+    from sqlalchemy import select
+
+    from connector import operations
+    from connector.auth import create_token
+    from connector.db import db
+    from connector.models import ExceptionRequest, Principal
+
+    with app.app_context():
+        create_token("bench-chair", "reviewer", ["licensing"], actor="bench")
+        chair = db.session.scalar(select(Principal).where(Principal.name == "bench-chair"))
+        rows = db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.state == "in_review")
+                                  .order_by(ExceptionRequest.pk).limit(limit)).all()
+        today = date.today()
+        for req in rows:
+            if req.track == "fast":
+                operations.decide(req, chair, "approved", "bench approval", {
+                    "grants": (req.fields or {}).get("requested_terms") or {"other": "as requested"},
+                    "expires_at": (today + timedelta(days=90)).isoformat()})
+            else:
+                operations.decide(req, chair, "denied", "bench denial", None)
+        db.session.commit()
+        return len(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=("salesforce", "zendesk"), required=True)
+    parser.add_argument("--decisions", type=int, default=1000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+
+    records = args.decisions * 3  # room for requests that land in needs_info
+    extra = ["--export-lag", "0", "--all-flagged"] if args.target == "zendesk" else []
+    sandbox = SandboxProcess(args.target, records, extra)
+    try:
+        base = sandbox.info["base_url"]
+        app = fresh_app(args.database_url, CONNECTOR_ALLOWED_INSTANCE_HOSTS=base.split("://", 1)[1])
+        if args.target == "salesforce":
+            settings = {"login_url": base, "client_id": sandbox.info["client_id"],
+                        "client_secret": sandbox.info["client_secret"], "auth": "web_server"}
+            batch, endpoint = 200, "Collections"
+        else:
+            settings = {"subdomain": "bench", "base_url": base, "client_id": sandbox.info["client_id"],
+                        "client_secret": sandbox.info["client_secret"], "auth": "oauth",
+                        "field_ids": sandbox.info["field_ids"], "export_requests_per_minute": 0}
+            batch, endpoint = 100, "update_many"
+        connect(app, args.target, "bench", settings)
+        from connector import delivery, sync
+
+        with app.app_context():
+            counts = sync.sync("bench", actor="bench")
+            if counts.stopped:
+                raise SystemExit(f"sync stopped: {counts.stopped}")
+            delivery.drain()  # the write-backs of intake itself (status, missing fields): not measured
+        decided = decide_all(app, args.decisions)
+        with app.app_context(), HttpCounter() as counter:
+            wall = time.perf_counter()
+            totals = delivery.drain()
+            wall = time.perf_counter() - wall
+        emit({
+            "target": args.target, "decisions": decided, "delivered": totals.get("delivered", 0),
+            "wall_s": round(wall, 3), "decisions_per_s": round(decided / wall) if wall else None,
+            "http_calls": counter.total, "min_http_calls": math.ceil(decided / batch),
+            "min_http_calls_named": {f"{endpoint} calls of {batch}": math.ceil(decided / batch)},
+            "calls": dict(counter.calls),
+        })
+    finally:
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    main()
