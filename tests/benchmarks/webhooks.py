@@ -68,13 +68,16 @@ def main(argv: list[str] | None = None) -> None:
     database_url = fresh_postgres(args.database_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app = fresh_app(database_url, CONNECTOR_BASE_URL=base)
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    app = fresh_app(database_url, CONNECTOR_BASE_URL=base, CONNECTOR_ENCRYPTION_KEYS=key)
     connect(app, "zendesk", "bench", {
         "subdomain": "bench", "base_url": sandbox_url, "client_id": sandbox.client_id,
         "client_secret": sandbox.client_secret, "auth": "oauth", "field_ids": sandbox.field_ids,
         "webhook_secret": SECRET})
     env = {**os.environ, "CONNECTOR_DATABASE_URL": database_url, "CONNECTOR_BASE_URL": base,
-           "CONNECTOR_SECRET_KEY": "bench"}
+           "CONNECTOR_SECRET_KEY": "bench", "CONNECTOR_ENCRYPTION_KEYS": key}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
                                "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     try:
