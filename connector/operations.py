@@ -563,8 +563,14 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         }))
         outcomes.append(("created", values["state"]))
     if new_rows:
-        pks = list(db.session.scalars(insert(ExceptionRequest).returning(ExceptionRequest.pk,
-                                                                         sort_by_parameter_order=True), new_rows))
+        db.session.execute(insert(ExceptionRequest), new_rows)  # executemany: no per-row round trip
+        new_keys = [row["dedupe_key"] for row in new_rows]
+        pk_of: dict[str, int] = {}
+        for start in range(0, len(new_keys), 500):
+            rows = db.session.execute(select(ExceptionRequest.dedupe_key, ExceptionRequest.pk)
+                                      .where(ExceptionRequest.dedupe_key.in_(new_keys[start:start + 500]))).all()
+            pk_of.update({key: pk for key, pk in rows})
+        pks = [pk_of[k] for k in new_keys]
         key_prefix = current_app.config["CONNECTOR_KEY_PREFIX"]
         db.session.execute(update(ExceptionRequest).where(ExceptionRequest.pk.in_(pks))
                            .values(key=literal(f"{key_prefix}-") + cast(ExceptionRequest.pk + 1000, String)))
