@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask, Response, request
 from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
@@ -17,6 +18,11 @@ __all__ = ["LicenseExceptionConnector", "create_app"]
 
 EXTENSION_KEY = "license_exception_connector"
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns through orjson (sync stores every raw source record: serialisation is on the hot path)."""
+    return orjson.dumps(value, default=str).decode("utf-8")
 
 
 def normalize_database_url(url: str) -> str:
@@ -48,7 +54,8 @@ class LicenseExceptionConnector:
         url = normalize_database_url(str(url))
         app.config["CONNECTOR_DATABASE_URL"] = url
         app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+            "pool_pre_ping": True, "json_serializer": _json_text, "json_deserializer": orjson.loads})
         app.config["SQLALCHEMY_ECHO"] = bool(app.config.get("CONNECTOR_SQL_ECHO"))
         db.init_app(app)
         with app.app_context():

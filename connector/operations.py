@@ -7,12 +7,12 @@ any error, so a change and its audit event and deliveries are durable together o
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from flask import current_app
 from sqlalchemy import String, cast, insert, literal, select, update
 
@@ -484,8 +484,7 @@ class Submission:
 
 
 def fast_hash(stored: Mapping[str, Any], errors: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps([stored, errors], sort_keys=True, separators=(",", ":"),
-                                     default=str).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps([stored, errors], option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
 def assess(typed: Mapping[str, Any], errors: Mapping[str, str], policy: Policy, now: datetime,

@@ -8,7 +8,9 @@ HTTP, so a token refresh can commit on its own and a slow API never holds databa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from connector import audit, connections, operations
 from connector.db import db
 from connector.governance.normalize import normalize
 from connector.models import Connection, ExceptionRequest, InboundEvent, Watermark, utcnow
-from connector.sources import SourceError, SourceRecord, get_kind
+from connector.sources import SourceError, SourcePage, SourceRecord, get_kind
 
 log = logging.getLogger(__name__)
 MAIN_STREAM = "main"
@@ -76,6 +78,47 @@ def _source_deleted(conn: Connection, record: SourceRecord, counts: SyncCounts, 
         audit.append(actor, "request.source_deleted", operations.subject(req), {"key": req.key, "state": req.state})
 
 
+_DONE = object()
+
+
+def prefetched(pages: Iterator[SourcePage], depth: int = 1) -> Iterator[SourcePage]:
+    """Fetch the next page in a background thread while the current one is stored (HTTP overlaps the database).
+
+    Pages still arrive in order, one at a time; an error in the fetching thread is raised here, in order.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        slots.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            slots.put(exc)
+
+    thread = threading.Thread(target=fetch, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def load_watermark(conn_id: int, stream: str = MAIN_STREAM) -> dict[str, Any] | None:
     row = db.session.get(Watermark, (conn_id, stream))
     return dict(row.value) if row else None
@@ -104,7 +147,7 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     watermark = load_watermark(conn_id)
     db.session.commit()  # no transaction open while the adapter talks HTTP
     try:
-        for page in kind.pages(ctx, watermark):
+        for page in prefetched(kind.pages(ctx, watermark)):
             conn = db.session.get(Connection, conn_id)
             assert conn is not None
             ingest(conn, page.records, counts, actor)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from connector.governance.paths import get_path
-from connector.governance.policy import BANDS, DIMENSIONS, Policy
+from connector.governance.policy import BANDS, DERIVED_FIELDS, DIMENSIONS, Policy
 
 
 def derived_values(fields: Mapping[str, Any], policy: Policy) -> dict[str, Any]:
@@ -37,6 +37,43 @@ def derived_values(fields: Mapping[str, Any], policy: Policy) -> dict[str, Any]:
 
 def _value(fields: Mapping[str, Any], derived: Mapping[str, Any], name: str) -> Any:
     return derived[name] if name in derived else get_path(fields, name)
+
+
+_Rule = tuple[str, int, str, str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any], str, Any]
+_programs: dict[int, tuple[Policy, list[_Rule]]] = {}
+
+
+def _reader(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
+    if name in DERIVED_FIELDS:
+        return lambda _fields, derived: derived.get(name)
+    head, _, rest = name.partition(".")
+    if not rest:
+        return lambda fields, _derived: fields.get(head)
+
+    def read(fields: Mapping[str, Any], _derived: Mapping[str, Any]) -> Any:
+        node = fields.get(head)
+        return node.get(rest) if isinstance(node, Mapping) else None
+
+    return read
+
+
+def _program(policy: Policy) -> list[_Rule]:
+    """The policy's rules with their readers and bounds prepared once (scoring is on the sync hot path)."""
+    cached = _programs.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    rules: list[_Rule] = []
+    for rule in policy.compiled_rules:
+        cond = rule["when"]
+        expected = cond.get("value")
+        if cond["op"] in ("gt", "gte", "lt", "lte") and not isinstance(expected, int):
+            expected = Decimal(str(expected))
+        rules.append((rule["dimension"], rule["points"], rule["because"], cond["field"], _reader(cond["field"]),
+                      cond["op"], expected))
+    if len(_programs) > 32:
+        _programs.clear()
+    _programs[id(policy)] = (policy, rules)
+    return rules
 
 
 def _holds(op: str, actual: Any, expected: Any) -> bool:
@@ -121,15 +158,12 @@ def score_risk(
     derived = derived if derived is not None else derived_values(fields, policy)
     dims = dict.fromkeys(DIMENSIONS, 0)
     explanation: list[dict[str, Any]] = []
-    for rule in policy.compiled_rules:
-        cond = rule["when"]
-        actual = _value(fields, derived, cond["field"])
-        if _holds(cond["op"], actual, cond.get("value")):
-            dims[rule["dimension"]] += rule["points"]
-            explanation.append({
-                "dimension": rule["dimension"], "points": rule["points"], "because": rule["because"],
-                "field": cond["field"], "value": _jsonable(actual),
-            })
+    for dimension, points, because, field_name, read, op, expected in _program(policy):
+        actual = read(fields, derived)
+        if _holds(op, actual, expected):
+            dims[dimension] += points
+            explanation.append({"dimension": dimension, "points": points, "because": because,
+                                "field": field_name, "value": _jsonable(actual)})
     dims = {k: max(0, min(5, v)) for k, v in dims.items()}
     for dim, override in (overrides or {}).items():
         dims[dim] = int(override["value"])
