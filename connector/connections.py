@@ -153,6 +153,7 @@ def context(conn: Connection) -> ConnectionContext:
         base_url=str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
         + str(current_app.config.get("CONNECTOR_URL_PREFIX") or ""),
         allowed_instance_hosts=hosts, http_timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30)),
+        mapping=resolved(conn, current_mapping(conn)[1]) if conn.mapping_version is not None else None,
     )
 
 
@@ -198,7 +199,9 @@ def set_mapping(conn: Connection, document: MappingDocument | Mapping[str, Any] 
     source_fields = None
     if check_live and conn.status == "connected":
         source_fields = live_source_fields(conn)
-    problems = mapping_problems(conn, document, source_fields)
+    # An unfilled placeholder (a Zendesk field not created yet) is a setup step, not an error: its rules read as
+    # missing until `connections provision` or the admin fills `field_ids`; validation still reports it.
+    problems = [p for p in mapping_problems(conn, document, source_fields) if p["rule"] != "unresolved_placeholder"]
     if problems:
         fields: dict[str, list[str]] = {}
         for p in problems:
@@ -228,7 +231,9 @@ def live_source_fields(conn: Connection) -> set[str] | None:
     key = (conn.id, str((conn.settings or {}).get("object") or conn.kind))
     if key not in _source_field_cache:
         try:
-            _source_field_cache[key] = get_kind(conn.kind).source_fields(context(conn))
+            kind, ctx = get_kind(conn.kind), context(conn)
+            db.session.commit()  # nothing written yet; no transaction (SQLite: no lock) while the source talks HTTP
+            _source_field_cache[key] = kind.source_fields(ctx)
         except Exception:  # the source being unreachable must not block editing a mapping
             current_app.logger.warning("could not read source fields of %s", conn.name, exc_info=True)
             return None

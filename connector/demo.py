@@ -86,14 +86,15 @@ def zendesk_requests(today: date) -> list[dict[str, Any]]:
     start, month = today + timedelta(days=3), today + timedelta(days=60)
     fortnight, ten_months, a_year = start + timedelta(days=14), today + timedelta(days=300), today + timedelta(days=365)
     return [
-        {"subject": "Early access to the analytics beta", "description": "The customer wants the beta module now.",
-         "custom_fields": {"category": "lec_category_feature_access", "revenue_impact": "2000", "currency": "USD",
+        {"subject": "Ten more seats for the support rotation", "description": "Holiday cover for two months.",
+         "custom_fields": {"category": "lec_category_seat_expansion", "requested_seats": "35",
+                           "baseline_seats": "25", "revenue_impact": "2000", "currency": "USD",
                            "data_sensitivity": "lec_sensitivity_internal", "user_base": "25",
                            "requested_start": start.isoformat(), "requested_end": month.isoformat()}},
         {"subject": "Use in APAC for the Singapore office", "description": "New office needs the license in APAC.",
          "custom_fields": {"category": "lec_category_geographic_scope", "revenue_impact": "45000",
                            "currency": "USD", "data_sensitivity": "lec_sensitivity_confidential",
-                           "requested_regions": ["apac"], "user_base": "300",
+                           "requested_regions": ["lec_region_apac"], "user_base": "300",
                            "requested_start": start.isoformat(), "requested_end": ten_months.isoformat()}},
         {"subject": "More seats, details to follow", "description": "",
          "custom_fields": {"category": "lec_category_seat_expansion"}},
@@ -141,10 +142,26 @@ class Story:
         self.lines.append(text)
 
 
+WorkerRunner = Callable[[Any, dict[str, str]], dict[str, int]]
+
+
+def in_process_worker(app: Any, _env: dict[str, str]) -> dict[str, int]:
+    from connector import delivery
+
+    return delivery.run_worker(app, once=True)
+
+
 class Demo:
-    def __init__(self, instance_dir: Path, echo: Callable[[str], None] = print) -> None:
+    """The story; ``database_url`` and ``worker`` let the end-to-end tests run it on PostgreSQL with the worker
+    as a separate process (the demo itself uses a fresh SQLite file and runs the worker in-process)."""
+
+    def __init__(self, instance_dir: Path, echo: Callable[[str], None] = print, database_url: str | None = None,
+                 worker: WorkerRunner = in_process_worker) -> None:
         self.instance_dir = instance_dir
         self.echo = echo
+        self.database_url = database_url
+        self.worker = worker
+        self.env: dict[str, str] = {}
 
     def run(self, keep_serving: bool = False) -> Story:
         from adapters.salesforce.sandbox import SalesforceSandbox
@@ -160,10 +177,14 @@ class Demo:
         billing_secret = "whsec_" + secrets.token_urlsafe(24)
         receiver = BillingReceiver(billing_secret)
         billing = serve_wsgi(receiver)
+        self.salesforce, self.zendesk, self.receiver = salesforce, zendesk, receiver
 
-        database = self.instance_dir / "demo.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        database_url = self.database_url
+        if database_url is None:
+            database = self.instance_dir / "demo.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            database_url = f"sqlite:///{database}"
         app_box: dict[str, Any] = {}
 
         def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
@@ -171,14 +192,18 @@ class Demo:
 
         served = serve_wsgi(dispatch)
         hosts = ",".join(urlparse(u).netloc for u in (sf_url, zd_url))
-        app = create_app({
-            "CONNECTOR_DATABASE_URL": f"sqlite:///{database}",
+        from cryptography.fernet import Fernet
+
+        self.env = {
+            "CONNECTOR_DATABASE_URL": database_url,
             "CONNECTOR_BASE_URL": served.base_url,
             "CONNECTOR_ALLOWED_INSTANCE_HOSTS": hosts,
             "CONNECTOR_BILLING_WEBHOOK_URL": billing.base_url + "/billing/terms",
             "CONNECTOR_BILLING_WEBHOOK_SECRET": billing_secret,
             "CONNECTOR_SECRET_KEY": secrets.token_hex(16),
-        })
+            "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        }
+        app = create_app(self.env)
         app.instance_path = str(self.instance_dir)
         app_box["app"] = app
         try:
@@ -212,7 +237,7 @@ class Demo:
                receiver: BillingReceiver, today: date) -> None:
         from flask_migrate import upgrade
 
-        from connector import audit, delivery
+        from connector import audit
         from connector.auth import create_token
         from connector.db import db
         from connector.policy_store import ensure_default_policy
@@ -296,11 +321,11 @@ class Demo:
                         and i["track"] == "fast"), None)
         if zd_beta is not None:
             api("POST", f"/requests/{zd_beta['id']}/decision", token="chair", json={
-                "outcome": "approved", "rationale": "Beta access for a month, with feedback.",
-                "entitlement": {"grants": {"features": ["analytics-beta"]}, "effective_from": today.isoformat(),
-                                "expires_at": (today + timedelta(days=30)).isoformat()}})
-        with app.app_context():
-            totals = delivery.run_worker(app, once=True)
+                "outcome": "approved", "rationale": "Temporary cover seats; they end with the rotation.",
+                "entitlement": {"grants": {"seats": zd_beta["requested_terms"].get("seats") or 1},
+                                "effective_from": today.isoformat(),
+                                "expires_at": (today + timedelta(days=60)).isoformat()}})
+        totals = self.worker(app, self.env)
         story.say(f"worker: {', '.join(f'{k} {v}' for k, v in sorted(totals.items()) if v)}")
         story.say("")
         story.say(f"{'key':<9} {'source':<10} {'track':<8} {'band':<8} {'state':<10} title")

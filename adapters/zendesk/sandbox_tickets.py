@@ -33,7 +33,7 @@ CATEGORIES = (
     "other",
 )
 SENSITIVITIES = ("public", "internal", "confidential", "regulated")
-REGIONS = ("emea", "apac", "na", "latam")
+REGIONS = ("emea", "apac", "amer", "latam")
 SEGMENTS = ("enterprise", "mid_market", "smb", "public_sector")
 CURRENCIES = ("USD", "USD", "USD", "EUR", "GBP")
 TEAMS = ("Sales", "Customer Success", "Support", "Partnerships")
@@ -77,7 +77,7 @@ CUSTOM_FIELDS: tuple[FieldSpec, ...] = (
         (
             ("EMEA", "lec_region_emea"),
             ("APAC", "lec_region_apac"),
-            ("North America", "lec_region_na"),
+            ("Americas", "lec_region_amer"),
             ("Latin America", "lec_region_latam"),
         ),
     ),
