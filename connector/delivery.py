@@ -233,6 +233,7 @@ def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
         row.payload = {**row.payload, "request": request_view(row.request)}
         db.session.expunge(row)
     kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
+    db.session.commit()  # no transaction (SQLite: no write lock) while the source talks HTTP: a token refresh commits
     try:
         return kind.deliver(ctx, rows)
     except SourceError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector import audit, connections
+from connector.db import db
 from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.intake import run_intake
 from connector.governance.schema import dump_fields, load_lenient
@@ -29,7 +30,9 @@ def preview(conn: Connection, *, record: dict[str, Any] | None = None, external_
     source_record = record
     if source_record is None:
         assert external_id is not None
-        source_record = get_kind(conn.kind).fetch_record(connections.context(conn), external_id).raw
+        kind, ctx = get_kind(conn.kind), connections.context(conn)
+        db.session.commit()  # nothing written here; no transaction (SQLite: no lock) while the source talks HTTP
+        source_record = kind.fetch_record(ctx, external_id).raw
     mapped = compile_inbound(doc, GOVERNANCE_FIELDS)(source_record)
     typed, schema_errors = load_lenient(audit.jsonable(mapped.fields))
     errors = {**schema_errors, **mapped.errors}

@@ -172,6 +172,7 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     conn = db.session.get(Connection, conn_id)
     assert conn is not None
     if conn.status != "connected":
+        db.session.commit()  # set_status writes on its own connection: SQLite would wait on this one's lock
         connections.set_status(conn_id, "connected", None)
     audit.append(actor, "sync.completed", f"connection:{name}",
                  {k: v for k, v in counts.to_dict().items() if k != "detail"})
@@ -221,6 +222,7 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
         if event is None or conn is None or event.status != "pending":
             continue
         kind, ctx = get_kind(conn.kind), connections.context(conn)
+        db.session.expunge(event)  # keeps its values: reading them must not reopen a transaction during HTTP
         db.session.commit()
         try:
             records = kind.records_for_event(ctx, event)

@@ -142,11 +142,14 @@ def _finish_authorization(conn: Connection, token: dict[str, Any], settings_upda
 @blp.route("/<name>/authorize")
 @blp.response(302, description="Redirect to the provider's consent page (state + PKCE).")
 @requires("admin")
-def authorize(name: str) -> Response | dict[str, Any]:
+def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
     conn = find_connection(name)
-    url = start_authorization(conn, current_principal().name)
-    if url is None:
-        return connections.connection_view(conn)
+    try:
+        url = start_authorization(conn, current_principal().name)
+    except SourceError as exc:  # a refused login host, a JWT the org rejects …: the admin's to fix, not a 500
+        raise StateConflict("authorization_failed", f"Authorization failed: {exc.message}") from exc
+    if url is None:  # a server-to-server flow finished: 200 with the connection, not a 302 without Location
+        return connections.connection_view(conn), 200
     return redirect(url, 302)
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from adapters.tokens import TokenStore
     from connector.delivery import Outcome
     from connector.models import Delivery, InboundEvent
+    from mappings import MappingDocument
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class ConnectionContext:
     base_url: str  # the connector's public URL (webhook endpoints, links)
     allowed_instance_hosts: tuple[str, ...] = ()
     http_timeout: float = 30.0
+    #: the connection's current mapping with placeholders resolved (fields to read, outbound values to write)
+    mapping: MappingDocument | None = None
 
 
 @dataclass
