@@ -41,7 +41,7 @@ class LicenseExceptionConnector:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        from connector import audit, cli
+        from connector import audit, cli, web
         from connector.api import init_api
         from connector.db import configure_sqlite, db
 
@@ -68,6 +68,7 @@ class LicenseExceptionConnector:
         configure_logging(app)
         app.register_blueprint(metrics_blueprint(app), url_prefix=app.config.get("CONNECTOR_URL_PREFIX") or None)
         app.cli.add_command(cli.connector_group)
+        web.init_web(app)
         app.extensions[EXTENSION_KEY] = {"api": api, "migrations": MIGRATIONS_DIR}
 
 

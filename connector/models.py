@@ -343,3 +343,22 @@ class InboundEvent(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserAccount(db.Model):  # type: ignore[name-defined,misc]
+    """A person's sign-in to the web UI, acting as one principal (as an API token does for scripts).
+
+    The password is stored as a salted hash; an account without one signs in through OpenID Connect only.
+    """
+
+    __tablename__ = "user_accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), unique=True)
+    #: stored lower-cased: sign-in and the OpenID Connect email match case-insensitively
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    principal: Mapped[Principal] = relationship()

@@ -1,0 +1,36 @@
+"""The server-rendered UI for reviewers, admins and auditors, over the same operations the API calls.
+
+``init_web(app)`` mounts it at ``<CONNECTOR_URL_PREFIX>/`` (the API stays at ``<prefix>/api/v1``), sets the
+session cookie flags, registers optional OpenID Connect sign-in and the ``connector users`` CLI commands.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+__all__ = ["init_web"]
+
+
+def init_web(app: Flask) -> None:
+    from connector.cli import connector_group
+    from connector.web import admin_views, audit_views, auth_views, metrics_views, review_views  # noqa: F401
+    from connector.web.blueprint import bp
+    from connector.web.cli import users_group
+    from connector.web.filters import install
+    from connector.web.oidc import init_oidc
+
+    app.config.setdefault("CONNECTOR_OIDC_ISSUER", None)
+    app.config.setdefault("CONNECTOR_OIDC_CLIENT_ID", None)
+    app.config.setdefault("CONNECTOR_OIDC_CLIENT_SECRET", None)
+    # Flask's defaults are a cookie readable by script-free requests from anywhere: tighten them, but keep a
+    # host application's own explicit choices.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if str(app.config.get("CONNECTOR_BASE_URL") or "").lower().startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    install(app)
+    init_oidc(app)
+    app.register_blueprint(bp, url_prefix=app.config.get("CONNECTOR_URL_PREFIX") or None)
+    if "users" not in connector_group.commands:
+        connector_group.add_command(users_group)

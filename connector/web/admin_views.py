@@ -1,0 +1,308 @@
+"""Admins' pages: connections (connect, sync now), the mapping editor with preview, the policy, deliveries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from flask import abort, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from connector import connections, delivery, preview, sync
+from connector.db import db
+from connector.governance.errors import GovernanceError, InvalidInput
+from connector.governance.paths import flatten_errors
+from connector.governance.policy import parse_policy
+from connector.models import Connection, Delivery, DeliveryTarget, MappingVersion, Principal
+from connector.policy_store import current_policy, store_policy
+from connector.sources import SourceError
+from connector.web.blueprint import bp, status_for
+from connector.web.document_lines import line_of
+from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
+from connector.web.signin import current_user, requires_sign_in
+
+DELIVERY_PAGE = 50
+
+
+def _actor() -> str:
+    user: Principal | None = current_user()
+    assert user is not None
+    return user.name
+
+
+def _connection(name: str) -> Connection:
+    conn = connections.find(name)
+    if conn is None:
+        abort(404, f"No connection named '{name}'.")
+    return conn
+
+
+# --- connections ---------------------------------------------------------------------------------------------
+
+def _render_connections(form: ConnectionForm | None = None, problems: list[str] | None = None,
+                        status: int = 200) -> tuple[str, int]:
+    rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
+    return render_template("web/connections.html", rows=[connections.connection_view(c) for c in rows],
+                           form=form or ConnectionForm(formdata=None), button=ButtonForm(formdata=None),
+                           problems=problems or []), status
+
+
+@bp.route("/admin/connections")
+@requires_sign_in("admin")
+def connections_page() -> tuple[str, int]:
+    return _render_connections()
+
+
+@bp.route("/admin/connections", methods=["POST"])
+@requires_sign_in("admin")
+def connection_create() -> Response | tuple[str, int]:
+    from connector.api.connections import ConnectionCreateSchema
+
+    form = ConnectionForm()
+    if not form.validate():
+        return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
+    try:
+        settings = yaml.safe_load(form.settings.data or "") or {}
+    except yaml.YAMLError as exc:
+        form.settings.errors = [f"Not valid YAML: {exc}"]
+        return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
+    if not isinstance(settings, dict):
+        form.settings.errors = ["Write the settings as 'key: value' lines."]
+        return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
+    try:
+        body = ConnectionCreateSchema().load({"name": form.name.data, "kind": form.kind.data, "settings": settings})
+        conn = connections.create(body["name"], body["kind"], body["settings"], _actor())
+    except ValidationError as exc:
+        return _field_problems(form, flatten_errors(exc.messages), "The connection was not added.")
+    except GovernanceError as exc:
+        db.session.rollback()
+        if isinstance(exc, InvalidInput) and exc.details.get("fields"):
+            return _field_problems(form, exc.details["fields"], exc.message, status_for(exc))
+        return _render_connections(form, [exc.message], status_for(exc))
+    flash(f"Connection '{conn.name}' added with the default mapping. Connect it to start syncing.", "success")
+    return redirect(url_for("connector_web.connections_page"), 303)
+
+
+def _field_problems(form: ConnectionForm, fields: dict[str, list[str]], message: str,
+                    status: int = 422) -> tuple[str, int]:
+    """Name and kind errors on their fields; every settings error on the settings field, with its key."""
+    db.session.rollback()
+    for path, messages in fields.items():
+        if path in ("name", "kind"):
+            field = getattr(form, path)
+            field.errors = [*list(field.errors or []), *messages]
+        else:
+            form.settings.errors = [*list(form.settings.errors or []), *(f"{path}: {m}" for m in messages)]
+    return _render_connections(form, [message], status)
+
+
+@bp.route("/admin/connections/<name>/connect", methods=["POST"])
+@requires_sign_in("admin")
+def connection_connect(name: str) -> Response | tuple[str, int]:
+    from connector.api.connections import start_authorization
+
+    conn = _connection(name)
+    try:
+        url = start_authorization(conn, _actor())
+    except SourceError as exc:
+        db.session.rollback()
+        return _render_connections(problems=[f"Could not start the authorization of '{name}': {exc.message}"],
+                                   status=409)
+    except GovernanceError as exc:
+        db.session.rollback()
+        return _render_connections(problems=[exc.message], status=status_for(exc))
+    if url is None:
+        flash(f"Connection '{name}' is authorized (server-to-server).", "success")
+        return redirect(url_for("connector_web.connections_page"), 303)
+    return redirect(url, 303)
+
+
+@bp.route("/admin/connections/<name>/sync", methods=["POST"])
+@requires_sign_in("admin")
+def connection_sync(name: str) -> Response:
+    _connection(name)
+    counts = sync.sync(name, actor=_actor())
+    figures = ", ".join(f"{k} {getattr(counts, k)}" for k in ("fetched", "created", "updated", "unchanged",
+                                                              "needs_info"))
+    if counts.stopped:
+        flash(f"Sync of '{name}' stopped: {counts.stopped} ({figures}).", "error")
+    else:
+        flash(f"Synced '{name}': {figures}.", "success")
+    return redirect(url_for("connector_web.connections_page"), 303)
+
+
+# --- mappings --------------------------------------------------------------------------------------------------
+
+def _located(problems: list[dict[str, str]], text: str) -> list[dict[str, Any]]:
+    return [{**p, "line": line_of(text, p["field"])} for p in problems]
+
+
+def _render_mapping(conn: Connection, form: MappingForm, *, problems: list[dict[str, Any]] | None = None,
+                    result: dict[str, Any] | None = None, messages: list[str] | None = None,
+                    status: int = 200) -> tuple[str, int]:
+    if problems:
+        form.document.render_kw = {**(form.document.render_kw or {}), "aria-invalid": "true",
+                                   "aria-describedby": "mapping-problems"}
+    versions = db.session.scalars(select(MappingVersion).where(MappingVersion.connection_id == conn.id)
+                                  .order_by(MappingVersion.version.desc()).limit(10)).all()
+    return render_template("web/mapping.html", conn=conn, form=form, problems=problems, result=result,
+                           messages=messages or [], versions=versions), status
+
+
+@bp.route("/admin/connections/<name>/mapping")
+@requires_sign_in("admin")
+def mapping_page(name: str) -> tuple[str, int]:
+    conn = _connection(name)
+    form = MappingForm(formdata=None)
+    if conn.mapping_version is not None:
+        form.document.data = connections.current_mapping(conn)[1].to_yaml()
+    return _render_mapping(conn, form)
+
+
+def _preview_record(form: MappingForm) -> tuple[dict[str, Any] | None, str | None]:
+    """The pasted record (a JSON object) or the live id: exactly one; errors go on the fields."""
+    text = (form.record.data or "").strip()
+    external_id = (form.external_id.data or "").strip() or None
+    if bool(text) == bool(external_id):
+        form.record.errors = ["Paste a record or give a live record id (one of them)."]
+        return None, None
+    if external_id:
+        return None, external_id
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        form.record.errors = [f"Not valid JSON: {exc}."]
+        return None, None
+    if not isinstance(record, dict):
+        form.record.errors = ["The record must be a JSON object ({...})."]
+        return None, None
+    return record, None
+
+
+@bp.route("/admin/connections/<name>/mapping", methods=["POST"])
+@requires_sign_in("admin")
+def mapping_post(name: str) -> Response | tuple[str, int]:
+    conn = _connection(name)
+    form = MappingForm()
+    if not form.validate():
+        return _render_mapping(conn, form, messages=["See the marked fields."], status=422)
+    text = form.document.data
+    if form.preview.data:
+        record, external_id = _preview_record(form)
+        if record is None and external_id is None:
+            return _render_mapping(conn, form, messages=["Nothing to preview yet: see the marked fields."],
+                                   status=422)
+        try:
+            result = preview.preview(conn, record=record, external_id=external_id, mapping=text)
+        except SourceError as exc:
+            form.external_id.errors = [f"Could not fetch the record: {exc.message}"]
+            return _render_mapping(conn, form, messages=["The record could not be fetched."], status=409)
+        except GovernanceError as exc:
+            return _render_mapping(conn, form, messages=[exc.message], status=status_for(exc))
+        if result["mapping_problems"]:
+            return _render_mapping(conn, form, problems=_located(result["mapping_problems"], text),
+                                   messages=["Fix the mapping before previewing with it."], status=422)
+        return _render_mapping(conn, form, result=result)
+    if form.save.data:
+        try:
+            row = connections.set_mapping(conn, text, _actor())
+        except InvalidInput as exc:
+            db.session.rollback()
+            problems = exc.details.get("problems") or [
+                {"field": f, "rule": "invalid", "message": " ".join(m)}
+                for f, m in (exc.details.get("fields") or {}).items()]
+            return _render_mapping(conn, form, problems=_located(problems, text), messages=[exc.message],
+                                   status=422)
+        flash(f"Mapping version {row.version} saved; new syncs use it.", "success")
+        return redirect(url_for("connector_web.mapping_page", name=conn.name), 303)
+    live = connections.live_source_fields(conn) if conn.status == "connected" else None
+    problems = connections.mapping_problems(conn, text, live)
+    if problems:
+        return _render_mapping(conn, form, problems=_located(problems, text),
+                               messages=[f"The mapping has {len(problems)} problem(s)."], status=422)
+    return _render_mapping(conn, form, problems=[], messages=["The mapping is valid (not saved yet)."])
+
+
+# --- policy ----------------------------------------------------------------------------------------------------
+
+def _policy_problems(exc: InvalidInput, text: str) -> list[dict[str, Any]]:
+    fields: dict[str, list[str]] = exc.details.get("fields") or {}
+    return [{"field": path, "message": " ".join(messages), "line": line_of(text, path)}
+            for path, messages in sorted(fields.items())]
+
+
+def _render_policy(form: PolicyForm, *, problems: list[dict[str, Any]] | None = None,
+                   messages: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    if problems:
+        form.document.render_kw = {**(form.document.render_kw or {}), "aria-invalid": "true",
+                                   "aria-describedby": "policy-problems"}
+    return render_template("web/policy.html", form=form, policy=current_policy(), problems=problems,
+                           messages=messages or []), status
+
+
+@bp.route("/admin/policy")
+@requires_sign_in("admin")
+def policy_page() -> tuple[str, int]:
+    form = PolicyForm(formdata=None)
+    form.document.data = current_policy().document
+    return _render_policy(form)
+
+
+@bp.route("/admin/policy", methods=["POST"])
+@requires_sign_in("admin")
+def policy_post() -> Response | tuple[str, int]:
+    form = PolicyForm()
+    if not form.validate():
+        return _render_policy(form, messages=["See the marked fields."], status=422)
+    text = form.document.data.replace("\r\n", "\n")
+    try:
+        if form.save.data:
+            policy = store_policy(text, _actor())
+        else:
+            parse_policy(text)
+    except InvalidInput as exc:
+        db.session.rollback()
+        return _render_policy(form, problems=_policy_problems(exc, text), messages=[exc.message], status=422)
+    if form.save.data:
+        flash(f"Policy version {policy.version} is in force.", "success")
+        return redirect(url_for("connector_web.policy_page"), 303)
+    return _render_policy(form, problems=[], messages=["The policy is valid (not saved yet)."])
+
+
+# --- deliveries ------------------------------------------------------------------------------------------------
+
+DELIVERY_STATUSES = ("dead", "pending", "delivered", "superseded")
+
+
+@bp.route("/admin/deliveries")
+@requires_sign_in("admin")
+def deliveries_page() -> str:
+    status = request.args.get("status", "dead")
+    if status not in (*DELIVERY_STATUSES, "all"):
+        abort(400, f"Unknown status '{status}'. Use one of: {', '.join(DELIVERY_STATUSES)}, all.")
+    before = request.args.get("before", type=int)
+    query = select(Delivery)
+    if status != "all":
+        query = query.where(Delivery.status == status)
+    if before:
+        query = query.where(Delivery.id < before)
+    rows = db.session.scalars(query.order_by(Delivery.id.desc()).limit(DELIVERY_PAGE + 1)).all()
+    more = len(rows) > DELIVERY_PAGE
+    rows = rows[:DELIVERY_PAGE]
+    targets = db.session.scalars(select(DeliveryTarget).where(DeliveryTarget.status == "disabled")).all()
+    return render_template("web/deliveries.html", rows=rows, status=status, statuses=DELIVERY_STATUSES,
+                           targets=targets, button=ButtonForm(formdata=None),
+                           next_before=rows[-1].id if more and rows else None)
+
+
+@bp.route("/admin/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@requires_sign_in("admin")
+def delivery_retry(delivery_id: int) -> Response:
+    row = delivery.retry(delivery_id, _actor())
+    if row is None:
+        abort(404, f"No delivery {delivery_id}.")
+    flash(f"Delivery {delivery_id} to {row.target} is due again now.", "success")
+    return redirect(url_for("connector_web.deliveries_page", status=request.args.get("status", "dead")), 303)

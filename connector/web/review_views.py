@@ -1,0 +1,209 @@
+"""Reviewers' pages: the queue, all requests, one request with its votes, history and precedents; vote; decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from connector import operations
+from connector.db import db
+from connector.governance import review
+from connector.governance.communications import communications
+from connector.governance.errors import GovernanceError, InvalidInput
+from connector.governance.precedents import rank_precedents
+from connector.models import AuditEvent, ExceptionRequest, Principal, utcnow
+from connector.policy_store import current_policy
+from connector.representation import current_entitlement, request_view
+from connector.web.blueprint import bp, status_for
+from connector.web.forms import DecisionForm, VoteForm
+from connector.web.queue import current_votes, ready_for_decision, reviewer_queue
+from connector.web.signin import current_user, requires_sign_in
+
+READERS = ("admin", "reviewer", "intake", "auditor")
+PAGE_SIZE = 50
+HISTORY_LIMIT = 500
+
+
+def _me() -> Principal:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+@bp.route("/queue")
+@requires_sign_in("reviewer")
+def queue() -> str:
+    me, policy, now = _me(), current_policy(), utcnow()
+    held = me.committee_roles or []
+    return render_template("web/queue.html", items=reviewer_queue(held, policy, now),
+                           ready=ready_for_decision(held, policy, now), held=held, chair=policy.chair, now=now)
+
+
+@bp.route("/requests")
+@requires_sign_in(*READERS)
+def requests_list() -> str:
+    state = request.args.get("state") or None
+    if state is not None and state not in review.STATES:
+        abort(400, f"Unknown state '{state}'. Use one of: {', '.join(review.STATES)}.")
+    before = request.args.get("before", type=int)
+    query = select(ExceptionRequest)
+    if state:
+        query = query.where(ExceptionRequest.state == state)
+    if before:
+        query = query.where(ExceptionRequest.pk < before)
+    rows = db.session.scalars(query.order_by(ExceptionRequest.pk.desc()).limit(PAGE_SIZE + 1)).all()
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return render_template("web/requests.html", rows=rows, state=state, states=review.STATES, now=utcnow(),
+                           next_before=rows[-1].pk if more and rows else None)
+
+
+def find_request(ref: str) -> ExceptionRequest:
+    req = db.session.scalar(
+        select(ExceptionRequest).where(or_(ExceptionRequest.id == ref, ExceptionRequest.key == ref.upper())))
+    if req is None:
+        abort(404, f"No request with id or key '{ref}'.")
+    return req
+
+
+def precedents_of(req: ExceptionRequest, limit: int = 5) -> list[dict[str, Any]]:
+    """The same ranking the API's ``/precedents`` answers with."""
+    from connector.api.requests import _precedent_candidate
+
+    decided = db.session.scalars(
+        select(ExceptionRequest).where(ExceptionRequest.first_decided_at.is_not(None),
+                                       ExceptionRequest.pk != req.pk)
+        .order_by(ExceptionRequest.decided_at.desc()).limit(10000)).all()
+    ranked = rank_precedents(_precedent_candidate(req) | {"decision": None},
+                             (_precedent_candidate(r) for r in decided), limit,
+                             fx_rates=current_policy().data.get("fx_rates"))
+    return [p.to_dict() for p in ranked]
+
+
+def _history(req: ExceptionRequest) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.subject == operations.subject(req))
+                                   .order_by(AuditEvent.seq).limit(HISTORY_LIMIT)))
+
+
+def _vote_form(req: ExceptionRequest, me: Principal, form: VoteForm | None = None) -> VoteForm | None:
+    policy = current_policy()
+    roles = [r for r in policy.committee_roles if r in (me.committee_roles or [])]
+    if me.role != "reviewer" or not roles or req.state != "in_review":
+        return None
+    form = form or VoteForm(formdata=None)
+    required = policy.required_roles(req.track, req.risk_band)
+    voted = review.latest_by_role(current_votes(req))
+    preferred = next((r for r in roles if r in required and r not in voted), None) or roles[0]
+    form.set_roles(roles, preferred)
+    return form
+
+
+def _decision_form(req: ExceptionRequest, me: Principal, form: DecisionForm | None = None) -> DecisionForm | None:
+    policy = current_policy()
+    if me.role != "reviewer" or policy.chair not in (me.committee_roles or []) or req.state != "in_review":
+        return None
+    if form is None:
+        form = DecisionForm(formdata=None)
+        form.renewal_mode.data = "manual"
+        requested = (req.fields or {}).get("requested_terms") or {}
+        form.grants_seats.data = requested.get("seats")
+        for key in ("environments", "regions", "features", "usage_rights"):
+            getattr(form, f"grants_{key}").data = ", ".join(requested.get(key) or [])
+    return form
+
+
+def render_request(req: ExceptionRequest, *, vote_form: VoteForm | None = None,
+                   decision_form: DecisionForm | None = None, preview: dict[str, str] | None = None,
+                   problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    me, policy = _me(), current_policy()
+    required = policy.required_roles(req.track, req.risk_band)
+    votes = current_votes(req)
+    page = render_template(
+        "web/request.html", req=req, view=request_view(req), policy=policy, required=required,
+        missing=review.missing_approvals(required, votes) if req.track != "fast" else [],
+        latest=review.latest_by_role(votes), precedents=precedents_of(req), history=_history(req),
+        vote_form=_vote_form(req, me, vote_form), decision_form=_decision_form(req, me, decision_form),
+        preview=preview, problems=problems or [], now=utcnow())
+    return page, status
+
+
+@bp.route("/requests/<ref>")
+@requires_sign_in(*READERS)
+def request_page(ref: str) -> tuple[str, int]:
+    return render_request(find_request(ref))
+
+
+def _problems(exc: GovernanceError) -> list[str]:
+    missing = exc.details.get("missing_roles")
+    extra = [f"Missing approvals: {', '.join(missing)}."] if missing else []
+    return [exc.message, *extra]
+
+
+@bp.route("/requests/<ref>/votes", methods=["POST"])
+@requires_sign_in("reviewer")
+def vote(ref: str) -> Response | tuple[str, int]:
+    req = find_request(ref)
+    me = _me()
+    form = VoteForm()
+    form.set_roles([r for r in current_policy().committee_roles if r in (me.committee_roles or [])], None)
+    if not form.validate():
+        return render_request(req, vote_form=form, problems=["The vote was not recorded: see the marked fields."],
+                              status=422)
+    try:
+        operations.cast_vote(req, me, form.role.data, form.vote.data, (form.rationale.data or "").strip() or None)
+    except GovernanceError as exc:
+        db.session.rollback()
+        for message in (exc.details.get("fields") or {}).get("rationale", []):
+            form.rationale.errors = [*form.rationale.errors, message]
+        return render_request(find_request(ref), vote_form=form, problems=_problems(exc), status=status_for(exc))
+    flash(f"Your {form.vote.data.replace('_', ' ')} vote as {form.role.data} is recorded.", "success")
+    return redirect(url_for("connector_web.request_page", ref=req.key or req.id), 303)
+
+
+def summary_preview(req: ExceptionRequest, me: Principal, form: DecisionForm) -> dict[str, str]:
+    """The customer summary and internal note this decision would send, rendered without saving anything."""
+    policy = current_policy()
+    outcome, rationale = form.outcome.data, form.rationale.data.strip()
+    review.check_decision(state=req.state, track=req.track, band=req.risk_band,
+                          holder_roles=me.committee_roles or [], outcome=outcome,
+                          votes=current_votes(req), policy=policy)
+    ent_view = None
+    if outcome in review.APPROVALS:
+        ent = review.validate_entitlement(form.entitlement(), policy, operations.today(), outcome=outcome)
+        current = current_entitlement(req)
+        ent_view = {"version": (current.version + 1) if current else 1, "change": "approved", "status": "active",
+                    "grants": ent["grants"], "effective_from": ent["effective_from"].isoformat(),
+                    "expires_at": ent["expires_at"].isoformat(), "conditions": ent["conditions"],
+                    "renewal": ent["renewal"], "success_metrics": ent["success_metrics"],
+                    "supersedes": current.version if current else None, "revoke_effective": None}
+    decision = {"outcome": outcome, "rationale": rationale, "decided_by": me.name}
+    summary, note = communications(policy, request_view(req), decision, ent_view)
+    return {"customer_summary": summary, "internal_note": note}
+
+
+@bp.route("/requests/<ref>/decision", methods=["POST"])
+@requires_sign_in("reviewer")
+def decide(ref: str) -> Response | tuple[str, int]:
+    req = find_request(ref)
+    me = _me()
+    form = DecisionForm()
+    if not form.validate():
+        return render_request(req, decision_form=form,
+                              problems=["The decision was not recorded: see the marked fields."], status=422)
+    try:
+        if form.preview.data:
+            preview = summary_preview(req, me, form)
+            return render_request(req, decision_form=form, preview=preview)
+        operations.decide(req, me, form.outcome.data, form.rationale.data.strip(), form.entitlement())
+    except GovernanceError as exc:
+        db.session.rollback()
+        problems = _problems(exc)
+        if isinstance(exc, InvalidInput):
+            problems += form.show_errors(exc.details.get("fields") or {})
+        return render_request(find_request(ref), decision_form=form, problems=problems, status=status_for(exc))
+    flash(f"Decision recorded: {form.outcome.data.replace('_', ' ')}. The customer summary below is being sent "
+          "to the source.", "success")
+    return redirect(url_for("connector_web.request_page", ref=req.key or req.id, _anchor="decision"), 303)

@@ -1,0 +1,129 @@
+"""Browser fixtures: the system's Chromium driven by Playwright, the app served on loopback per test.
+
+Never a downloaded browser: ``/usr/bin/chromium`` (``apt-get install -y chromium``); without it the tests skip
+and say why. Every page may talk only to the app's own origin, which each test checks after it ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from support.bodies import LARGE, SMALL
+from support.servers import serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+PASSWORD = "correct horse battery staple"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install the system Chromium (apt-get install -y chromium) to run the "
+                    "browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+                                                                "(pip install 'playwright>=1.40')")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh browser context; after the test, every request it made must have gone to the app's origin."""
+    context = browser.new_context(viewport=DESKTOP)
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    requested: list[str] = []
+    tab.on("request", lambda request: requested.append(request.url))
+    yield tab
+    context.close()
+    assert requested, "the test made no request at all"
+    foreign = [url for url in requested if not url.startswith(base_url + "/")]
+    assert not foreign, f"pages requested other hosts: {foreign}"
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
+    """Save a full-page screenshot under test-results/screenshots/ (the test output folder)."""
+    folder = Path(request.config.rootpath) / "test-results" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(tab: Any, name: str) -> Path:
+        path = folder / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
+        tab.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def account(app: Flask) -> Callable[..., str]:
+    from connector.db import db
+    from connector.web.accounts import create_account
+
+    def make(email: str, role: str, *committee_roles: str) -> str:
+        with app.app_context():
+            create_account(email, role, committee_roles, password=PASSWORD, actor="test")
+            db.session.commit()
+        return email
+
+    return make
+
+
+@pytest.fixture
+def sign_in(base_url: str) -> Callable[[Any, str], None]:
+    """Sign in with the keyboard only: type, Tab to the next field, Enter submits."""
+
+    def run(tab: Any, email: str) -> None:
+        tab.goto(f"{base_url}/sign-in")
+        tab.get_by_label("Email").click()
+        tab.keyboard.type(email)
+        tab.keyboard.press("Tab")
+        tab.keyboard.type(PASSWORD)
+        with tab.expect_navigation():
+            tab.keyboard.press("Enter")
+
+    return run
+
+
+@pytest.fixture
+def submit(app: Flask) -> Callable[[dict[str, Any]], str]:
+    from connector import operations
+    from connector.db import db
+    from connector.governance.schema import load_fields
+
+    def make(body: dict[str, Any]) -> str:
+        with app.app_context():
+            req, _ = operations.submit(typed=load_fields(copy.deepcopy(body)), source="api", actor="test")
+            db.session.commit()
+            return str(req.key)
+
+    return make
+
+
+@pytest.fixture
+def small() -> dict[str, Any]:
+    return copy.deepcopy(SMALL)
+
+
+@pytest.fixture
+def large() -> dict[str, Any]:
+    return copy.deepcopy(LARGE)
