@@ -219,8 +219,9 @@ class Demo:
         if keep_serving:
             self.echo("")
             self.echo(f"The connector is serving at {served.base_url} (API docs: {served.base_url}/api/v1/docs).")
-            self.echo(f"Admin token: {story.tokens['admin']}")
-            self.echo(f"Chair token: {story.tokens['chair']}")
+            self.echo(f"Sign in at {served.base_url}/sign-in as chair@demo.example (the chair) or "
+                      f"admin@demo.example, password {story.tokens['password']}")
+            self.echo(f"API tokens: admin {story.tokens['admin']}  chair {story.tokens['chair']}")
             self.echo("Press Ctrl+C to stop.")
             try:
                 threading.Event().wait()
@@ -250,6 +251,13 @@ class Demo:
                       "chair": create_token("Lena Licensing (chair)", "reviewer", ["licensing"], actor="demo")}
             for role in COMMITTEE[1:]:
                 tokens[role] = create_token(f"{role.title()} reviewer", "reviewer", [role], actor="demo")
+            from connector.web.accounts import create_account
+
+            tokens["password"] = secrets.token_urlsafe(12)
+            create_account("chair@demo.example", "reviewer", ["licensing"], password=tokens["password"],
+                           name="Lena Licensing (chair)", actor="demo")
+            create_account("admin@demo.example", "admin", password=tokens["password"], name="demo-admin",
+                           actor="demo")
             db.session.commit()
         story.tokens = tokens
         http = requests.Session()

@@ -26,10 +26,10 @@ from connector.api.schemas import (
 from connector.auth import current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput
-from connector.governance.precedents import rank_precedents
 from connector.models import AuditEvent, Connection, ExceptionRequest, utcnow
 from connector.policy_store import current_policy
-from connector.representation import iso, request_view
+from connector.precedent_search import precedents_for
+from connector.representation import request_view
 
 blp = make_blueprint("requests", __name__, "Governed license exception requests.", "/requests")
 READERS = ("admin", "reviewer", "intake", "auditor")
@@ -176,35 +176,12 @@ def override_risk(body: dict[str, Any], ref: str) -> dict[str, Any]:
     return request_view(req)
 
 
-def _precedent_candidate(req: ExceptionRequest) -> dict[str, Any]:
-    fields = req.fields or {}
-    last = req.decisions[-1] if req.decisions else None
-    return {
-        "id": req.id, "key": req.key, "category": req.category,
-        "requested_terms": fields.get("requested_terms") or {}, "revenue_impact": fields.get("revenue_impact"),
-        "customer": {"segment": (fields.get("customer") or {}).get("segment")},
-        "user_base": fields.get("user_base"),
-        "decision": {"outcome": last.outcome, "rationale": last.rationale, "decided_at": iso(last.decided_at)}
-        if last else None,
-    }
-
-
 @blp.route("/<ref>/precedents")
 @blp.arguments(PrecedentArgs, location="query")
 @blp.response(200, description="The most similar decided requests, most similar first.")
 @requires(*READERS)
 def precedents(args: dict[str, Any], ref: str) -> dict[str, Any]:
-    req = find_request(ref)
-    decided = db.session.scalars(
-        select(ExceptionRequest).where(ExceptionRequest.first_decided_at.is_not(None),
-                                       ExceptionRequest.pk != req.pk)
-        .order_by(ExceptionRequest.decided_at.desc()).limit(10000)
-    ).all()
-    policy = current_policy()
-    ranked = rank_precedents(_precedent_candidate(req) | {"decision": None},
-                             (_precedent_candidate(r) for r in decided), args["limit"],
-                             fx_rates=policy.data.get("fx_rates"))
-    return {"items": [p.to_dict() for p in ranked], "next": None}
+    return {"items": precedents_for(find_request(ref), args["limit"]), "next": None}
 
 
 @blp.route("/<ref>/history")

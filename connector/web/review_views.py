@@ -13,9 +13,9 @@ from connector.db import db
 from connector.governance import review
 from connector.governance.communications import communications
 from connector.governance.errors import GovernanceError, InvalidInput
-from connector.governance.precedents import rank_precedents
 from connector.models import AuditEvent, ExceptionRequest, Principal, utcnow
 from connector.policy_store import current_policy
+from connector.precedent_search import precedents_for
 from connector.representation import current_entitlement, request_view
 from connector.web.blueprint import bp, status_for
 from connector.web.forms import DecisionForm, VoteForm
@@ -71,16 +71,7 @@ def find_request(ref: str) -> ExceptionRequest:
 
 def precedents_of(req: ExceptionRequest, limit: int = 5) -> list[dict[str, Any]]:
     """The same ranking the API's ``/precedents`` answers with."""
-    from connector.api.requests import _precedent_candidate
-
-    decided = db.session.scalars(
-        select(ExceptionRequest).where(ExceptionRequest.first_decided_at.is_not(None),
-                                       ExceptionRequest.pk != req.pk)
-        .order_by(ExceptionRequest.decided_at.desc()).limit(10000)).all()
-    ranked = rank_precedents(_precedent_candidate(req) | {"decision": None},
-                             (_precedent_candidate(r) for r in decided), limit,
-                             fx_rates=current_policy().data.get("fx_rates"))
-    return [p.to_dict() for p in ranked]
+    return precedents_for(req, limit)
 
 
 def _history(req: ExceptionRequest) -> list[AuditEvent]:
