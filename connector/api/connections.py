@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 
 import yaml
-from flask import abort, current_app, redirect, request
+from flask import abort, current_app, flash, redirect, request, url_for
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -155,7 +155,7 @@ def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
 
 @oauth_blp.route("/oauth/callback")
 @oauth_blp.response(200, description="Where the provider returns the admin; completes the authorization.")
-def oauth_callback() -> dict[str, Any]:
+def oauth_callback() -> dict[str, Any] | Response:
     state_value = request.args.get("state", "")
     code = request.args.get("code")
     if request.args.get("error"):
@@ -180,8 +180,11 @@ def oauth_callback() -> dict[str, Any]:
     except SourceError as exc:
         abort(400, f"Authorization failed: {exc.message}")
     _finish_authorization(conn, result.token, result.settings_update, "oauth")
-    return {"connection": conn.name, "status": "connected",
-            "message": f"{conn.kind.title()} connection '{conn.name}' is authorized; you can close this page."}
+    message = f"{conn.kind.title()} connection '{conn.name}' is authorized; you can close this page."
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        flash(f"{conn.kind.title()} connection '{conn.name}' is authorized.", "success")
+        return redirect(url_for("connector_web.connections_page"), 303)  # a person in a browser: back to the UI
+    return {"connection": conn.name, "status": "connected", "message": message}
 
 
 @blp.route("/<name>/sync", methods=["POST"])
