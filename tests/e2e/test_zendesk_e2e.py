@@ -1,0 +1,129 @@
+"""Zendesk end to end over real HTTP: the app on loopback, the Zendesk sandbox, OAuth, provisioning, a 5,000-ticket
+export, a signed webhook for a new ticket, a decision, and the write-back the agent sees on the ticket."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+from support.servers import serve
+
+from adapters.zendesk.sandbox import ZendeskSandbox
+from connector import delivery
+from connector.db import db
+from connector.models import InboundEvent
+from mappings import ZENDESK_PLACEHOLDER_FIELDS
+
+pytestmark = pytest.mark.e2e
+TICKETS = 5000
+OUTBOUND = ("governance_key", "governance_status", "decision", "entitlement_expires")
+
+
+@pytest.fixture
+def app_overrides():
+    return {"CONNECTOR_ALLOWED_INSTANCE_HOSTS": "127.0.0.1"}
+
+
+@pytest.fixture
+def sandbox():
+    account = ZendeskSandbox(tickets=TICKETS, export_lag=0, job_polls_before_complete=0)
+    account.serve()
+    yield account
+    # Every backfill write-back fired the trigger: drop the echoes still queued so none outlives the test.
+    outbox = account.hooks._outbox
+    while not outbox.empty():
+        outbox.get_nowait()
+        outbox.task_done()
+    account.shutdown()
+
+
+def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
+    admin, chair = token_for("admin"), token_for("reviewer", "licensing")
+    timings: dict[str, float] = {}
+    with serve(app) as base:
+        app.config["CONNECTOR_BASE_URL"] = base
+        http = requests.Session()
+        api = f"{base}/api/v1"
+        inbound_ids = {n: i for n, i in sandbox.field_ids.items() if n in ZENDESK_PLACEHOLDER_FIELDS
+                       and n not in OUTBOUND}
+        r = http.post(f"{api}/connections", headers=admin, json={"name": "zd", "kind": "zendesk", "settings": {
+            "subdomain": "sandbox", "base_url": sandbox.base_url, "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret, "field_ids": inbound_ids}})
+        assert r.status_code == 201, r.text
+
+        # OAuth: the connector → Zendesk's consent page → back to /oauth/callback, as a browser would go.
+        to_zendesk = http.get(f"{api}/connections/zd/authorize", headers=admin, allow_redirects=False)
+        assert to_zendesk.status_code == 302 and to_zendesk.headers["Location"].startswith(sandbox.base_url)
+        back = http.get(to_zendesk.headers["Location"], allow_redirects=False)
+        assert back.status_code == 302 and urlsplit(back.headers["Location"]).path == "/oauth/callback"
+        done = http.get(back.headers["Location"])
+        assert done.status_code == 200 and done.json()["status"] == "connected"
+
+        provisioned = http.post(f"{api}/connections/zd/provision", headers=admin)
+        assert provisioned.status_code == 200, provisioned.text
+        report = provisioned.json()
+        assert report["fields"]["category"] == {"id": sandbox.field_ids["category"],
+                                                "title": "Exception category", "action": "reused"}
+        assert report["fields"]["entitlement_expires"]["action"] == "created"
+        assert report["webhook"]["endpoint"] == f"{base}/webhooks/zendesk/zd"
+
+        started = time.perf_counter()
+        counts = http.post(f"{api}/connections/zd/sync", headers=admin).json()
+        timings["sync"] = time.perf_counter() - started
+        flagged = sum(1 for i in sandbox.ticket_ids() if "license_exception" in sandbox.ticket(i)["tags"])
+        assert counts["stopped"] is None and counts["pages"] == TICKETS // 1000
+        assert counts["created"] == flagged and counts["fetched"] == flagged
+        assert counts["detail"]["skipped_not_flagged"] == TICKETS - flagged
+
+        start = date.today() + timedelta(days=7)
+        ticket_id = sandbox.create_ticket(
+            "Globex Analytics needs 140 seats (licensed for 100)",
+            "A new analytics team joins before the renewal; could we get an exception for 40 more seats?",
+            custom_fields={"category": "lec_category_seat_expansion", "requested_seats": "140",
+                           "baseline_seats": "100", "revenue_impact": "4800.00", "currency": "USD",
+                           "data_sensitivity": "lec_sensitivity_internal", "user_base": "40",
+                           "requested_start": start.isoformat(),
+                           "requested_end": (start + timedelta(days=60)).isoformat()})
+        sandbox.flush_webhooks()
+        [hook] = [d for d in sandbox.webhook_deliveries if str(ticket_id) in d.body.decode()]
+        assert hook.status == 200 and hook.url == f"{base}/webhooks/zendesk/zd"
+        with app.app_context():
+            event = db.session.scalars(select(InboundEvent).where(InboundEvent.external_id == str(ticket_id))).one()
+            assert event.status == "pending"
+
+        started = time.perf_counter()
+        delivery.run_worker(app, once=True)  # processes the event, then sends the backfill's write-backs
+        timings["worker"] = time.perf_counter() - started
+        found = http.get(f"{api}/requests?source=zendesk&state=in_review&limit=200", headers=admin).json()
+        [req] = [r for r in found["items"] if r["external_id"] == str(ticket_id)]
+        assert req["customer"]["name"] and req["track"] == "fast"
+
+        decided = http.post(f"{api}/requests/{req['id']}/decision", headers=chair, json={
+            "outcome": "approved", "rationale": "Pilot team; renewal planned.",
+            "entitlement": {"grants": {"seats": 140}, "effective_from": start.isoformat(),
+                            "expires_at": (start + timedelta(days=60)).isoformat(),
+                            "conditions": ["analytics team only"], "renewal": {"mode": "manual", "notice_days": 14},
+                            "success_metrics": ["40 paid seats at renewal"]}})
+        assert decided.status_code == 201, decided.text
+        sandbox.agent_edit(ticket_id, add_tags=["vip"])  # the agent works the ticket meanwhile
+        delivery.run_worker(app, once=True)
+
+    ticket = sandbox.ticket(ticket_id)
+    comments = sandbox.ticket_comments(ticket_id)
+    decision = decided.json()["decision"]
+    assert any(c["public"] and c["body"] == decision["customer_summary"] for c in comments)
+    assert any(not c["public"] and c["body"] == decision["internal_note"] for c in comments)
+    assert {"license_exception", "vip", "license_exception_approved"} <= set(ticket["tags"])
+    assert "license_exception_in_review" not in ticket["tags"]
+    assert sandbox.custom_field_value(ticket_id, "governance_status") == "approved"
+    assert sandbox.custom_field_value(ticket_id, "governance_key") == req["key"]
+    expires = next(f["value"] for f in ticket["custom_fields"]
+                   if f["id"] == report["fields"]["entitlement_expires"]["id"])
+    assert expires == (start + timedelta(days=60)).isoformat()
+    backfilled = next(i for i in sandbox.ticket_ids() if "license_exception" in sandbox.ticket(i)["tags"])
+    assert sandbox.custom_field_value(backfilled, "governance_key")  # the backfill's write-backs went out too
+    print(f"zendesk e2e timings: {timings}")

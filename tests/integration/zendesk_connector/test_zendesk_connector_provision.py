@@ -1,0 +1,156 @@
+"""``POST /connections/<name>/provision``: ticket fields, the webhook and its trigger, created once, then reused."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import responses
+from sqlalchemy import select
+
+from connector.db import db
+from connector.models import AuditEvent
+from mappings import ZENDESK_PLACEHOLDER_FIELDS
+
+BASE = "https://acme.zendesk.com"
+NEW_SECRET = "bmV3LXNpZ25pbmctc2VjcmV0LWZyb20temVuZGVzaw=="
+
+
+class Account:
+    """The slice of a Zendesk account provisioning touches, answering in the documented shapes."""
+
+    def __init__(self, http: responses.RequestsMock) -> None:
+        self.fields = [
+            {"id": 360009000001, "type": "subject", "title": "Subject", "removable": False},
+            {"id": 360011000001, "type": "integer", "title": "requested seats", "removable": True},
+            {"id": 360011000002, "type": "tagger", "title": "Exception category", "removable": True,
+             "custom_field_options": [{"id": 1, "name": "Seat expansion", "value": "lec_category_seat_expansion"}]},
+        ]
+        self.webhooks: list[dict] = []
+        self.triggers: list[dict] = []
+        self.posts: list[tuple[str, dict]] = []
+        http.add_callback(responses.GET, f"{BASE}/api/v2/ticket_fields.json", callback=self.list_fields)
+        http.add_callback(responses.POST, f"{BASE}/api/v2/ticket_fields.json", callback=self.create_field)
+        http.add_callback(responses.GET, f"{BASE}/api/v2/webhooks", callback=self.list_webhooks)
+        http.add_callback(responses.POST, f"{BASE}/api/v2/webhooks", callback=self.create_webhook)
+        http.add_callback(responses.GET, re.compile(rf"{BASE}/api/v2/webhooks/\w+/signing_secret"),
+                          callback=lambda r: (200, {}, json.dumps({"signing_secret": {"algorithm": "SHA256",
+                                                                                      "secret": NEW_SECRET}})))
+        http.add_callback(responses.GET, f"{BASE}/api/v2/triggers.json", callback=self.list_triggers)
+        http.add_callback(responses.POST, f"{BASE}/api/v2/triggers.json", callback=self.create_trigger)
+
+    def list_fields(self, request):
+        return 200, {}, json.dumps({"ticket_fields": self.fields, "meta": {"has_more": False},
+                                    "links": {"next": None, "prev": None}})
+
+    def create_field(self, request):
+        spec = json.loads(request.body)["ticket_field"]
+        self.posts.append(("field", spec))
+        created = {**spec, "id": 360012000000 + len(self.fields), "removable": True, "active": True}
+        self.fields.append(created)
+        return 201, {}, json.dumps({"ticket_field": created})
+
+    def list_webhooks(self, request):
+        return 200, {}, json.dumps({"webhooks": self.webhooks, "meta": {"has_more": False},
+                                    "links": {"next": None, "prev": None}})
+
+    def create_webhook(self, request):
+        spec = json.loads(request.body)["webhook"]
+        self.posts.append(("webhook", spec))
+        created = {**spec, "id": "01HQ8ZK2V3XW9Y7R4M5N6P7Q8R", "created_at": "2026-11-20T10:30:00Z"}
+        self.webhooks.append(created)
+        return 201, {}, json.dumps({"webhook": created})
+
+    def list_triggers(self, request):
+        return 200, {}, json.dumps({"triggers": self.triggers, "next_page": None, "previous_page": None,
+                                    "count": len(self.triggers)})
+
+    def create_trigger(self, request):
+        spec = json.loads(request.body)["trigger"]
+        self.posts.append(("trigger", spec))
+        created = {**spec, "id": 360000600001 + len(self.triggers)}
+        self.triggers.append(created)
+        return 201, {}, json.dumps({"trigger": created})
+
+
+def test_provisioning_creates_what_is_missing_stores_ids_and_secret_and_is_idempotent(zd, app):
+    zd.create(field_ids=None, webhook_secret=None)
+    zd.authorize()
+    account = Account(zd.http)
+
+    r = zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin)
+
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["fields"]["requested_seats"] == {"id": 360011000001, "title": "requested seats", "action": "reused"}
+    assert body["fields"]["category"]["id"] == 360011000002  # carries our option tags: Zendesk forbids twins
+    created = [spec for kind, spec in account.posts if kind == "field"]
+    assert len(created) == len(ZENDESK_PLACEHOLDER_FIELDS) - 2
+    sensitivity = next(s for s in created if s["title"] == "Data sensitivity")
+    assert sensitivity["type"] == "tagger"
+    assert {o["value"] for o in sensitivity["custom_field_options"]} == {
+        "lec_sensitivity_public", "lec_sensitivity_internal", "lec_sensitivity_confidential",
+        "lec_sensitivity_regulated"}
+    [(_, webhook)] = [p for p in account.posts if p[0] == "webhook"]
+    assert webhook["endpoint"] == "http://connector.test/webhooks/zendesk/zd"
+    assert webhook["request_format"] == "json" and webhook["http_method"] == "POST"
+    [(_, trigger)] = [p for p in account.posts if p[0] == "trigger"]
+    assert {"field": "current_tags", "operator": "includes", "value": "license_exception"} in \
+        trigger["conditions"]["all"]
+    assert trigger["actions"] == [{"field": "notification_webhook",
+                                   "value": ["01HQ8ZK2V3XW9Y7R4M5N6P7Q8R", '{"ticket_id": "{{ticket.id}}"}']}]
+    assert NEW_SECRET not in r.get_data(as_text=True)
+
+    view = zd.client.get("/api/v1/connections/zd", headers=zd.admin).get_json()
+    assert set(view["settings"]["field_ids"]) == set(ZENDESK_PLACEHOLDER_FIELDS)
+    assert "webhook_secret" in view["secrets_set"] and NEW_SECRET not in json.dumps(view)
+    mapping = zd.client.get("/api/v1/connections/zd/mapping", headers=zd.admin).get_json()
+    assert mapping["version"] == 1  # placeholders resolve from field_ids; the admin's mapping is untouched
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "connection.provisioned")).one()
+        assert event.data["secrets_changed"] == ["webhook_secret"] and NEW_SECRET not in json.dumps(event.data)
+
+    signed = zd.webhook({"ticket_id": "1001"}, secret=NEW_SECRET)
+    assert signed.status_code == 200  # the stored secret verifies Zendesk's signatures
+
+    again = zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin)
+
+    assert again.status_code == 200
+    assert len(account.posts) == len(created) + 2  # nothing new
+    summary = again.get_json()
+    assert {f["action"] for f in summary["fields"].values()} == {"reused"}
+    assert summary["webhook"]["action"] == "reused" and summary["triggers"][0]["action"] == "reused"
+    assert summary["settings"]["field_ids"] == view["settings"]["field_ids"]
+
+
+def test_provisioning_needs_an_authorized_connection_and_reports_zendesk_refusals(zd):
+    zd.create(field_ids=None)
+    refused = zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "not_authorized"
+
+    zd.authorize()
+    zd.http.get(f"{BASE}/api/v2/ticket_fields.json", status=403,
+                json={"error": "Forbidden", "description": "You do not have access to this page."})
+    forbidden = zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin)
+    assert forbidden.status_code == 409 and forbidden.get_json()["code"] == "provisioning_failed"
+    assert "Forbidden" in forbidden.get_json()["message"]
+    view = zd.client.get("/api/v1/connections/zd", headers=zd.admin).get_json()
+    assert "field_ids" not in view["settings"]
+
+
+def test_a_ticket_form_selects_tickets_too_and_gets_its_own_trigger(zd):
+    zd.create(ticket_form_id=360000200077)
+    zd.authorize()
+    by_form = zd.ticket(1007, tags=("vip",))
+    by_form["ticket_form_id"] = 360000200077
+    zd.http.get(zd.EXPORT, json=zd.export_body([by_form, zd.ticket(1008, tags=("billing",))], "c1", True))
+    assert zd.sync()["created"] == 1 and [r["external_id"] for r in zd.requests()] == ["1007"]
+    account = Account(zd.http)
+
+    assert zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin).status_code == 200
+
+    triggers = [spec for kind, spec in account.posts if kind == "trigger"]
+    assert [t["conditions"]["all"] for t in triggers] == [
+        [{"field": "current_tags", "operator": "includes", "value": "license_exception"}],
+        [{"field": "ticket_form_id", "operator": "is", "value": "360000200077"}]]
+    assert all(t["actions"][0]["value"][1] == '{"ticket_id": "{{ticket.id}}"}' for t in triggers)
