@@ -57,13 +57,13 @@ CUSTOM_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "category",
         "tagger",
-        "Exception category",
+        "License exception category",
         tuple((_label(c), f"lec_category_{c}") for c in CATEGORIES),
     ),
     FieldSpec("requested_seats", "integer", "Requested seats"),
-    FieldSpec("baseline_seats", "integer", "Licensed seats today"),
+    FieldSpec("baseline_seats", "integer", "Current licensed seats"),
     FieldSpec("revenue_impact", "decimal", "Revenue impact"),
-    FieldSpec("currency", "text", "Currency (ISO 4217)"),
+    FieldSpec("currency", "text", "Revenue impact currency"),
     FieldSpec(
         "data_sensitivity",
         "tagger",
@@ -81,14 +81,14 @@ CUSTOM_FIELDS: tuple[FieldSpec, ...] = (
             ("Latin America", "lec_region_latam"),
         ),
     ),
-    FieldSpec("requested_start", "date", "Requested start"),
-    FieldSpec("requested_end", "date", "Requested end"),
+    FieldSpec("requested_start", "date", "Requested start date"),
+    FieldSpec("requested_end", "date", "Requested end date"),
     FieldSpec("justification", "textarea", "Business justification"),
-    FieldSpec("user_base", "integer", "Users affected"),
+    FieldSpec("user_base", "integer", "Number of end users"),
     FieldSpec("governance_key", "text", "Governance key"),
     FieldSpec("governance_status", "text", "Governance status"),
     FieldSpec("decision", "text", "Governance decision"),
-    FieldSpec("entitlement_expires", "date", "Entitlement expires"),
+    FieldSpec("entitlement_expires", "date", "Exception expires"),
 )
 FIELD_IDS: dict[str, int] = {spec.name: FIELD_BASE_ID + index for index, spec in enumerate(CUSTOM_FIELDS)}
 
