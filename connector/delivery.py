@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from connector import audit
 from connector.db import db
-from connector.models import Delivery, DeliveryTarget, utcnow
+from connector.models import Delivery, DeliveryTarget, ExceptionRequest, utcnow
 from connector.observability import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Outcome:
 
 #: target kind ("billing", or a connection kind such as "salesforce") → sender of a batch to one target.
 Sender = Callable[[str, Sequence[Delivery]], list[Outcome]]
+AuditEntry = tuple[str, str, str | None, dict[str, Any]]
 SENDERS: dict[str, Sender] = {}
 
 
@@ -97,13 +98,14 @@ def claim(limit: int = 200, now: datetime | None = None) -> list[Delivery]:
     return rows
 
 
-def _record(row: Delivery, outcome: Outcome, now: datetime) -> None:
+def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime) -> AuditEntry | None:
+    """Apply one outcome to its row; returns the attempt's audit event (appended in bulk by the caller)."""
     row.lease_until = None
     if outcome.result == "held":
         row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 30)
         row.last_error = outcome.detail
-        return
+        return None
     row.last_status_code = outcome.status_code
     kind = target_kind(row.target)
     DELIVERY_ATTEMPTS.labels(kind, outcome.result).inc()
@@ -124,7 +126,7 @@ def _record(row: Delivery, outcome: Outcome, now: datetime) -> None:
             wait = max(wait, outcome.retry_after)
         row.status, row.last_error = "pending", outcome.detail
         row.next_attempt_at = now + timedelta(seconds=wait)
-    audit.append("worker", "delivery.attempted", f"request:{row.request.id}", {
+    return ("worker", "delivery.attempted", f"request:{request_id}", {
         "delivery_id": row.id, "target": row.target, "change": row.change, "attempt": row.attempts,
         "result": outcome.result, "status": row.status, "status_code": outcome.status_code,
         "detail": outcome.detail[:500]})
@@ -147,12 +149,20 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
                 log.exception("sender for %s failed", target)
                 outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
         now = utcnow()
+        ids = [row.id for row in group]
+        fresh_rows = {d.id: (d, request_id) for d, request_id in db.session.execute(
+            select(Delivery, ExceptionRequest.id).join(ExceptionRequest, ExceptionRequest.pk == Delivery.request_pk)
+            .where(Delivery.id.in_(ids)))}
+        events: list[AuditEntry] = []
         for row, outcome in zip(group, outcomes, strict=True):
-            fresh = db.session.get(Delivery, row.id)
+            fresh, request_id = fresh_rows.get(row.id, (None, ""))
             if fresh is None or fresh.status != "pending":
                 continue
-            _record(fresh, outcome, now)
+            event = _record(fresh, request_id, outcome, now)
+            if event is not None:
+                events.append(event)
             counts[outcome.result] = counts.get(outcome.result, 0) + 1
+        audit.append_many(events, at=now)
         db.session.commit()
     return counts
 
@@ -227,10 +237,16 @@ def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
         return [Outcome("dead", f"{target} no longer exists")] * len(rows)
     if conn.status in ("needs_authorization", "paused"):
         return [Outcome("held", f"connection {conn.name} is {conn.status}", retry_after=60)] * len(rows)
+    from sqlalchemy.orm import joinedload, selectinload
+
     from connector.representation import request_view
 
+    requests = {req.pk: req for req in db.session.scalars(
+        select(ExceptionRequest).where(ExceptionRequest.pk.in_({row.request_pk for row in rows}))
+        .options(selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.decisions),
+                 selectinload(ExceptionRequest.entitlements), joinedload(ExceptionRequest.connection)))}
     for row in rows:  # the request as it stands now (not persisted: the outbox row keeps only the change)
-        row.payload = {**row.payload, "request": request_view(row.request)}
+        row.payload = {**row.payload, "request": request_view(requests[row.request_pk])}
         db.session.expunge(row)
     kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
     db.session.commit()  # no transaction (SQLite: no write lock) while the source talks HTTP: a token refresh commits
@@ -254,11 +270,16 @@ JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_
 
 
 def run_job(name: str, fn: Callable[[], Any]) -> Any:
-    """Run a periodic job unless another worker is running it (PostgreSQL advisory try-lock)."""
+    """Run a periodic job unless another worker is running it.
+
+    On PostgreSQL a session-level advisory lock is held on a connection of its own for the whole job, which
+    may commit many times (a sync commits per page); SQLite has one worker.
+    """
+    lock = None
     if db.engine.dialect.name == "postgresql":
-        got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_IDS[name]}).scalar()
-        if not got:
-            db.session.rollback()
+        lock = db.engine.connect()
+        if not lock.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": JOB_LOCK_IDS[name]}).scalar():
+            lock.close()
             return None
     try:
         result = fn()
@@ -268,12 +289,18 @@ def run_job(name: str, fn: Callable[[], Any]) -> Any:
         db.session.rollback()
         log.exception("periodic job %s failed", name)
         return None
+    finally:
+        if lock is not None:
+            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": JOB_LOCK_IDS[name]})
+            lock.rollback()
+            lock.close()
 
 
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
     from connector import operations, sync
 
-    return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events}
+    return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
+            "sync": sync.sync_due}
 
 
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,

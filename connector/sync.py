@@ -257,3 +257,24 @@ def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
     if event.attempts >= max_attempts:
         event.status = "failed"
     db.session.commit()
+
+
+def sync_due(actor: str = "worker") -> dict[str, int]:
+    """The sync schedule: every connected (or paused, to see whether it may resume) connection whose last sync
+    is older than ``CONNECTOR_SYNC_INTERVAL_SECONDS``."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    interval = timedelta(seconds=float(current_app.config.get("CONNECTOR_SYNC_INTERVAL_SECONDS", 300)))
+    cutoff = utcnow() - interval
+    names = list(db.session.scalars(
+        select(Connection.name).where(Connection.status.in_(("connected", "paused")))
+        .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
+        .order_by(Connection.name)))
+    db.session.commit()
+    counts = {"synced": 0, "stopped": 0}
+    for name in names:
+        result = sync(name, actor=actor)
+        counts["stopped" if result.stopped else "synced"] += 1
+    return counts
