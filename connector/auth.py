@@ -32,15 +32,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(name: str, role: str, committee_roles: Sequence[str] = (), actor: str = "cli") -> str:
-    """Create (or update) the principal ``name`` and issue it a new token; returns the clear token once."""
+def role_problem(role: str, committee_roles: Sequence[str] = ()) -> str | None:
+    """Why a role and committee roles cannot go together (tokens and sign-in accounts), or None."""
     if role not in ROLES:
-        raise ValueError(f"Unknown role '{role}'. Use one of: {', '.join(ROLES)}.")
+        return f"Unknown role '{role}'. Use one of: {', '.join(ROLES)}."
     unknown = sorted(set(committee_roles) - set(COMMITTEE_ROLES))
     if unknown:
-        raise ValueError(f"Unknown committee role(s) {', '.join(unknown)}. Use: {', '.join(COMMITTEE_ROLES)}.")
+        return f"Unknown committee role(s) {', '.join(unknown)}. Use: {', '.join(COMMITTEE_ROLES)}."
     if committee_roles and role != "reviewer":
-        raise ValueError("Only reviewers hold committee roles.")
+        return "Only reviewers hold committee roles."
+    return None
+
+
+def create_token(name: str, role: str, committee_roles: Sequence[str] = (), actor: str = "cli") -> str:
+    """Create (or update) the principal ``name`` and issue it a new token; returns the clear token once."""
+    problem = role_problem(role, committee_roles)
+    if problem:
+        raise ValueError(problem)
     principal = db.session.scalar(select(Principal).where(Principal.name == name))
     if principal is None:
         principal = Principal(name=name, role=role, committee_roles=list(committee_roles))

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from connector import audit
-from connector.auth import ROLES
+from connector.auth import role_problem
 from connector.db import db
-from connector.governance.policy import COMMITTEE_ROLES
 from connector.models import Principal, UserAccount, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -45,13 +44,9 @@ def create_account(email: str, role: str, committee_roles: Sequence[str] = (), *
     email = normalize_email(email)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise AccountError(f"'{email}' is not an email address.")
-    if role not in ROLES:
-        raise AccountError(f"Unknown role '{role}'. Use one of: {', '.join(ROLES)}.")
-    unknown = sorted(set(committee_roles) - set(COMMITTEE_ROLES))
-    if unknown:
-        raise AccountError(f"Unknown committee role(s) {', '.join(unknown)}. Use: {', '.join(COMMITTEE_ROLES)}.")
-    if committee_roles and role != "reviewer":
-        raise AccountError("Only reviewers hold committee roles.")
+    problem = role_problem(role, committee_roles)
+    if problem:
+        raise AccountError(problem)
     if password is not None:
         check_password_rules(password)
     if find_by_email(email) is not None:
