@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import String, cast, insert, literal, select, update
+from sqlalchemy import String, cast, literal, select, update
 
 from connector import audit
 from connector.db import db
@@ -562,7 +562,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         }))
         outcomes.append(("created", values["state"]))
     if new_rows:
-        db.session.execute(insert(ExceptionRequest), new_rows)  # executemany: no per-row round trip
+        db.session.execute(ExceptionRequest.__table__.insert(), new_rows)  # Core executemany: one batch
         new_keys = [row["dedupe_key"] for row in new_rows]
         pk_of: dict[str, int] = {}
         for start in range(0, len(new_keys), 500):

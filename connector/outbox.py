@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from connector.db import db
 from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, utcnow
@@ -89,7 +89,7 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
             .values(status="superseded", last_error="superseded by a newer change")
             .execution_options(synchronize_session=False)
         )
-    db.session.execute(insert(Delivery), [
+    db.session.execute(Delivery.__table__.insert(), [
         {"request_pk": pk, "target": target, "change": change, "version": None, "message_id": "msg_" + uuid.uuid4().hex,
          "payload": {"change": change}, "status": "pending", "attempts": 0, "next_attempt_at": now,
          "created_at": now, "deadline": deadline}
