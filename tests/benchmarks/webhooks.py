@@ -71,13 +71,16 @@ def main(argv: list[str] | None = None) -> None:
     from cryptography.fernet import Fernet
 
     key = Fernet.generate_key().decode()
-    app = fresh_app(database_url, CONNECTOR_BASE_URL=base, CONNECTOR_ENCRYPTION_KEYS=key)
+    hosts = sandbox_url.split("://", 1)[1]
+    app = fresh_app(database_url, CONNECTOR_BASE_URL=base, CONNECTOR_ENCRYPTION_KEYS=key,
+                    CONNECTOR_ALLOWED_INSTANCE_HOSTS=hosts)
     connect(app, "zendesk", "bench", {
         "subdomain": "bench", "base_url": sandbox_url, "client_id": sandbox.client_id,
         "client_secret": sandbox.client_secret, "auth": "oauth", "field_ids": sandbox.field_ids,
         "webhook_secret": SECRET})
     env = {**os.environ, "CONNECTOR_DATABASE_URL": database_url, "CONNECTOR_BASE_URL": base,
-           "CONNECTOR_SECRET_KEY": "bench", "CONNECTOR_ENCRYPTION_KEYS": key}
+           "CONNECTOR_SECRET_KEY": "bench", "CONNECTOR_ENCRYPTION_KEYS": key,
+           "CONNECTOR_ALLOWED_INSTANCE_HOSTS": hosts}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
                                "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     try:
