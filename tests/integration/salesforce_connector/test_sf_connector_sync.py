@@ -220,3 +220,26 @@ def test_live_mapping_validation_uses_describe(client, admin, org: MockOrg, conn
     problems = r.get_json()["details"]["problems"]
     assert any(p["field"] == "inbound.use_case" and p["rule"] == "unknown_source_field" for p in problems)
     assert org.calls["describe"] == 1
+
+
+def test_the_worker_sync_schedule_resumes_a_paused_connection(client, admin, org: MockOrg, connected, app) -> None:
+    from datetime import timedelta
+
+    import time_machine
+
+    from connector import delivery
+    from connector.models import utcnow
+
+    org.add(sf_record(1))
+    assert sync(client, admin)["created"] == 1
+    org.add(sf_record(2, minutes=30))
+    org.fault("query_all", 403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+    assert "REQUEST_LIMIT_EXCEEDED" in sync(client, admin)["stopped"]
+    assert connection(client, admin)["status"] == "paused"
+    with app.app_context():
+        delivery.run_job("sync", delivery.periodic_jobs()["sync"])  # synced moments ago: not due yet
+    assert len(requests_of(client, admin)) == 1
+    with time_machine.travel(utcnow() + timedelta(minutes=6)), app.app_context():
+        delivery.run_job("sync", delivery.periodic_jobs()["sync"])
+    assert len(requests_of(client, admin)) == 2
+    assert connection(client, admin)["status"] == "connected"
