@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from flask import current_app
@@ -163,7 +163,7 @@ def audit_head() -> None:
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File (default: standard output).")
 @click.option("--after", default=0, show_default=True, help="Only events with a greater seq.")
 @with_appcontext
-def audit_export(output: click.utils.LazyFile, after: int) -> None:
+def audit_export(output: IO[str], after: int) -> None:
     import json
 
     from connector import audit

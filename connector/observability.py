@@ -109,7 +109,7 @@ class DatabaseCollector(Collector):
             ):
                 events.add_metric([status], count)
             yield events
-            status = GaugeMetricFamily("connector_connection_up", "1 when a connection is connected",
+            up = GaugeMetricFamily("connector_connection_up", "1 when a connection is connected",
                                        labels=["connection", "kind", "status"])
             usage = GaugeMetricFamily("connector_source_api_usage_share",
                                       "Share of the source's daily API allocation used (Salesforce)",
@@ -117,13 +117,13 @@ class DatabaseCollector(Collector):
             last_sync = GaugeMetricFamily("connector_last_sync_timestamp_seconds", "Last completed sync page",
                                           labels=["connection"])
             for conn in db.session.scalars(select(Connection)):
-                status.add_metric([conn.name, conn.kind, conn.status], 1.0 if conn.status == "connected" else 0.0)
+                up.add_metric([conn.name, conn.kind, conn.status], 1.0 if conn.status == "connected" else 0.0)
                 share = (conn.settings or {}).get("api_usage_share")
                 if share is not None:
                     usage.add_metric([conn.name], float(share))
                 if conn.last_sync_at is not None:
                     last_sync.add_metric([conn.name], conn.last_sync_at.timestamp())
-            yield status
+            yield up
             yield usage
             yield last_sync
             db.session.remove()

@@ -525,7 +525,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         rows = db.session.execute(select(ExceptionRequest.dedupe_key, ExceptionRequest.pk,
                                          ExceptionRequest.content_hash)
                                   .where(ExceptionRequest.dedupe_key.in_(chunk)))
-        known.update({row[0]: (row[1], row[2]) for row in rows})
+        known.update({str(row[0]): (row[1], row[2]) for row in rows})
     outcomes: list[tuple[str, str]] = []
     new_rows: list[dict[str, Any]] = []
     events: list[tuple[str, str, str | None, Mapping[str, Any] | None]] = []
@@ -566,9 +566,9 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         new_keys = [row["dedupe_key"] for row in new_rows]
         pk_of: dict[str, int] = {}
         for start in range(0, len(new_keys), 500):
-            rows = db.session.execute(select(ExceptionRequest.dedupe_key, ExceptionRequest.pk)
-                                      .where(ExceptionRequest.dedupe_key.in_(new_keys[start:start + 500]))).all()
-            pk_of.update({key: pk for key, pk in rows})
+            found = db.session.execute(select(ExceptionRequest.dedupe_key, ExceptionRequest.pk)
+                                       .where(ExceptionRequest.dedupe_key.in_(new_keys[start:start + 500]))).all()
+            pk_of.update({str(key): pk for key, pk in found})
         pks = [pk_of[k] for k in new_keys]
         key_prefix = current_app.config["CONNECTOR_KEY_PREFIX"]
         db.session.execute(update(ExceptionRequest).where(ExceptionRequest.pk.in_(pks))

@@ -8,7 +8,9 @@ from connector.governance.policy import BANDS, COMMITTEE_ROLES, DIMENSIONS
 from connector.governance.review import OUTCOMES, STATES, VOTE_CHOICES
 from connector.governance.schema import RequestFieldsSchema
 
-_required_text = {"required": True, "validate": validate.Length(min=1, max=20000)}
+
+def required_text() -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=20000))
 
 
 class RequestCreateSchema(RequestFieldsSchema):
@@ -43,39 +45,39 @@ class VoteSchema(_Body):
 
 class DecisionSchema(_Body):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    rationale = fields.String(**_required_text)
+    rationale = required_text()
     entitlement = fields.Dict(load_default=None, allow_none=True,
                               metadata={"description": "grants, effective_from, expires_at, conditions, renewal, "
                                                        "success_metrics; required for approvals"})
 
 
 class AmendSchema(_Body):
-    rationale = fields.String(**_required_text)
+    rationale = required_text()
     entitlement = fields.Dict(required=True)
 
 
 class RenewSchema(_Body):
-    rationale = fields.String(**_required_text)
+    rationale = required_text()
     expires_at = fields.Date(required=True)
 
 
 class RevokeSchema(_Body):
-    reason = fields.String(**_required_text)
+    reason = required_text()
     effective = fields.Date(load_default=None)
 
 
 class DisputeSchema(_Body):
-    reason = fields.String(**_required_text)
+    reason = required_text()
 
 
 class WithdrawSchema(_Body):
-    reason = fields.String(**_required_text)
+    reason = required_text()
 
 
 class RiskOverrideSchema(_Body):
     dimension = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
     value = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=5))
-    rationale = fields.String(**_required_text)
+    rationale = required_text()
 
 
 class PrecedentArgs(Schema):
