@@ -258,6 +258,12 @@ class TicketChange:
             body["remove_tags"] = list(self.remove_tags)
         return {"id": self.ticket_id, **body}
 
+    def in_two_updates(self) -> tuple[TicketChange, TicketChange]:
+        """The reply (with fields and tags) and the note as two updates, in that order."""
+        return (TicketChange(self.ticket_id, self.custom_fields, self.add_tags, self.remove_tags,
+                             self.public_comment, None, self.status),
+                TicketChange(self.ticket_id, [], [], [], None, self.private_note, None))
+
     def without(self, posted: set[tuple[str, bool]]) -> TicketChange:
         """The same change minus comments the ticket already shows (a retried delivery never posts twice)."""
         public = self.public_comment if (_squash(self.public_comment or ""), True) not in posted else None
@@ -370,12 +376,17 @@ class _Batch:
 
 
 class _Deliverer:
-    """One ``deliver`` call: decisions one by one (safe updates), everything else in ``update_many`` batches."""
+    """One ``deliver`` call: changes without decision text in ``update_many`` batches; decisions too when several
+    tickets are decided at once (first attempt, no status change): the reply round and the note round each write
+    one comment per ticket, add tags and set the connector's own fields, so they cannot clobber an agent's edit.
+    A single decision, a status change and every retry go through ``safe_update`` with a re-read on 409.
+    """
 
     def __init__(self, ctx: ConnectionContext, rows: Sequence[Delivery]) -> None:
         self.ctx, self.rows = ctx, rows
         self.client = make_client(ctx)
         self.outcomes: list[Outcome | None] = [None] * len(rows)
+        self.parts: dict[int, int] = {}  # owner -> bulk updates still to confirm (a reply and a note)
         self.wrote = False
         self.stop: Outcome | None = None
 
@@ -387,6 +398,7 @@ class _Deliverer:
                 plans[index] = plan_ticket_change(row.payload, self.ctx.mapping, self.ctx.settings)
             except ValueError as exc:
                 self.outcomes[index] = Outcome("dead", str(exc))
+        bulk_decisions = sum(1 for p in plans.values() if not p.batchable) > 1
         for index, plan in plans.items():
             if self.stop is not None:
                 break
@@ -397,6 +409,10 @@ class _Deliverer:
                 plan = unposted
             if plan.batchable:
                 batch.add(plan.bulk_item(), index)
+            elif bulk_decisions and plan.status is None and self.rows[index].attempts <= 1:
+                for part in plan.in_two_updates():
+                    batch.add(part.bulk_item(), index)
+                self.parts[index] = 2
             else:
                 self._one_by_one(index, plan, batch)
         if self.stop is None and batch.items:
@@ -447,9 +463,15 @@ class _Deliverer:
             batch.add({"id": plan.ticket_id, "remove_tags": stale}, index)
 
     def _in_bulk(self, batch: _Batch) -> None:
-        for items, owners in batch.rounds():
+        for round_items, round_owners in batch.rounds():
             if self.stop is not None:
                 return
+            # a decision whose reply failed does not get its note: the retry re-reads and completes it
+            kept = [(i, o) for i, o in zip(round_items, round_owners, strict=True)
+                    if not (o in self.parts and self.outcomes[o] is not None)]
+            if not kept:
+                continue
+            items, owners = [i for i, _ in kept], [o for _, o in kept]
             try:
                 results = self.client.apply_updates(items, poll_interval=JOB_POLL_INTERVAL, timeout=JOB_TIMEOUT)
             except ZendeskError as exc:
@@ -464,6 +486,10 @@ class _Deliverer:
                 if self.outcomes[owner] is not None:  # a follow-up of a delivered decision: best effort
                     continue
                 if result is not None and result.success:
+                    if owner in self.parts:
+                        self.parts[owner] -= 1
+                        if self.parts[owner] > 0:
+                            continue
                     self.outcomes[owner] = Outcome("delivered", f"ticket {item['id']} updated in bulk", 200)
                     continue
                 error = (result.error if result else None) or "the bulk job reported no result"
