@@ -233,3 +233,32 @@ def test_an_expired_grant_holds_write_back_and_asks_for_authorization(connected,
     view = zd.client.get("/api/v1/connections/zd", headers=zd.admin).get_json()
     assert view["status"] == "needs_authorization"
     assert deliveries(zd)[req["key"]]["status"] == "pending"
+
+
+def test_several_decisions_go_out_in_two_bulk_rounds_and_a_failed_reply_holds_back_its_note(connected, chair, app):
+    zd = connected
+    reqs = synced(zd, zd.ticket(1001), zd.ticket(1002))
+    decided = {eid: approve(zd, chair, req) for eid, req in reqs.items()}
+    failed = {"id": 1002, "index": 1, "action": "update", "success": False, "status": "Failed",
+              "error": "TicketLocked", "details": "The ticket is being merged"}
+    replies = job(zd.http, "J-reply", [ok(1001, 0), failed])
+    notes = job(zd.http, "J-note", [ok(1001, 0)])
+    zd.http.put(TICKET, status=500)  # no single-ticket update may happen
+
+    counts = drain(app)
+
+    assert counts["delivered"] == 1 and counts["retry"] == 1
+    reply_bodies = {b["id"]: b for b in json.loads(replies.calls[0].request.body)["tickets"]}
+    assert set(reply_bodies) == {1001, 1002}
+    first = reply_bodies[1001]
+    assert first["comment"] == {"body": decided["1001"]["decision"]["customer_summary"], "public": True}
+    assert first["additional_tags"] == ["license_exception_approved"]
+    assert {f["id"]: f["value"] for f in first["custom_fields"]}[zd.FIELD_IDS["decision"]] == "approved"
+    note_bodies = [json.loads(c.request.body)["tickets"] for c in notes.calls if c is not replies.calls[0]]
+    sent_notes = [b for bodies in note_bodies for b in bodies if b.get("comment", {}).get("public") is False]
+    assert sent_notes == [{"id": 1001, "comment": {"body": decided["1001"]["decision"]["internal_note"],
+                                                   "public": False}}]
+    assert all("tags" not in b and "safe_update" not in b for b in reply_bodies.values())
+    states = {key: d["status"] for key, d in deliveries(zd).items()}
+    assert states[decided["1001"]["key"]] == "delivered" and states[decided["1002"]["key"]] == "pending"
+    assert "TicketLocked" in deliveries(zd)[decided["1002"]["key"]]["last_error"]
