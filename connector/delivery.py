@@ -303,14 +303,37 @@ def periodic_jobs() -> dict[str, Callable[[], Any]]:
             "sync": sync.sync_due}
 
 
+HEARTBEAT_SECONDS = 10.0
+
+
+def heartbeat(worker: str, delivered: int) -> None:
+    """Record that this worker is alive (its own short transaction)."""
+    from connector.models import WorkerHeartbeat
+
+    row = db.session.get(WorkerHeartbeat, worker)
+    now = utcnow()
+    if row is None:
+        db.session.add(WorkerHeartbeat(worker=worker, started_at=now, seen_at=now, delivered=delivered))
+    else:
+        row.seen_at, row.delivered = now, delivered
+    db.session.commit()
+
+
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
                job_interval: float = 60.0) -> dict[str, int]:
     """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due."""
+    import os
+    import socket
+
     stop = stop or threading.Event()
     totals: dict[str, int] = {}
-    last_jobs = 0.0
+    last_jobs = last_beat = 0.0
+    name = f"{socket.gethostname()}:{os.getpid()}"
     with app.app_context():
         while not stop.is_set():
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                heartbeat(name, totals.get("delivered", 0))
+                last_beat = time.monotonic()
             if time.monotonic() - last_jobs >= job_interval or once:
                 for name, fn in periodic_jobs().items():
                     run_job(name, fn)
@@ -320,6 +343,7 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
                 totals[key] = totals.get(key, 0) + value
             db.session.remove()
             if once:
+                heartbeat(name, totals.get("delivered", 0))
                 break
             if not any(counts.values()):
                 stop.wait(poll)

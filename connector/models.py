@@ -362,3 +362,13 @@ class UserAccount(db.Model):  # type: ignore[name-defined,misc]
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     principal: Mapped[Principal] = relationship()
+
+
+class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
+    """The last sign of life of each worker process (for ``GET /metrics`` and operators)."""
+
+    __tablename__ = "worker_heartbeats"
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)

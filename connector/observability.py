@@ -93,7 +93,7 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Any:
         from connector.db import db
-        from connector.models import Connection, Delivery, InboundEvent
+        from connector.models import Connection, Delivery, InboundEvent, WorkerHeartbeat
 
         with self.app.app_context():
             deliveries = GaugeMetricFamily("connector_deliveries", "Deliveries by status and target",
@@ -126,6 +126,15 @@ class DatabaseCollector(Collector):
             yield up
             yield usage
             yield last_sync
+            beats = GaugeMetricFamily("connector_worker_heartbeat_timestamp_seconds",
+                                      "When each worker process last reported in", labels=["worker"])
+            delivered = GaugeMetricFamily("connector_worker_delivered", "Deliveries sent by each worker process",
+                                          labels=["worker"])
+            for beat in db.session.scalars(select(WorkerHeartbeat)):
+                beats.add_metric([beat.worker], beat.seen_at.timestamp())
+                delivered.add_metric([beat.worker], beat.delivered)
+            yield beats
+            yield delivered
             db.session.remove()
 
 

@@ -27,14 +27,15 @@ def test_metrics_report_deliveries_and_latency(app, client, token_for, small):
     req = client.post("/api/v1/requests", json=small, headers=token_for("intake")).get_json()
     client.post(f"/api/v1/requests/{req['id']}/decision", headers=token_for("reviewer", "licensing"),
                 json={"outcome": "approved", "rationale": "ok", "entitlement": entitlement()})
-    with app.app_context():
-        delivery.drain()
+    delivery.run_worker(app, once=True)
     r = client.get("/metrics")
     assert r.status_code == 200 and r.content_type.startswith("text/plain")
     text = r.get_data(as_text=True)
     assert 'connector_deliveries{status="delivered",target="billing"} 1.0' in text
     assert 'connector_delivery_attempts_total{result="delivered",target="billing"}' in text
     assert "connector_delivery_latency_seconds_bucket" in text
+    assert "connector_worker_heartbeat_timestamp_seconds{worker=" in text
+    assert 'connector_connection_up' in text
 
 
 def test_metrics_token_when_configured(app, client):
