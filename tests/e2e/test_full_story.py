@@ -60,3 +60,19 @@ def test_the_whole_story(database_url, tmp_path):
     assert demo.receiver.refused == 0
     assert story.audit_ok
     assert any("chain verified" in line for line in lines)
+
+
+def test_demo_command_once(database_url, tmp_path):
+    from support.database import app_config
+
+    from connector import create_app
+
+    app = create_app(app_config(database_url))
+    app.instance_path = str(tmp_path)
+    result = app.test_cli_runner().invoke(args=["connector", "demo", "--once"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "authorized salesforce-demo through the provider's OAuth redirect" in out
+    assert "Salesforce records now show:" in out and "Zendesk tickets now show:" in out
+    assert "all signatures verified (0 refused)" in out and "chain verified" in out
+    assert (tmp_path / "demo.db").exists()
