@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import urljoin
 
+import orjson
 import requests
 
 from ..tokens import TokenStore
@@ -257,14 +258,14 @@ class SalesforceClient:
         if share is not None and share > self.settings.daily_limit_share:
             self.limits()  # the last reading may be hours old: the rolling window may have freed calls
         self.check_daily_limit()
-        body = self.request("GET", self.api_path(resource), params={"q": soql}).json()
+        body = orjson.loads(self.request("GET", self.api_path(resource), params={"q": soql}).content)
         while True:
             page = _page(body)
             yield page
             if page.done or not page.next_records_url:
                 return
             self.check_daily_limit()
-            body = self.request("GET", page.next_records_url).json()
+            body = orjson.loads(self.request("GET", page.next_records_url).content)
 
     def query_all(self, soql: str, include_deleted: bool = True) -> list[dict[str, Any]]:
         """All records of a small query in one list (for previews and record fetches, not for sync)."""
@@ -358,11 +359,21 @@ class SalesforceClient:
 
 
 def strip_attributes(value: Any) -> Any:
-    """Remove the ``attributes`` maps Salesforce adds to every record and relationship object."""
-    if isinstance(value, dict):
-        return {key: strip_attributes(item) for key, item in value.items() if key != "attributes"}
-    if isinstance(value, list):
-        return [strip_attributes(item) for item in value]
+    """Remove the ``attributes`` maps Salesforce adds to every record and relationship object.
+
+    Runs on every record of a backfill, so it only descends into dicts and lists (parsed JSON has no others).
+    """
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if key == "attributes":
+                continue
+            item_kind = type(item)
+            out[key] = strip_attributes(item) if item_kind is dict or item_kind is list else item
+        return out
+    if kind is list:
+        return [strip_attributes(item) if type(item) in (dict, list) else item for item in value]
     return value
 
 
