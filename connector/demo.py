@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
-from werkzeug.serving import make_server
 
 from adapters.billing import BillingReceiver
+from adapters.loopback import LoopbackServer
 
 COMMITTEE = ("licensing", "legal", "product", "sales", "security")
 
@@ -117,15 +117,8 @@ class Served:
 
 
 def serve_wsgi(app: Any) -> Served:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(5)
-
-    return Served(f"http://127.0.0.1:{server.server_port}", stop)
+    server = LoopbackServer(app, "demo")
+    return Served(server.start(), server.stop)
 
 
 @dataclass

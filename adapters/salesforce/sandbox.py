@@ -34,8 +34,10 @@ from urllib.parse import urlsplit
 import requests
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from adapters.loopback import LoopbackServer
 
 from .sandbox_oauth import JSON_TYPE, SandboxAuthorizationServer, oauth_error
 from .sandbox_outbound import build_envelope, is_ack
@@ -161,8 +163,7 @@ class SalesforceSandbox:
         self._cursors: dict[str, _Cursor] = {}
         self._faults: list[Fault] = []
         self._record_failures: dict[str, _RecordFailure] = {}
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = LoopbackServer(self.wsgi_app, "salesforce-sandbox")
         self._serial = 0
 
         self._fields = {spec.name.lower(): spec for spec in request_fields()}
@@ -232,28 +233,16 @@ class SalesforceSandbox:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on a background thread; returns the base URL (login host and instance URL alike)."""
-        if self._server is not None:
+        if self._loopback.running:
             raise RuntimeError("the sandbox is already serving")
-        server = make_server(host, port, self.wsgi_app, threaded=True, request_handler=_QuietHandler)
-        self._server = server
-        self.base_url = f"http://{host}:{server.server_port}"
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05), name="salesforce-sandbox", daemon=True
-        )
-        self._thread.start()
+        self.base_url = self._loopback.start(host, port)
         return self.base_url
 
     def shutdown(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._loopback.stop()
 
     def __enter__(self) -> SalesforceSandbox:
-        if self._server is None:
+        if not self._loopback.running:
             self.serve()
         return self
 
@@ -916,13 +905,6 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError("string expected")
     return str(value)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Keep test output clean: no access log line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,8 +31,9 @@ from typing import Any
 import requests
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from adapters.loopback import LoopbackServer
 
 from . import sandbox_tickets as data
 from .sandbox_http import JSON, ApiError, invalid, json_body, json_response, record_invalid
@@ -65,11 +66,6 @@ class _Fault:
     retry_after: float | None
     path: str | None
     method: str | None
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def _ids_param(request: Request) -> list[int]:
@@ -139,8 +135,7 @@ class ZendeskSandbox:
         self._updated_epoch: dict[int, int] = {}
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
-        self._server: BaseWSGIServer | None = None
-        self._server_thread: threading.Thread | None = None
+        self._loopback = LoopbackServer(self, "zendesk-sandbox")
 
         self._fields: dict[int, JSON] = {}
         self._build_fields()
@@ -242,26 +237,11 @@ class ZendeskSandbox:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on loopback in a background thread and return the base URL."""
-        if self._server is not None:
-            assert self.base_url is not None
-            return self.base_url
-        server = make_server(host, port, self, threaded=True, request_handler=_QuietHandler)
-        self._server = server
-        self.base_url = f"http://{host}:{server.server_port}"
-        self._server_thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="zendesk-sandbox", daemon=True
-        )
-        self._server_thread.start()
+        self.base_url = self._loopback.start(host, port)
         return self.base_url
 
     def shutdown(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._server_thread is not None:
-            self._server_thread.join(timeout=5)
-            self._server_thread = None
+        self._loopback.stop()
         self.hooks.close()
 
     @property

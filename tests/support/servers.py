@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from werkzeug.serving import make_server
+from adapters.loopback import LoopbackServer
 
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LoopbackServer(app, "test-server")
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield server.start()
     finally:
-        server.shutdown()
-        thread.join(5)
+        server.stop()
