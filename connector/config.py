@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_SYNC_INTERVAL_SECONDS": 300,
     "CONNECTOR_SQL_ECHO": False,
     "CONNECTOR_METRICS_TOKEN": None,
+    "CONNECTOR_SMTP_URL": None,
+    "CONNECTOR_MAIL_FROM": "license-connector@localhost",
 }
 
 #: Keys parsed from strings when they come from the environment.

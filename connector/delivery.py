@@ -227,6 +227,57 @@ def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
 register_sender("billing", send_billing)
 
 
+def send_email(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
+    """Notification e-mails over SMTP (``CONNECTOR_SMTP_URL``: ``smtp://user:password@host:587`` uses STARTTLS
+    when the server offers it — and never sends a password without TLS —, ``smtps://`` implicit TLS)."""
+    import smtplib
+    from email.message import EmailMessage
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(str(current_app.config.get("CONNECTOR_SMTP_URL") or ""))
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        return [Outcome("held", "CONNECTOR_SMTP_URL is not a smtp:// or smtps:// URL", retry_after=600)] * len(rows)
+    sender = str(current_app.config.get("CONNECTOR_MAIL_FROM") or "license-connector@localhost")
+    timeout = float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30))
+    try:
+        if url.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout)
+            secure = True
+        else:
+            client = smtplib.SMTP(url.hostname, url.port or 25, timeout=timeout)
+            client.ehlo()
+            secure = client.has_extn("starttls")
+            if secure:
+                client.starttls()
+                client.ehlo()
+        if url.username:
+            if not secure:
+                client.quit()
+                return [Outcome("held", "the mail server offers no TLS; the password is not sent in clear",
+                                retry_after=600)] * len(rows)
+            client.login(unquote(url.username), unquote(url.password or ""))
+    except (OSError, smtplib.SMTPException) as exc:
+        return [Outcome("retry", f"mail server: {type(exc).__name__}")] * len(rows)
+    outcomes: list[Outcome] = []
+    with client:
+        for row in rows:
+            message = EmailMessage()
+            message["From"], message["To"] = sender, row.payload["to"]
+            message["Subject"], message["Message-ID"] = row.payload["subject"], f"<{row.message_id}@connector>"
+            message.set_content(row.payload["body"])
+            try:
+                client.send_message(message)
+                outcomes.append(Outcome("delivered"))
+            except smtplib.SMTPRecipientsRefused as exc:
+                outcomes.append(Outcome("dead", f"recipient refused: {exc.recipients}"))
+            except (OSError, smtplib.SMTPException) as exc:
+                outcomes.append(Outcome("retry", f"mail server: {type(exc).__name__}: {exc}"))
+    return outcomes
+
+
+register_sender("email", send_email)
+
+
 def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
     """Write-back through the connection's source kind (which batches: Collections, update_many)."""
     from connector import connections

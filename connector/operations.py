@@ -419,9 +419,22 @@ def run_sla(now: datetime | None = None, actor: str = "worker") -> dict[str, int
             else:
                 req.escalated_at = now
                 counts["escalations"] += 1
+                _notify_escalation(req, ev.detail)
             audit.append(actor, ev.kind, subject(req), {"key": req.key, **ev.detail})
     db.session.flush()
     return counts
+
+
+def _notify_escalation(req: ExceptionRequest, detail: Mapping[str, Any]) -> None:
+    """Tell the policy's escalation contact (by e-mail, through the outbox) that a decision is overdue."""
+    from connector import outbox
+    from connector.representation import request_url
+
+    contact = str(detail.get("escalation_contact") or "")
+    body = (f"{req.key} \"{req.title or '(no title)'}\" is overdue: the decision was due {detail.get('due_at')} "
+            f"({detail.get('overdue_by_hours')} hours ago).\n\nTrack: {req.track}; risk band: {req.risk_band}.\n"
+            f"Open it: {request_url(req)}\n")
+    outbox.enqueue_email(req, contact, f"[{req.key}] Decision overdue", body, "escalated")
 
 
 def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, int]:

@@ -95,3 +95,10 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
          "created_at": now, "deadline": deadline}
         for pk in request_pks
     ])
+
+
+def enqueue_email(req: ExceptionRequest, to: str, subject: str, body: str, change: str) -> Delivery | None:
+    """A notification e-mail through the outbox (durable, retried), when ``CONNECTOR_SMTP_URL`` is configured."""
+    if not current_app.config.get("CONNECTOR_SMTP_URL") or "@" not in to:
+        return None
+    return _enqueue(req, "email", change, {"to": to, "subject": subject, "body": body}, None)
