@@ -35,6 +35,7 @@ class SyncCounts:
     needs_info: int = 0
     changed_after_decision: int = 0
     withdrawn: int = 0
+    disputed: int = 0
     pages: int = 0
     http_calls: int = 0
     stopped: str | None = None
@@ -48,11 +49,14 @@ def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts
     """Map and submit records; unmappable values become field errors (``needs_info``), never a lost record."""
     version, program, _doc = connections.inbound_program(conn)
     batch: list[operations.Submission] = []
+    disputes: list[SourceRecord] = []
     for record in records:
         counts.fetched += 1
         if record.deleted:
             _source_deleted(conn, record, counts, actor)
             continue
+        if record.dispute:
+            disputes.append(record)
         mapped = program(record.raw)
         typed, stored, errors = normalize(mapped.fields)
         errors.update(mapped.errors)
@@ -63,6 +67,18 @@ def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts
         setattr(counts, outcome, getattr(counts, outcome) + 1)
         if outcome in ("created", "updated") and state == "needs_info":
             counts.needs_info += 1
+    for record in disputes:
+        _source_dispute(conn, record, counts, actor)
+
+
+def _source_dispute(conn: Connection, record: SourceRecord, counts: SyncCounts, actor: str) -> None:
+    """A dispute raised in the source (e.g. a Zendesk tag) reopens a decided request, once."""
+    req = db.session.scalar(select(ExceptionRequest).where(
+        ExceptionRequest.dedupe_key == f"{conn.id}:{record.external_id}"))
+    if req is None or req.state not in ("approved", "denied", "revoked", "expired"):
+        return  # nothing decided to dispute, or already back in review
+    operations.dispute(req, actor, record.dispute or f"disputed in {conn.kind}", channel=conn.kind)
+    counts.disputed += 1
 
 
 def _source_deleted(conn: Connection, record: SourceRecord, counts: SyncCounts, actor: str) -> None:

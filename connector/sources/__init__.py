@@ -46,6 +46,8 @@ class SourceRecord:
     raw: dict[str, Any]
     external_url: str | None = None
     deleted: bool = False
+    #: set when the source asks to dispute the decision (e.g. a Zendesk tag): the reason to record
+    dispute: str | None = None
 
 
 @dataclass

@@ -305,6 +305,16 @@ def _ending_notice(change: str, view: Mapping[str, Any]) -> tuple[str, str]:
     return public, private
 
 
+DISPUTE_TAG = "license_exception_dispute"
+
+
+def disputed(ticket: Mapping[str, Any]) -> str | None:
+    """The dispute an agent asked for by tagging the ticket ``license_exception_dispute``, if any."""
+    if DISPUTE_TAG in (ticket.get("tags") or ()):
+        return f"Disputed on Zendesk ticket #{ticket.get('id')} (tag {DISPUTE_TAG})."
+    return None
+
+
 def plan_ticket_change(payload: Mapping[str, Any], mapping: MappingDocument | None,
                        settings: Mapping[str, Any]) -> TicketChange:
     """The ticket update for one delivery; ``ValueError`` when the request names no Zendesk ticket."""
@@ -317,6 +327,8 @@ def plan_ticket_change(payload: Mapping[str, Any], mapping: MappingDocument | No
     selection_tag = str(settings.get("tag") or "license_exception")
     add = [state_tag(state)] if state in STATES else []
     remove = [state_tag(s) for s in STATES if s != state and state_tag(s) != selection_tag]
+    if view.get("disputes"):  # the dispute tag has been taken into account: clear it so it is not counted again
+        remove.append(DISPUTE_TAG)
     values = apply_outbound(mapping, view) if mapping is not None else {}
     planned = TicketChange(int(external_id), custom_fields_of(values), add, remove,
                            status=(settings.get("status_by_state") or {}).get(state))
@@ -554,7 +566,8 @@ class ZendeskKind(SourceKind):
                 skipped += len(latest) - len(gone) - len(wanted)
                 deleted += len(gone)
                 people = client.attach_people(wanted, page.users, page.organizations) if wanted else []
-                records = [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"])) for t in people]
+                records = [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"]), dispute=disputed(t))
+                           for t in people]
                 records += [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"]), deleted=True) for t in gone]
                 cursor = page.after_cursor or cursor
                 yield SourcePage(records, {"after_cursor": cursor}, http_calls=client.http_calls - calls,
@@ -639,7 +652,7 @@ class ZendeskKind(SourceKind):
             return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), deleted=True)]
         if not _flagged(ticket, _selections(ctx, settings)):
             return []
-        return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id))]
+        return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), dispute=disputed(ticket))]
 
     # write-back ----------------------------------------------------------------------------------------------
 
