@@ -175,8 +175,9 @@ def _forget_head(session: Session, *_: Any) -> None:
 
 
 def install_session_hooks() -> None:
-    """The cached head is only valid while this transaction holds the lock."""
-    for name in ("after_commit", "after_rollback", "after_soft_rollback"):
+    """The cached head is only valid inside the transaction that read it (under its lock): forget it when a
+    transaction begins or ends, however it ends (a closed session never reuses a stale head)."""
+    for name in ("after_begin", "after_commit", "after_rollback", "after_soft_rollback"):
         if not event.contains(Session, name, _forget_head):
             event.listen(Session, name, _forget_head)
 

@@ -100,6 +100,7 @@ def update_settings(conn: Connection, changes: Mapping[str, Any], actor: str) ->
     conn.settings = {**(conn.settings or {}), **public}
     if secret:
         conn.secrets = {**(conn.secrets or {}), **secret}
+    forget_source_fields(conn)
     audit.append(actor, "connection.changed", f"connection:{conn.name}",
                  {"settings": public, "secrets_changed": sorted(secret)})
     return conn
@@ -223,12 +224,22 @@ def set_mapping(conn: Connection, document: MappingDocument | Mapping[str, Any] 
     return row
 
 
-_source_field_cache: dict[tuple[int, str], set[str] | None] = {}
+_source_field_cache: dict[tuple[str, int, str], set[str] | None] = {}
+
+
+def _field_cache_key(conn: Connection) -> tuple[str, int, str]:
+    return (str(db.engine.url), conn.id, str((conn.settings or {}).get("object") or conn.kind))
+
+
+def forget_source_fields(conn: Connection) -> None:
+    """Drop the cached source fields (after provisioning new fields or pointing at another object)."""
+    for key in [k for k in _source_field_cache if k[:2] == _field_cache_key(conn)[:2]]:
+        _source_field_cache.pop(key, None)
 
 
 def live_source_fields(conn: Connection) -> set[str] | None:
-    """The live source's field names (describe / ticket fields), cached per connection and object."""
-    key = (conn.id, str((conn.settings or {}).get("object") or conn.kind))
+    """The live source's field names (describe / ticket fields), cached per database, connection and object."""
+    key = _field_cache_key(conn)
     if key not in _source_field_cache:
         try:
             kind, ctx = get_kind(conn.kind), context(conn)

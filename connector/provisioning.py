@@ -57,8 +57,7 @@ def provision(conn: Connection, actor: str) -> dict[str, Any]:
     if result.secrets:
         conn.secrets = {**(conn.secrets or {}), **result.secrets}
     conn.updated_at = utcnow()
-    for key in [k for k in connections._source_field_cache if k[0] == conn_id]:  # new fields exist now
-        connections._source_field_cache.pop(key, None)
+    connections.forget_source_fields(conn)  # the new fields exist now
     audit.append(actor, "connection.provisioned", f"connection:{name}",
                  {"settings": result.settings, "secrets_changed": sorted(result.secrets), **result.summary})
     return {"connection": name, **result.summary, "settings": dict(conn.settings),

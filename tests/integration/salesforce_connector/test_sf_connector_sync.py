@@ -210,9 +210,6 @@ def test_preview_fetches_a_live_record_with_the_mappings_fields(client, admin, o
 
 
 def test_live_mapping_validation_uses_describe(client, admin, org: MockOrg, connected) -> None:
-    from connector import connections
-
-    connections._source_field_cache.clear()  # process-wide, keyed by connection id: another test's org may be in it
     current = client.get("/api/v1/connections/sf/mapping", headers=admin).get_json()["mapping"]
     current["inbound"]["use_case"] = "Use_Case_Typo__c"
     r = client.put("/api/v1/connections/sf/mapping", headers=admin, json=current)
