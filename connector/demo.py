@@ -8,6 +8,7 @@ what every system now shows.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 from collections.abc import Callable
@@ -167,7 +168,7 @@ class Demo:
         sf_url = salesforce.serve()
         zendesk = ZendeskSandbox(tickets=0, seed=7, export_lag=0)
         zd_url = zendesk.serve()
-        billing_secret = "whsec_" + secrets.token_urlsafe(24)
+        billing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()  # Standard Webhooks: base64
         receiver = BillingReceiver(billing_secret)
         billing = serve_wsgi(receiver)
         self.salesforce, self.zendesk, self.receiver = salesforce, zendesk, receiver
