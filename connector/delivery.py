@@ -73,9 +73,11 @@ def target_kind(target: str) -> str:
     return target.split(":", 1)[0]
 
 
-def claim(limit: int = 200, now: datetime | None = None) -> list[Delivery]:
-    """Lease up to ``limit`` due deliveries, each the oldest unsent one of its (request, target)."""
+def claim(limit: int = 200, now: datetime | None = None, due_by: datetime | None = None) -> list[Delivery]:
+    """Lease up to ``limit`` deliveries due by ``due_by`` (default: now), each the oldest unsent one of its
+    (request, target)."""
     now = now or utcnow()
+    due_by = due_by or now
     earlier = aliased(Delivery)
     blocked = exists().where(
         earlier.request_pk == Delivery.request_pk, earlier.target == Delivery.target, earlier.id < Delivery.id,
@@ -84,7 +86,7 @@ def claim(limit: int = 200, now: datetime | None = None) -> list[Delivery]:
     disabled = exists().where(DeliveryTarget.target == Delivery.target, DeliveryTarget.status == "disabled")
     query = (
         select(Delivery)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now,
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= due_by,
                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now), ~blocked, ~disabled)
         .order_by(Delivery.id)
         .limit(limit)
@@ -168,16 +170,33 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
 
 
 def drain(limit: int = 200) -> dict[str, int]:
-    """Send everything due now (``worker --once``)."""
+    """Send everything that was due when the drain started (``worker --once``), each delivery at most once.
+
+    The cut-off matters: a row rescheduled during the drain (a short full-jitter backoff) must neither be sent
+    again in this drain nor be left leased, which would hide it from the next worker until the lease lapses.
+    """
     total = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
-    seen: set[int] = set()
+    cutoff = utcnow()
+    sent: set[int] = set()
     while True:
-        rows = [r for r in claim(limit) if r.id not in seen]
+        rows = claim(limit, due_by=cutoff)
+        again = [row for row in rows if row.id in sent]
+        if again:
+            release(again)
+        rows = [row for row in rows if row.id not in sent]
         if not rows:
             return total
-        seen.update(r.id for r in rows)
+        sent.update(row.id for row in rows)
         for key, value in send_claimed(rows).items():
             total[key] = total.get(key, 0) + value
+
+
+def release(rows: Sequence[Delivery]) -> None:
+    """Give back leases taken without sending, uncounted, so any worker can claim the rows at once."""
+    for row in rows:
+        row.lease_until = None
+        row.attempts = max(0, row.attempts - 1)
+    db.session.commit()
 
 
 def retry(delivery_id: int, actor: str) -> Delivery | None:

@@ -178,3 +178,19 @@ def test_sla_escalation_and_expiry_jobs(app, client, token_for, small, large):
     actions = [e["action"] for e in client.get(f"/api/v1/requests/{req['id']}/history", headers=auditor)
                .get_json()["items"]]
     assert "sla.escalated" in actions
+
+
+@responses.activate
+def test_a_retry_due_during_a_drain_is_sent_once_and_left_claimable(app, client, token_for, small, monkeypatch):
+    """A full-jitter backoff can be near zero: the drain must not send that row twice, nor keep it leased."""
+    responses.post(BILLING, status=503)
+    monkeypatch.setattr(delivery, "backoff_seconds", lambda attempts, rng=None: 0.0)
+    approve(client, token_for, small, token_for("reviewer", "licensing"))
+    assert drain(app)["retry"] == 1
+    assert len(responses.calls) == 1
+    with app.app_context():
+        (row,) = db.session.scalars(select(Delivery))
+        assert row.status == "pending" and row.lease_until is None and row.attempts == 1
+    responses.replace(responses.POST, BILLING, status=204)
+    assert drain(app)["delivered"] == 1
+    assert len(responses.calls) == 2
