@@ -398,22 +398,22 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
     stop = stop or threading.Event()
     totals: dict[str, int] = {}
     last_jobs = last_beat = 0.0
-    name = f"{socket.gethostname()}:{os.getpid()}"
+    worker = f"{socket.gethostname()}:{os.getpid()}"
     with app.app_context():
         while not stop.is_set():
             if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                heartbeat(name, totals.get("delivered", 0))
+                heartbeat(worker, totals.get("delivered", 0))
                 last_beat = time.monotonic()
             if time.monotonic() - last_jobs >= job_interval or once:
-                for name, fn in periodic_jobs().items():
-                    run_job(name, fn)
+                for job, fn in periodic_jobs().items():
+                    run_job(job, fn)
                 last_jobs = time.monotonic()
             counts = drain() if once else send_claimed(claim())
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value
             db.session.remove()
             if once:
-                heartbeat(name, totals.get("delivered", 0))
+                heartbeat(worker, totals.get("delivered", 0))
                 break
             if not any(counts.values()):
                 stop.wait(poll)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 
 import pytest
 import responses
@@ -34,7 +36,8 @@ def test_metrics_report_deliveries_and_latency(app, client, token_for, small):
     assert 'connector_deliveries{status="delivered",target="billing"} 1.0' in text
     assert 'connector_delivery_attempts_total{result="delivered",target="billing"}' in text
     assert "connector_delivery_latency_seconds_bucket" in text
-    assert "connector_worker_heartbeat_timestamp_seconds{worker=" in text
+    assert f'connector_worker_heartbeat_timestamp_seconds{{worker="{socket.gethostname()}:{os.getpid()}"}}' in text
+    assert 'worker="sync"' not in text  # the periodic jobs' names are not workers
     assert 'connector_connection_up' in text
 
 
