@@ -73,7 +73,7 @@ class LicenseExceptionConnector:
 
 
 def _json_errors_for_api(app: Flask) -> None:
-    from connector.api import API_PREFIX, error_response, handle_http_exception
+    from connector.api import API_PREFIX, handle_http_exception, handle_unexpected
 
     prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
 
@@ -83,10 +83,7 @@ def _json_errors_for_api(app: Flask) -> None:
             return handle_http_exception(exc)
         return exc
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
+    app.register_error_handler(Exception, handle_unexpected)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from connector.auth import AuthError
 from connector.db import db
-from connector.governance.errors import GovernanceError
+from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
 
 API_PREFIX = "/api/v1"
@@ -78,6 +78,42 @@ def handle_validation_error(exc: ValidationError) -> Response:
                           {"fields": fields})
 
 
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (value or key) holding U+0000, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return path or "(body)" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner
+            found = nul_path(item, inner)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def nul_refusal(data: Any) -> InvalidInput | None:
+    """The 422 for a body with a NUL character anywhere, or None."""
+    path = nul_path(data)
+    if path is None:
+        return None
+    return InvalidInput("invalid_input", f"'{path}' holds a NUL character; nothing was changed.",
+                        {"fields": {path: ["Text may not contain the NUL character (U+0000)."]}})
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    """A bug answers as JSON too (mounted in a host app as well); the request's transaction is rolled back."""
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
+
+
 def before_api_request() -> Response | None:
     request.max_content_length = int(current_app.config["CONNECTOR_MAX_BODY_BYTES"])
     if request.blueprint and request.blueprint.endswith("webhooks"):
@@ -88,6 +124,9 @@ def before_api_request() -> Response | None:
         if body and request.mimetype not in _BODY_TYPES:
             return error_response(415, "unsupported_media_type",
                                   "Send the body as JSON with 'Content-Type: application/json'.")
+        refusal = nul_refusal(request.get_json(silent=True)) if body and request.is_json else None
+        if refusal is not None:
+            return handle_governance_error(refusal)
     return None
 
 
@@ -141,4 +180,5 @@ def make_blueprint(name: str, import_name: str, description: str, url_prefix: st
     blp.register_error_handler(GovernanceError, handle_governance_error)
     blp.register_error_handler(AuthError, handle_auth_error)
     blp.register_error_handler(ValidationError, handle_validation_error)
+    blp.register_error_handler(Exception, handle_unexpected)
     return blp

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from connector import audit, connections, sync
-from connector.api import make_blueprint
+from connector.api import make_blueprint, nul_refusal
 from connector.auth import current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput, StateConflict
@@ -211,9 +211,13 @@ def provision(name: str) -> dict[str, Any]:
 def _mapping_body() -> Any:
     if request.mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
-            return yaml.safe_load(request.get_data(as_text=True))
+            document = yaml.safe_load(request.get_data(as_text=True))
         except yaml.YAMLError as exc:
             raise InvalidInput("mapping_not_yaml", f"The mapping is not valid YAML: {exc}") from exc
+        refusal = nul_refusal(document)
+        if refusal is not None:
+            raise refusal
+        return document
     body = request.get_json(silent=True)
     if body is None:
         abort(400, "Send the mapping as JSON or YAML (Content-Type: application/yaml).")

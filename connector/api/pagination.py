@@ -25,9 +25,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "c":
+        position = int(value)
+        if kind != "c" or not 0 <= position < 2**63:
             raise ValueError(cursor)
-        return int(value)
+        return position
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("bad_cursor", "The 'after' cursor is not one this API gave out.",
                            {"fields": {"after": ["Use the 'next' value of a previous page."]}}) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, request
 from sqlalchemy import or_, select
 
 from connector import operations
@@ -76,6 +76,8 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, description="The request, created (201) or, for a known external_id, updated (200).")
 @requires("intake", "admin")
 def create_request(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    if not request.get_data(cache=True).strip():
+        raise InvalidInput("empty_body", "The body is empty: send the request's fields as a JSON object.")
     external_id = body.pop("external_id", None)
     external_url = body.pop("external_url", None)
     policy = current_policy()

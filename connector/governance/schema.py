@@ -15,6 +15,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from connector.governance.fields import DATA_SENSITIVITY
 
 _list = fields.List
+#: The largest whole number stored (a signed 64-bit column or JSON integer): larger values are refused, not lost.
+MAX_WHOLE = 2**63 - 1
+#: The largest amount or price accepted: far beyond any real deal, small enough to stay exact everywhere.
+MAX_AMOUNT = 10**15
 
 
 class WholeNumber(fields.Integer):
@@ -31,6 +35,8 @@ class WholeNumber(fields.Integer):
                 value = int(text.split(".")[0])
         if not isinstance(value, int):
             raise self.make_error("invalid")
+        if abs(value) > MAX_WHOLE:
+            raise ValidationError(f"Must be at most {MAX_WHOLE}.")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -48,7 +54,7 @@ class TermsSchema(Schema):
     regions = _string_list()
     features = _string_list()
     usage_rights = _string_list()
-    price = fields.Decimal(as_string=True, validate=validate.Range(min=0), allow_none=True)
+    price = fields.Decimal(as_string=True, validate=validate.Range(min=0, max=MAX_AMOUNT), allow_none=True)
     other = fields.String(validate=validate.Length(max=10000), allow_none=True)
 
 
@@ -74,7 +80,7 @@ class RevenueImpactSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    amount = fields.Decimal(as_string=True, validate=validate.Range(min=0), allow_none=True)
+    amount = fields.Decimal(as_string=True, validate=validate.Range(min=0, max=MAX_AMOUNT), allow_none=True)
     currency = fields.String(
         validate=validate.Regexp(r"^[A-Z]{3}$", error="Use a three-letter ISO 4217 code such as USD."),
         allow_none=True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from connector.db import db
 from connector.models import AuditEvent, ExceptionRequest
 
@@ -192,3 +194,50 @@ def test_get_by_key_and_404(client, token_for, small):
     assert client.get(f"/api/v1/requests/{created['key']}", headers=reader).get_json()["id"] == created["id"]
     missing = client.get("/api/v1/requests/LEX-999999", headers=reader)
     assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"
+
+
+def test_a_post_without_a_body_is_refused_and_nothing_stored(app, client, token_for):
+    headers = token_for("intake")
+    before = count_requests(app)
+    r = client.post("/api/v1/requests", headers=headers)
+    assert r.status_code == 422 and r.get_json()["code"] == "empty_body"
+    assert count_requests(app) == before
+
+
+@pytest.mark.parametrize("path, value", [
+    (("user_base",), 10**30), (("requested_terms", "seats"), -(10**20)),
+    (("revenue_impact", "amount"), "1e400"), (("requested_terms", "price"), 10**16),
+])
+def test_numbers_beyond_what_is_stored_are_422_not_500(app, client, token_for, small, path, value):
+    headers = token_for("intake")
+    before = count_requests(app)
+    target = small
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+    r = client.post("/api/v1/requests", data=json.dumps(small).replace('"1e400"', "1e400"),
+                    content_type="application/json", headers=headers)
+    assert r.status_code == 422, r.get_json()
+    assert ".".join(path) in r.get_json()["details"]["fields"]
+    assert count_requests(app) == before
+
+
+def test_a_nul_character_is_422_naming_the_field_and_nothing_stored(app, client, token_for, small):
+    headers = token_for("intake")
+    before = count_requests(app)
+    small["customer"]["name"] = "Acme\u0000GmbH"
+    r = client.post("/api/v1/requests", json=small, headers=headers)
+    assert r.status_code == 422
+    assert list(r.get_json()["details"]["fields"]) == ["customer.name"]
+    assert count_requests(app) == before
+
+
+@pytest.mark.parametrize("cursor", ["YzoxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw", "YzotNQ", "!!!", "eDox"])
+def test_a_cursor_we_did_not_give_out_is_422(client, token_for, cursor):
+    r = client.get(f"/api/v1/requests?after={cursor}", headers=token_for("admin"))
+    assert r.status_code == 422 and r.get_json()["code"] == "bad_cursor"
+
+
+def test_an_id_beyond_any_row_is_404(client, token_for):
+    r = client.post("/api/v1/deliveries/99999999999999999999999/retry", headers=token_for("admin"))
+    assert r.status_code == 404

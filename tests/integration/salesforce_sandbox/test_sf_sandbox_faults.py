@@ -71,12 +71,12 @@ def test_daily_share_stops_a_backfill_between_pages(connected: Connected) -> Non
 def test_latency_beyond_the_client_timeout_is_retriable(connected: Connected) -> None:
     sandbox, _, store = connected
     impatient = SalesforceClient(sandbox.settings(), store, timeout=(1.0, 0.2))
-    sandbox.add_latency(0.5, kinds={"limits"})
+    sandbox.add_latency(3.0, kinds={"limits"})
     started = time.perf_counter()
     with pytest.raises(RetriableError) as error:
         impatient.limits()
     assert error.value.code == "TIMEOUT"
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2.5  # gave up long before the sandbox answered
 
 
 def test_token_endpoint_outage(sandbox: SalesforceSandbox) -> None:
