@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from marshmallow.validate import Email
 
 from connector.governance.fields import DATA_SENSITIVITY, GOVERNANCE_FIELDS
+from connector.governance.schema import MAX_AMOUNT, MAX_WHOLE
 
 Check = Callable[[Any], tuple[Any, Any]]  # value -> (typed, stored); raises ValueError(message)
 
@@ -52,6 +53,8 @@ def _integer(value: Any) -> tuple[Any, Any]:
         raise ValueError("Not a valid integer.")
     if value < 0:
         raise ValueError("Must be greater than or equal to 0.")
+    if value > MAX_WHOLE:
+        raise ValueError(f"Must be at most {MAX_WHOLE}.")
     return value, value
 
 
@@ -63,6 +66,8 @@ def _decimal(value: Any) -> tuple[Any, Any]:
         raise ValueError("Special numeric values (nan or infinity) are not permitted.")
     if number < 0:
         raise ValueError("Must be greater than or equal to 0.")
+    if number > MAX_AMOUNT:
+        raise ValueError(f"Must be at most {MAX_AMOUNT}.")
     return number, str(number)
 
 

@@ -44,6 +44,8 @@ MAPPED_CASES = [
     {"requested_terms": {"seats": 105, "regions": ["EMEA", "APAC"], "term_end": date(2027, 1, 31),
                          "price": Decimal("9.99")}, "requested_start": date(2026, 12, 1)},
     {"adjacent_features": ["", "ok"], "deployment_scale": 3, "requester": {"email": "rita@vendor.example"}},
+    {"user_base": 10**30, "requested_terms": {"seats": 2**63, "price": Decimal("1e16")},
+     "revenue_impact": {"amount": Decimal("1000000000000000")}},
 ]
 
 
