@@ -110,7 +110,7 @@ def _head(session: Session) -> tuple[int, str]:
 def append(actor: str, action: str, subject: str | None = None, data: Mapping[str, Any] | None = None,
            *, at: datetime | None = None) -> AuditEvent:
     """Append one event to the chain in the current transaction."""
-    return append_many([(actor, action, subject, data)], at=at)[0]
+    return AuditEvent(**_append_rows([(actor, action, subject, data)], at)[0])
 
 
 def _prepare(value: Any) -> tuple[Any, bool]:
@@ -144,8 +144,14 @@ def _prepare(value: Any) -> tuple[Any, bool]:
 
 
 def append_many(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],
-                *, at: datetime | None = None) -> list[AuditEvent]:
-    """Append several events with one head read and one bulk insert (the sync hot path uses this)."""
+                *, at: datetime | None = None) -> int:
+    """Append several events with one head read and one bulk insert (the sync hot path uses this); returns
+    how many were appended (no ORM objects: a page's thousands of events are never loaded back)."""
+    return len(_append_rows(events, at))
+
+
+def _append_rows(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],
+                 at: datetime | None) -> list[dict[str, Any]]:
     session = db.session()
     seq, prev = _head(session)
     occurred = at or utcnow()
@@ -167,7 +173,7 @@ def append_many(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] |
     if rows:
         session.execute(AuditEvent.__table__.insert(), rows)  # Core executemany: one batch, no ORM grouping
     session.info[_HEAD_KEY] = (seq, prev)
-    return [AuditEvent(**row) for row in rows]
+    return rows
 
 
 def _forget_head(session: Session, *_: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine
 
 NAMING = {
@@ -45,3 +45,24 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def allocate_keys(table: str, column: str, count: int) -> list[int]:
+    """``count`` fresh values for an integer primary key, in one statement, so a bulk insert can carry its keys
+    (and anything derived from them) instead of reading them back.
+
+    PostgreSQL draws them from the column's sequence; SQLite, whose transactions all begin with the write lock
+    held (``BEGIN IMMEDIATE``), continues after the largest key, which is what it would assign itself.
+    """
+    if count <= 0:
+        return []
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        rows = session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
+                               {"t": table, "c": column, "n": count}).scalars().all()
+        return sorted(int(v) for v in rows)
+    if dialect == "sqlite":
+        top = session.execute(text(f'SELECT coalesce(max("{column}"), 0) FROM "{table}"')).scalar_one()
+        return list(range(int(top) + 1, int(top) + 1 + count))
+    raise NotImplementedError(f"the connector supports SQLite and PostgreSQL, not {dialect}")

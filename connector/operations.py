@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import select
 
 from connector import audit
-from connector.db import db
+from connector.db import allocate_keys, db
 from connector.governance import lifecycle, review
 from connector.governance.communications import communications
 from connector.governance.errors import InvalidInput, NotPermitted, StateConflict
@@ -589,17 +589,11 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         }))
         outcomes.append(("created", values["state"]))
     if new_rows:
-        db.session.execute(ExceptionRequest.__table__.insert(), new_rows)  # Core executemany: one batch
-        new_keys = [row["dedupe_key"] for row in new_rows]
-        pk_of: dict[str, int] = {}
-        for start in range(0, len(new_keys), 500):
-            found = db.session.execute(select(ExceptionRequest.dedupe_key, ExceptionRequest.pk)
-                                       .where(ExceptionRequest.dedupe_key.in_(new_keys[start:start + 500]))).all()
-            pk_of.update({str(key): pk for key, pk in found})
-        pks = [pk_of[k] for k in new_keys]
         key_prefix = current_app.config["CONNECTOR_KEY_PREFIX"]
-        db.session.execute(update(ExceptionRequest).where(ExceptionRequest.pk.in_(pks))
-                           .values(key=literal(f"{key_prefix}-") + cast(ExceptionRequest.pk + 1000, String)))
+        pks = allocate_keys(ExceptionRequest.__tablename__, "pk", len(new_rows))
+        for row, pk in zip(new_rows, pks, strict=True):  # keys known up front: one insert carries the human keys
+            row["pk"], row["key"] = pk, f"{key_prefix}-{pk + 1000}"
+        db.session.execute(ExceptionRequest.__table__.insert(), new_rows)  # Core executemany: one batch
         for (_, _, _, data), pk in zip(events, pks, strict=True):
             data["key"] = f"{key_prefix}-{pk + 1000}"  # type: ignore[index]
         audit.append_many(events, at=now)
