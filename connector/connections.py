@@ -61,7 +61,20 @@ def webhook_url(conn: Connection) -> str:
     return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/webhooks/{conn.kind}/{conn.name}"
 
 
+def _refuse_managed(kind: SourceKind, values: Mapping[str, Any]) -> None:
+    """Settings that authorization, sync or provisioning own are never taken from an admin (API, CLI, web)."""
+    managed = kind.managed_settings()
+    named = sorted(key for key in values if key in managed)
+    if named:
+        them = "it" if len(named) == 1 else "them"
+        raise InvalidInput("read_only_setting", f"{', '.join(named)} cannot be set by an admin: the connector "
+                           f"records {them} itself when the connection is authorized, synced or provisioned. "
+                           f"Leave {them} out; nothing was changed.",
+                           {"fields": {f"settings.{key}": [f"Read-only. {managed[key]}"] for key in named}})
+
+
 def _validate_settings(kind: SourceKind, values: Mapping[str, Any], partial: bool) -> dict[str, Any]:
+    _refuse_managed(kind, values)
     try:
         return dict(kind.settings_schema().load(dict(values), partial=partial))
     except ValidationError as exc:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from flask import abort, current_app, flash, redirect, request, url_for
 from marshmallow import RAISE, Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from werkzeug.wrappers import Response
 
 from connector import audit, connections, sync
@@ -153,6 +153,18 @@ def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
     return redirect(url, 302)
 
 
+def claim_state(state_value: str) -> bool:
+    """Mark an OAuth state used, atomically: False when another callback already did.
+
+    ``UPDATE … WHERE used_at IS NULL`` decides between concurrent callbacks (PostgreSQL re-checks the condition
+    once the other transaction commits; SQLite serialises writers), so at most one ever gets to the exchange.
+    """
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(OAuthState).where(OAuthState.state == state_value, OAuthState.used_at.is_(None))
+        .values(used_at=utcnow())))
+    return claimed.rowcount == 1
+
+
 @oauth_blp.route("/oauth/callback")
 @oauth_blp.response(200, description="Where the provider returns the admin; completes the authorization.")
 def oauth_callback() -> dict[str, Any] | Response:
@@ -164,21 +176,29 @@ def oauth_callback() -> dict[str, Any] | Response:
     state = db.session.get(OAuthState, state_value) if state_value else None
     if state is None:
         abort(400, "Unknown or forged OAuth state; start again from the connection's authorize link.")
-    age = (utcnow() - state.created_at).total_seconds()
+    used_again = "This authorization was already completed; start again from the authorize link."
     if state.used_at is not None:
-        abort(409, "This authorization was already completed; start again from the authorize link.")
-    if age > STATE_TTL_SECONDS:
+        abort(409, used_again)
+    if (utcnow() - state.created_at).total_seconds() > STATE_TTL_SECONDS:
         abort(400, "This authorization link expired; start again from the connection's authorize link.")
     if not code:
         abort(400, "The provider did not return an authorization code.")
-    state.used_at = utcnow()
+    if not claim_state(state_value):
+        abort(409, used_again)
     conn = db.session.get(Connection, state.connection_id)
     assert conn is not None
     kind = get_kind(conn.kind)
+    ctx, conn_id, verifier, return_uri = connections.context(conn), conn.id, state.code_verifier, state.redirect_uri
+    # The state is spent before the provider sees the code: a failed exchange (which rolls the request back)
+    # must not make it usable again. No transaction stays open while the provider answers.
+    db.session.commit()
     try:
-        result = kind.complete_authorization(connections.context(conn), code, state.code_verifier, state.redirect_uri)
+        result = kind.complete_authorization(ctx, code, verifier, return_uri)
     except SourceError as exc:
         abort(400, f"Authorization failed: {exc.message}")
+    conn = db.session.get(Connection, conn_id)
+    if conn is None:
+        abort(409, "The connection was deleted while it was being authorized.")
     _finish_authorization(conn, result.token, result.settings_update, "oauth")
     message = f"{conn.kind.title()} connection '{conn.name}' is authorized; you can close this page."
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":

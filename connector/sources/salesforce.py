@@ -101,7 +101,6 @@ GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 #: How long write-backs wait when the org's API allocation is used up before they are tried again.
 LIMIT_HOLD_SECONDS = 900.0
 _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
-_ORG_ID = re.compile(r"^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 #: Settings the adapter understands (the connector adds ``org_id``, ``instance_url``, ``api_usage_share``).
 _ADAPTER_KEYS = frozenset(f.name for f in fields(SalesforceSettings)) - {"redirect_uri", "allowed_instance_hosts"}
 
@@ -145,8 +144,8 @@ class SalesforceSettingsSchema(Schema):
                                       validate=validate.Range(min=0, max=1, min_inclusive=False),
                                       metadata={"description": "Sync stops above this share of the org's daily "
                                                                "API allocation (0 < share <= 1)."})
-    org_id = mfields.String(validate=validate.Regexp(_ORG_ID, error="A Salesforce org id (00D…)."),
-                            metadata={"description": "Set by authorization: Outbound Messages must come from it."})
+    # Read-only ("Set by …", see SourceKind.managed_settings): shown on the connection, refused as input.
+    org_id = mfields.String(metadata={"description": "Set by authorization: Outbound Messages must come from it."})
     instance_url = mfields.String(metadata={"description": "Set by authorization (informational)."})
     api_usage_share = mfields.Float(metadata={"description": "Set by sync: the org's daily API usage last seen."})
 

@@ -25,6 +25,37 @@ RECORD = {
 }
 
 
+#: What sticks out to the right of the viewport (what makes a page scroll sideways): elements not clipped by a
+#: scrolling ancestor (a wide table may scroll inside its wrapper), and absolutely positioned ones, which
+#: escape their wrapper unless it is their containing block.
+OVERFLOWING = """() => {
+    const width = document.documentElement.clientWidth;
+    const clipped = (el) => {
+        if (["absolute", "fixed"].includes(getComputedStyle(el).position)) return false;
+        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+            if (getComputedStyle(up).overflowX !== "visible") return true;
+        }
+        return false;
+    };
+    const out = [];
+    for (const el of document.querySelectorAll("body *")) {
+        const box = el.getBoundingClientRect();
+        if (box.width && box.right > width + 0.5 && !clipped(el)) {
+            const name = el.tagName.toLowerCase() + (el.className ? "." + el.className : "");
+            out.push(`${name} right=${Math.round(box.right)}`);
+        }
+    }
+    return {scrollWidth: document.documentElement.scrollWidth, culprits: out.slice(0, 8)};
+}"""
+
+
+def assert_fits_a_phone(page, what: str) -> None:
+    """At 390 px the page itself never scrolls sideways (a wide table may scroll inside its own wrapper)."""
+    assert page.viewport_size["width"] == 390
+    seen = page.evaluate(OVERFLOWING)
+    assert seen["scrollWidth"] <= 390, f"{what} is {seen['scrollWidth']} px wide at 390 px: {seen['culprits']}"
+
+
 def votes(app) -> int:
     with app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(Vote)))
@@ -49,7 +80,7 @@ def test_reviewer_signs_in_and_votes(app, page, base_url, account, sign_in, subm
     screenshot(page, "reviewer-voted-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "reviewer-voted-390")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
+    assert_fits_a_phone(page, "the request page")
     page.goto(f"{base_url}/queue")
     assert page.get_by_text("Nothing waits for your vote.").is_visible()
     with app.app_context():
@@ -89,6 +120,7 @@ def test_chair_decides_with_boundaries_and_sees_the_summary(app, page, base_url,
     screenshot(page, "chair-decided-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "chair-decided-390")
+    assert_fits_a_phone(page, "the decided request page")
     with app.app_context():
         req = db.session.scalar(select(ExceptionRequest).where(ExceptionRequest.key == key))
         assert req.state == "approved" and req.entitlements[-1].grants == {"seats": 105, "regions": ["EMEA"]}
@@ -133,6 +165,7 @@ def test_admin_saves_a_broken_mapping_sees_the_errors_then_previews(app, page, b
     screenshot(page, "admin-mapping-preview-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "admin-mapping-preview-390")
+    assert_fits_a_phone(page, "the mapping editor with its preview")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ExceptionRequest)) == 0
 
@@ -156,3 +189,53 @@ def test_a_forged_form_post_without_the_csrf_token_is_refused(app, page, base_ur
     assert page.get_by_role("alert").filter(has_text="security token is missing or expired").is_visible()
     screenshot(page, "forged-post-refused-1280")
     assert votes(app) == 0
+
+
+def test_admin_pages_fit_a_phone(app, page, base_url, account, sign_in, submit, small, screenshot):
+    """Every admin page at 390 px, with the long content real setups have: no sideways page scrolling."""
+    from connector import connections
+    from connector.models import Delivery, utcnow
+
+    key = submit(small)
+    with app.app_context():
+        connections.create("salesforce-production-emea", "salesforce",
+                           {"client_id": "3MVG9example", "client_secret": "s3cret",
+                            "login_url": "https://acme-emea-production.my.salesforce.com"}, "test")
+        connections.create("zendesk-support-eu", "zendesk",
+                           {"subdomain": "acme-support-europe", "client_id": "lec-connector"}, "test")
+        conn = connections.find("salesforce-production-emea")
+        conn.status, conn.status_detail = "paused", (
+            "Salesforce sync stopped at 83% of the daily API allocation (12450 of 15000 requests in the last "
+            "24 hours; this connection stops above 80% so the org's other integrations keep working).")
+        conn.settings = {**conn.settings, "api_usage_share": 0.83}
+        req = db.session.scalar(select(ExceptionRequest).where(ExceptionRequest.key == key))
+        db.session.add(Delivery(request_pk=req.pk, target="salesforce:salesforce-production-emea", change="decided",
+                                version=1, message_id="msg_dead_1", payload={}, status="dead", attempts=7,
+                                last_error="License_Exception_Request__c a0X5g0000000001AAA: "
+                                           "FIELD_CUSTOM_VALIDATION_EXCEPTION: Governance_Status__c_is_locked",
+                                last_status_code=400, next_attempt_at=utcnow(), deadline=utcnow()))
+        db.session.commit()
+    sign_in(page, account("ada.admin@vendor.example", "admin"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    pages = {
+        "connections": "/admin/connections",
+        "mapping": "/admin/connections/salesforce-production-emea/mapping",
+        "policy": "/admin/policy",
+        "deliveries": "/admin/deliveries",
+        "audit": "/audit",
+    }
+    for name, path in pages.items():
+        page.goto(f"{base_url}{path}")
+        page.locator("h1").wait_for()
+        screenshot(page, f"admin-{name}-390")
+        assert_fits_a_phone(page, f"the {name} page")
+    page.goto(f"{base_url}/admin/connections")
+    page.locator("summary", has_text="Webhook URLs").click()  # long webhook URLs wrap, not widen the page
+    assert page.locator(".webhooks code").first.is_visible()
+    assert_fits_a_phone(page, "the connections page with its webhook URLs open")
+    sync = page.get_by_role("table", name="Salesforce orgs and Zendesk accounts").get_by_role(
+        "button", name="Sync now salesforce-production-emea")
+    sync.scroll_into_view_if_needed()  # the table scrolls inside its wrapper: its actions stay reachable
+    box = sync.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert_fits_a_phone(page, "the connections page scrolled to the actions")
