@@ -1,8 +1,10 @@
 """The Zendesk REST client: one request wrapper (auth, refresh, 429 handling, pacing) under every call.
 
 Reads use the fewest pages the API allows (1,000-ticket export pages with sideloads, ``show_many`` for up
-to 100 records); writes never send ``tags`` (which would replace an agent's tags) and use ``safe_update``
-so a concurrent agent edit is never clobbered.
+to 100 records or job statuses); writes never send ``tags`` (which would replace an agent's tags), and a
+change to anything an agent owns goes through ``safe_update`` so a concurrent agent edit is never clobbered.
+Every call goes to the account's own base URL: a link in a response that points elsewhere is refused
+(``ForeignUrl``) before any credential is sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -22,6 +25,7 @@ from .errors import (
     AuthorizationRequired,
     Conflict,
     FatalError,
+    ForeignUrl,
     NotFound,
     RateLimited,
     RetriableError,
@@ -38,6 +42,7 @@ EXPORT_MIN_AGE = 60
 EXPORT_PAGE_SIZE = 1000
 SHOW_MANY_LIMIT = 100
 UPDATE_MANY_LIMIT = 100
+JOB_STATUSES_PATH = "/api/v2/job_statuses/show_many.json"
 SIDELOADS = ("users", "organizations")
 #: The JSON body a trigger sends to the connector's webhook; Zendesk renders the placeholder.
 TRIGGER_WEBHOOK_BODY = '{"ticket_id": "{{ticket.id}}"}'
@@ -108,6 +113,17 @@ def ticket_update_body(
         body["safe_update"] = True
         body["updated_stamp"] = updated_stamp
     return body
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one when the URL names none) of an absolute URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: no origin of ours
+        return scheme, "", -1
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
 
 
 def _retry_after(value: str | None, default: float = 60.0) -> float:
@@ -235,6 +251,22 @@ class ZendeskClient:
 
     # ------------------------------------------------------------------------------ request wrapper
 
+    def url_for(self, path: str) -> str:
+        """The URL to call for an API path (``/api/v2/...``) or a link Zendesk returned (``next_page``,
+        ``links.next``): an absolute URL must be on the account's own scheme, host and port, else ``ForeignUrl``
+        — the bearer token (or the API token) never leaves for another host."""
+        parts = urlsplit(path)
+        if not (parts.scheme or parts.netloc):
+            if not path.startswith("/"):
+                raise ValueError(f"API paths start with / (relative to the account): {path!r}")
+            return f"{self.settings.base}{path}"
+        host = (parts.hostname or "").lower()
+        if "\\" in path or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in path) or "@" in parts.netloc:
+            raise ForeignUrl(path, host or parts.netloc)
+        if _origin(path) != _origin(self.settings.base):
+            raise ForeignUrl(path, host or parts.netloc)
+        return path
+
     def request(
         self,
         method: str,
@@ -249,7 +281,7 @@ class ZendeskClient:
         Refreshes the OAuth token ahead of expiry and once on 401; on 429 (or 503 with ``Retry-After``)
         sleeps ``Retry-After`` when it is at most ``max_retry_wait``, otherwise raises ``RateLimited``.
         """
-        url = path if path.startswith(("http://", "https://")) else f"{self.settings.base}{path}"
+        url = self.url_for(path)
         refreshed = False
         rate_limit_retries = 0
         while True:
@@ -536,24 +568,26 @@ class ZendeskClient:
             jobs.append(dict(body.get("job_status") or {}))
         return jobs
 
-    def job_status(self, job_id: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/api/v2/job_statuses/{job_id}.json").get("job_status") or {})
+    def job_statuses(self, job_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The current status of each job (``GET /api/v2/job_statuses/show_many.json``, 100 ids a call)."""
+        statuses: list[dict[str, Any]] = []
+        for chunk in _chunks(list(dict.fromkeys(job_ids)), SHOW_MANY_LIMIT):
+            body = self.request("GET", JOB_STATUSES_PATH, params={"ids": ",".join(chunk)})
+            statuses.extend(dict(status) for status in body.get("job_statuses") or () if isinstance(status, Mapping))
+        return statuses
 
     def wait_for_jobs(
         self, job_ids: Iterable[str], *, poll_interval: float = 1.0, timeout: float = 300.0
     ) -> dict[str, dict[str, Any]]:
-        """Poll until every job is finished (``completed``/``failed``/``killed``); job id -> final status."""
+        """Poll until every job is finished (``completed``/``failed``/``killed``); job id -> final status.
+
+        Each poll is one ``show_many`` call for up to 100 jobs, however many jobs a round submitted.
+        """
         pending = list(dict.fromkeys(job_ids))
         finished: dict[str, dict[str, Any]] = {}
         deadline = self._clock() + timeout
         while pending:
-            statuses: list[dict[str, Any]] = []
-            if len(pending) == 1:
-                statuses.append(self.job_status(pending[0]))
-            else:
-                for chunk in _chunks(pending, SHOW_MANY_LIMIT):
-                    body = self.request("GET", "/api/v2/job_statuses/show_many.json", params={"ids": ",".join(chunk)})
-                    statuses.extend(body.get("job_statuses") or [])
+            statuses = self.job_statuses(pending)
             for status in statuses:
                 if status.get("status") in FINISHED_JOB_STATUSES:
                     finished[str(status.get("id"))] = status

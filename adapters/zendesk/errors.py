@@ -46,6 +46,17 @@ class NotFound(FatalError):
     """The ticket, user or other resource does not exist (or is no longer visible)."""
 
 
+class ForeignUrl(FatalError):
+    """A URL (a pagination link in a response, say) outside the account's own base URL: the credentials are
+    never sent there. ``host`` names where it pointed."""
+
+    def __init__(self, url: str, host: str) -> None:
+        super().__init__("foreign_url", f"refused to send the Zendesk credentials to {host!r} ({url[:200]}): "
+                                        "only the account's own base URL is called")
+        self.url = url
+        self.host = host
+
+
 class WebhookSignatureError(ZendeskError):
     """A webhook failed verification: ``missing_signature``, ``bad_signature`` or ``stale_timestamp``."""
 

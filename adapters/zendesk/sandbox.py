@@ -397,6 +397,12 @@ class ZendeskSandbox:
         with self._lock:
             return self.hooks.secret_of(webhook_id)
 
+    def set_webhook_status(self, webhook_id: str, status: str) -> None:
+        """Deactivate (``inactive``) or reactivate (``active``) a webhook, as an admin would in Admin Center;
+        triggers fired meanwhile send it nothing."""
+        with self._lock:
+            self.hooks.set_status(webhook_id, status)
+
     def fire_webhook(
         self,
         url: str,
@@ -929,7 +935,13 @@ class ZendeskSandbox:
         return 200, {"job_status": self._render_job(job)}
 
     def _h_job_statuses_show_many(self, request: Request) -> tuple[int, JSON]:
-        ids = [part for part in request.args.get("ids", "").split(",") if part]
+        """``GET /api/v2/job_statuses/show_many.json?ids=a,b,c``: ``{"job_statuses": [...]}`` in the order asked,
+        each as the single-job endpoint shows it; ids the account does not know are left out."""
+        ids = list(dict.fromkeys(part.strip() for part in request.args.get("ids", "").split(",") if part.strip()))
+        if not ids:
+            raise invalid("ids is required: a comma-separated list of job status ids")
+        if len(ids) > SHOW_MANY_LIMIT:
+            raise invalid(f"at most {SHOW_MANY_LIMIT} ids per request")
         return 200, {"job_statuses": [self._render_job(self._jobs[i]) for i in ids if i in self._jobs]}
 
     # ------------------------------------------------------------------------ users, organizations

@@ -157,6 +157,12 @@ class SandboxWebhooks:
     def secret_of(self, webhook_id: str) -> str:
         return str(self._find(webhook_id)["_secret"])
 
+    def set_status(self, webhook_id: str, status: str) -> None:
+        """``active`` or ``inactive`` (the Admin Center toggle): triggers notify only active webhooks."""
+        if status not in ("active", "inactive"):
+            raise ValueError(f"a webhook is active or inactive, not {status!r}")
+        self._find(webhook_id)["status"] = status
+
     def fire_triggers(self, ticket: Mapping[str, Any], update_type: str) -> None:
         """Queue the webhook notifications of every active trigger the ticket change satisfies."""
         for trigger in self._triggers.values():

@@ -23,6 +23,7 @@ from adapters.zendesk import (
     AuthorizationRequired,
     Conflict,
     FatalError,
+    ForeignUrl,
     NotFound,
     RateLimited,
     RetriableError,
@@ -198,6 +199,9 @@ def source_error(exc: ZendeskError) -> SourceError:
     if isinstance(exc, RetriableError):
         return SourceError("error", f"Zendesk is unavailable ({exc.code}: {exc.message}); try again later, "
                            "the next run resumes where this one stopped.")
+    if isinstance(exc, ForeignUrl):
+        return SourceError("error", f"Zendesk answered with a link to another host ({exc.host}); the connector "
+                           "only calls the account's own base URL, so nothing was sent there.")
     return SourceError("error", f"Zendesk refused the request ({exc.code}): {exc.message}")
 
 
@@ -250,9 +254,11 @@ class TicketChange:
         return len(self.comments) <= 1
 
     def bulk_item(self) -> dict[str, Any]:
-        """This change as one per-ticket body of ``update_many``."""
+        """This change as one per-ticket body of ``update_many`` (never one that sets the agents' status)."""
+        if self.status is not None:
+            raise ValueError("a change that sets the ticket status is a safe_update, never an update_many item")
         comment = next(({"body": text, "public": public} for text, public in self.comments), None)
-        body = ticket_update_body(comment=comment, custom_fields=self.custom_fields or None, status=self.status,
+        body = ticket_update_body(comment=comment, custom_fields=self.custom_fields or None,
                                   additional_tags=self.add_tags)
         if self.remove_tags:
             body["remove_tags"] = list(self.remove_tags)
@@ -388,10 +394,12 @@ class _Batch:
 
 
 class _Deliverer:
-    """One ``deliver`` call: changes without decision text in ``update_many`` batches; decisions too when several
-    tickets are decided at once (first attempt, no status change): the reply round and the note round each write
-    one comment per ticket, add tags and set the connector's own fields, so they cannot clobber an agent's edit.
-    A single decision, a status change and every retry go through ``safe_update`` with a re-read on 409.
+    """One ``deliver`` call. A change that only adds a comment, adds (or removes the connector's own state) tags and
+    sets the connector's own custom fields cannot clobber an agent's edit, so it goes out in ``update_many``
+    batches — also on a retry, minus the comments already posted. Decisions (a reply and a note) go out that way too
+    when several tickets are decided at once on a first attempt: a reply round, then a note round. The ticket
+    ``status`` belongs to the agents, so any change that sets it, a single decision and a decision's retry are each
+    a ``safe_update`` on the ``updated_at`` just read, re-read and re-applied on 409.
     """
 
     def __init__(self, ctx: ConnectionContext, rows: Sequence[Delivery]) -> None:
@@ -410,7 +418,8 @@ class _Deliverer:
                 plans[index] = plan_ticket_change(row.payload, self.ctx.mapping, self.ctx.settings)
             except ValueError as exc:
                 self.outcomes[index] = Outcome("dead", str(exc))
-        bulk_decisions = sum(1 for p in plans.values() if not p.batchable) > 1
+        bulk_decisions = sum(1 for i, p in plans.items() if not p.batchable and p.status is None
+                             and self.rows[i].attempts <= 1) > 1
         for index, plan in plans.items():
             if self.stop is not None:
                 break
@@ -419,9 +428,11 @@ class _Deliverer:
                 if unposted is None:
                     continue
                 plan = unposted
-            if plan.batchable:
+            if plan.status is not None:  # an agent-owned field: never blind, in bulk
+                self._one_by_one(index, plan, batch)
+            elif plan.batchable:
                 batch.add(plan.bulk_item(), index)
-            elif bulk_decisions and plan.status is None and self.rows[index].attempts <= 1:
+            elif bulk_decisions and self.rows[index].attempts <= 1:
                 for part in plan.in_two_updates():
                     batch.add(part.bulk_item(), index)
                 self.parts[index] = 2
@@ -469,7 +480,7 @@ class _Deliverer:
             self._guard(index, row.change, plan.ticket_id, exc)
             return
         self.wrote = True
-        self.outcomes[index] = Outcome("delivered", f"ticket {plan.ticket_id} updated (reply and note)", 200)
+        self.outcomes[index] = Outcome("delivered", f"ticket {plan.ticket_id} updated (safe update)", 200)
         stale = [t for t in ticket.get("tags") or () if t in plan.remove_tags]
         if stale:  # the connector's own earlier state tags; never an agent's
             batch.add({"id": plan.ticket_id, "remove_tags": stale}, index)

@@ -6,7 +6,8 @@ A sandbox (own process) holds the source records; they are synced and decided (f
 denials), then the clock starts and the worker drains the write-backs. The last line printed is one JSON object:
 decisions, wall_s, decisions_per_s, http_calls, min_http_calls (Salesforce: Collections calls of 200; Zendesk:
 update_many calls of 100 tickets, twice — a ticket update holds one comment and a decision writes a public reply
-and an internal note — whose per-ticket results come from a job-status read each), and the calls by kind.
+and an internal note — whose per-ticket results come from polling the jobs of each round together, one
+``job_statuses/show_many`` call per poll), and the calls by kind.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ export, a signed webhook for a new ticket, a decision, and the write-back the ag
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -13,9 +14,9 @@ from sqlalchemy import select
 from support.servers import serve
 
 from adapters.zendesk.sandbox import ZendeskSandbox
-from connector import delivery
+from connector import delivery, sync
 from connector.db import db
-from connector.models import InboundEvent
+from connector.models import AuditEvent, Delivery, ExceptionRequest, InboundEvent
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,7 @@ def sandbox():
     account = ZendeskSandbox(tickets=TICKETS, export_lag=0, job_polls_before_complete=0)
     account.serve()
     yield account
-    # Every backfill write-back fired the trigger: drop the echoes still queued so none outlives the test.
+    # Drop any webhook still queued (a failed test may leave some) so none outlives the test.
     outbox = account.hooks._outbox
     while not outbox.empty():
         outbox.get_nowait()
@@ -95,9 +96,13 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
             event = db.session.scalars(select(InboundEvent).where(InboundEvent.external_id == str(ticket_id))).one()
             assert event.status == "pending"
 
+        # The backfill's write-back touches every flagged ticket; its thousands of trigger echoes are not what this
+        # test looks at (the decision's echo below is), so the webhook is off meanwhile, as an admin could do.
+        sandbox.set_webhook_status(report["webhook"]["id"], "inactive")
         started = time.perf_counter()
         delivery.run_worker(app, once=True)  # processes the event, then sends the backfill's write-backs
         timings["worker"] = time.perf_counter() - started
+        sandbox.set_webhook_status(report["webhook"]["id"], "active")
         found = http.get(f"{api}/requests?source=zendesk&state=in_review&limit=200", headers=admin).json()
         [req] = [r for r in found["items"] if r["external_id"] == str(ticket_id)]
         assert req["customer"]["name"] and req["track"] == "fast"
@@ -109,8 +114,27 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
                             "conditions": ["analytics team only"], "renewal": {"mode": "manual", "notice_days": 14},
                             "success_metrics": ["40 paid seats at renewal"]}})
         assert decided.status_code == 201, decided.text
-        sandbox.agent_edit(ticket_id, add_tags=["vip"])  # the agent works the ticket meanwhile
+        sandbox.agent_edit(ticket_id, add_tags=["vip"])  # the agent works the ticket meanwhile (a webhook too)
+        sandbox.flush_webhooks()
+        sent_before = len(sandbox.webhook_deliveries)
         delivery.run_worker(app, once=True)
+
+        # The trigger fires on our own write-back too: Zendesk echoes it as webhooks naming the ticket. Processing
+        # an echo fetches the ticket, whose mapped content is what the request already holds (same content hash):
+        # no new version of the request, no request.* audit event, no new delivery (no write-back loop).
+        sandbox.flush_webhooks(timeout=30)
+        echoes = [d for d in sandbox.webhook_deliveries[sent_before:]
+                  if json.loads(d.body)["ticket_id"] == str(ticket_id)]
+        assert len(echoes) >= 2 and {d.status for d in echoes} == {200}  # the reply and the note: two updates
+        before = _request_state(app, http, api, admin, req["id"])
+        with app.app_context():
+            pending = db.session.scalars(select(InboundEvent).where(InboundEvent.status == "pending")).all()
+            assert {e.external_id for e in pending} == {str(ticket_id)} and len(pending) == len(echoes)
+            db.session.commit()
+            assert sync.process_events(limit=1000) == {"processed": len(echoes), "failed": 0}
+            events = db.session.scalars(select(InboundEvent).where(InboundEvent.external_id == str(ticket_id))).all()
+            assert {e.status for e in events} == {"processed"}
+        assert _request_state(app, http, api, admin, req["id"]) == before
 
     ticket = sandbox.ticket(ticket_id)
     comments = sandbox.ticket_comments(ticket_id)
@@ -127,3 +151,17 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
     backfilled = next(i for i in sandbox.ticket_ids() if "license_exception" in sandbox.ticket(i)["tags"])
     assert sandbox.custom_field_value(backfilled, "governance_key")  # the backfill's write-backs went out too
     print(f"zendesk e2e timings: {timings}")
+
+
+def _request_state(app, http, api, admin, request_id):
+    """What a change to the request would touch: its representation (fields, state, hash-derived versions,
+    ``updated_at``), its ``request.*`` audit events and its deliveries."""
+    view = http.get(f"{api}/requests/{request_id}", headers=admin)
+    assert view.status_code == 200, view.text
+    with app.app_context():
+        req = db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.id == request_id)).one()
+        audit_events = db.session.scalars(select(AuditEvent.seq).where(
+            AuditEvent.subject == f"request:{request_id}", AuditEvent.action.startswith("request."))).all()
+        deliveries = db.session.scalars(select(Delivery.id).where(Delivery.request_pk == req.pk)).all()
+        return {"view": view.json(), "content_hash": req.content_hash, "pending_change": req.pending_change,
+                "audit": sorted(audit_events), "deliveries": sorted(deliveries)}

@@ -142,3 +142,60 @@ def test_mapping_cli(app, client, admin, connection, tmp_path):
     assert preview.exit_code == 0 and json.loads(preview.output)["intake"]["state"] == "needs_info"
     listed = runner.invoke(args=["connector", "connections", "list"])
     assert "sf-prod\tsalesforce\tneeds_authorization" in listed.output
+
+
+ZD_SETTINGS = {"subdomain": "acme", "client_id": "lec-connector", "client_secret": "zd-secret"}
+TICKET = {
+    "id": 1001, "subject": "Northwind needs 120 seats", "description": "A new team of 20 analysts joins the rollout.",
+    "status": "open", "tags": ["license_exception"], "custom_fields": [{"id": 360099, "value": "whatever"}],
+    "requester": {"id": 1, "name": "Ada Lovelace", "email": "ada@northwind.example.com"},
+    "organization": {"id": 2, "name": "Northwind Analytics", "external_id": "ACC-10001",
+                     "organization_fields": {"segment": "enterprise"}},
+}
+
+
+@pytest.fixture
+def fresh_zendesk(client, admin):
+    """A Zendesk connection whose custom fields are not created yet: every ``{placeholder}`` is unfilled."""
+    r = client.post("/api/v1/connections", headers=admin,
+                    json={"name": "zd-new", "kind": "zendesk", "settings": ZD_SETTINGS})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def test_preview_of_a_fresh_zendesk_connection_maps_what_it_can_and_names_the_unfilled_placeholders(
+        app, client, admin, fresh_zendesk):
+    from mappings import ZENDESK_PLACEHOLDER_FIELDS
+
+    before = counts(app)
+    default = yaml.safe_load(default_mapping_text("zendesk"))
+    saved = client.put("/api/v1/connections/zd-new/mapping", headers=admin, json=default)
+    assert saved.status_code == 200, saved.get_json()  # saving the default mapping is allowed…
+
+    for body in ({"record": TICKET, "mapping": default}, {"record": TICKET}):  # …and so is previewing it
+        r = client.post("/api/v1/connections/zd-new/mapping/preview", headers=admin, json=body)
+        assert r.status_code == 200, r.get_json()
+        result = r.get_json()
+        assert result["mapping_problems"] == []
+        assert result["request"]["title"] == "Northwind needs 120 seats"
+        assert result["request"]["customer"]["name"] == "Northwind Analytics"
+        assert result["intake"]["state"] == "needs_info" and "category" in result["intake"]["missing"]
+        unfilled = result["unfilled_placeholders"]
+        assert {u["placeholder"] for u in unfilled} == set(ZENDESK_PLACEHOLDER_FIELDS)
+        assert {"field": "inbound.category", "placeholder": "category"}.items() <= next(
+            u for u in unfilled if u["field"] == "inbound.category").items()
+        assert all("{" + u["placeholder"] + "}" in u["message"] for u in unfilled)
+    assert counts(app)[0] == before[0]
+
+
+def test_preview_still_refuses_a_mapping_with_real_problems_and_says_which_placeholders_are_unfilled(
+        client, admin, fresh_zendesk):
+    doc = yaml.safe_load(default_mapping_text("zendesk"))
+    doc["inbound"]["customer.shoe_size"] = "subject"
+    r = client.post("/api/v1/connections/zd-new/mapping/preview", headers=admin,
+                    json={"record": TICKET, "mapping": doc})
+    assert r.status_code == 200, r.get_json()
+    result = r.get_json()
+    assert [(p["field"], p["rule"]) for p in result["mapping_problems"]] == [("inbound.customer.shoe_size",
+                                                                               "unknown_target")]
+    assert result["request"] is None and result["unfilled_placeholders"]

@@ -69,6 +69,17 @@ def test_add_a_connection_with_settings_errors_shown_on_the_form(app, admin, csr
     assert "sf-prod" in html and "needs authorization" in html and "not-in-clear-please" not in html
 
 
+def test_add_a_connection_refuses_settings_authorization_records(app, admin, csrf):
+    token = csrf(admin.get("/admin/connections").get_data(as_text=True))
+    r = admin.post("/admin/connections", data={"csrf_token": token, "name": "sf-prod", "kind": "salesforce",
+                                               "settings": yaml.safe_dump({**SF_SETTINGS,
+                                                                           "org_id": "00D5g000009OtHeRAA"})})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "settings.org_id: Read-only." in html and "cannot be set by an admin" in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Connection)) == 0
+
+
 def test_connect_starts_the_oauth_flow_and_sync_says_why_it_cannot_run(app, admin, sf_connection, csrf):
     token = csrf(admin.get("/admin/connections").get_data(as_text=True))
     r = admin.post(f"/admin/connections/{sf_connection}/connect", data={"csrf_token": token})
@@ -240,3 +251,31 @@ def test_the_ui_follows_the_url_prefix(database_url):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_an_admin_can_preview_the_default_mapping_of_a_fresh_zendesk_connection(app, admin, csrf):
+    """The custom fields are not created yet, so every ``{placeholder}`` is unfilled: saving allows that, and
+    so does preview (those rules read as missing)."""
+    import html as html_lib
+
+    from connector import connections
+
+    with app.app_context():
+        connections.create("zd-new", "zendesk", {"subdomain": "acme", "client_id": "lec", "client_secret": "s"},
+                           "test")
+        db.session.commit()
+    page = admin.get("/admin/connections/zd-new/mapping").get_data(as_text=True)
+    document = html_lib.unescape(
+        re.search(r"<textarea[^>]*name=\"document\"[^>]*>\n?(.*?)</textarea>", page, re.S).group(1))
+    assert "{category}" in document
+    ticket = {"id": 1001, "subject": "Northwind needs 120 seats", "description": "20 analysts join.",
+              "tags": ["license_exception"], "custom_fields": [],
+              "organization": {"name": "Northwind Analytics", "external_id": "ACC-1"}}
+
+    r = admin.post("/admin/connections/zd-new/mapping", data={
+        "csrf_token": csrf(page), "document": document, "record": json.dumps(ticket), "preview": "Preview"})
+
+    assert r.status_code == 200, r.get_data(as_text=True)
+    html = r.get_data(as_text=True)
+    assert "Preview result" in html and "Fix the mapping before previewing" not in html
+    assert "&#34;name&#34;: &#34;Northwind Analytics&#34;" in html

@@ -154,3 +154,20 @@ def test_a_ticket_form_selects_tickets_too_and_gets_its_own_trigger(zd):
         [{"field": "current_tags", "operator": "includes", "value": "license_exception"}],
         [{"field": "ticket_form_id", "operator": "is", "value": "360000200077"}]]
     assert all(t["actions"][0]["value"][1] == '{"ticket_id": "{{ticket.id}}"}' for t in triggers)
+
+
+def test_a_next_link_to_another_host_is_not_followed_and_the_admin_is_told_which(zd):
+    zd.create(field_ids=None)
+    zd.authorize()
+    Account(zd.http)
+    zd.http.replace(responses.GET, f"{BASE}/api/v2/webhooks", json={
+        "webhooks": [], "meta": {"has_more": True, "after_cursor": "x"},
+        "links": {"next": "https://hooks.attacker.example/api/v2/webhooks?page[after]=x", "prev": None}})
+    stolen = zd.http.get("https://hooks.attacker.example/api/v2/webhooks", json={"webhooks": []})
+
+    r = zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin)
+
+    assert r.status_code == 409 and r.get_json()["code"] == "provisioning_failed"
+    assert "hooks.attacker.example" in r.get_json()["message"]
+    assert not stolen.calls
+    assert all(c.request.url.startswith(BASE) for c in zd.http.calls)

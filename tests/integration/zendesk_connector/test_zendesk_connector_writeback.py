@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import responses
 import time_machine
@@ -13,6 +14,7 @@ from connector.models import utcnow
 
 TICKET = "https://acme.zendesk.com/api/v2/tickets/1001.json"
 UPDATE_MANY = "https://acme.zendesk.com/api/v2/tickets/update_many.json"
+JOB_STATUSES = "https://acme.zendesk.com/api/v2/job_statuses/show_many.json"
 CONFLICT = {"error": "UpdateConflict", "description": "Safe Update prevented the update due to outdated ticket "
             "data. Please fetch the latest ticket data and try again."}
 
@@ -51,15 +53,28 @@ def approve(zd, chair, req):
 
 
 def job(http, job_id, results, first="queued"):
-    """``update_many`` answers with a job status; polling it gives the per-ticket results."""
+    """``update_many`` answers with a job status; polling it (``show_many``) gives the per-ticket results."""
     status = {"id": job_id, "url": f"https://acme.zendesk.com/api/v2/job_statuses/{job_id}.json",
               "job_type": "bulk_update", "total": len(results), "progress": None, "status": first,
               "message": None, "results": None}
     put = http.put(UPDATE_MANY, json={"job_status": status})
-    http.get(status["url"], json={"job_status": {**status, "status": "completed", "progress": len(results),
-                                                 "message": "Completed at 2026-11-20T10:31:00+00:00",
-                                                 "results": results}})
+    job_statuses(http)[job_id] = {**status, "status": "completed", "progress": len(results),
+                                  "message": "Completed at 2026-11-20T10:31:00+00:00", "results": results}
     return put
+
+
+def job_statuses(http):
+    """The jobs ``GET /api/v2/job_statuses/show_many.json?ids=a,b`` knows (registered once per mock)."""
+    known = getattr(http, "zendesk_jobs", None)
+    if known is None:
+        known = http.zendesk_jobs = {}
+
+        def show_many(request):
+            ids = parse_qs(urlsplit(request.url).query)["ids"][0].split(",")
+            return 200, {}, json.dumps({"job_statuses": [known[i] for i in ids if i in known]})
+
+        http.zendesk_job_polls = http.add_callback(responses.GET, JOB_STATUSES, callback=show_many)
+    return known
 
 
 def ok(ticket_id, index):
@@ -123,31 +138,51 @@ def test_a_409_is_re_read_and_the_change_re_applied_on_the_new_stamp(connected, 
     assert stamps == ["2026-11-20T10:30:00Z", "2026-11-20T10:30:42Z", "2026-11-20T10:31:00Z"]
 
 
-def test_field_and_tag_changes_go_out_in_one_bulk_update_with_per_ticket_bodies(zd, app):
+def test_field_and_tag_changes_go_out_in_bulk_but_a_status_change_is_a_safe_update(zd, app):
+    """Tags added and the connector's own fields cannot clobber an agent's edit, so they go out in one
+    ``update_many``; the ticket status belongs to the agents, so a change that sets it is a ``safe_update`` on the
+    ``updated_at`` just read (re-read and re-applied on 409)."""
     zd.create(status_by_state={"needs_info": "pending"})
     zd.authorize()
     incomplete = {**zd.COMPLETE, "revenue_impact": None, "data_sensitivity": None}
     reqs = synced(zd, zd.ticket(1001), zd.ticket(1004, values=incomplete), zd.ticket(1006, status="closed"))
-    failed = {"id": 1006, "index": 2, "action": "update", "success": False, "status": "Failed",
+    failed = {"id": 1006, "index": 1, "action": "update", "success": False, "status": "Failed",
               "error": "RecordInvalid", "details": "Status: closed prevents ticket update"}
-    put = job(zd.http, "J-1", [ok(1001, 0), ok(1004, 1), failed])
+    put = job(zd.http, "J-1", [ok(1001, 0), failed])
+    one = "https://acme.zendesk.com/api/v2/tickets/1004.json"
+    zd.http.get(one, json={"ticket": {"id": 1004, "status": "open", "updated_at": "2026-11-20T10:30:00Z",
+                                      "tags": ["license_exception"]}})
+    zd.http.get(one, json={"ticket": {"id": 1004, "status": "hold", "updated_at": "2026-11-20T10:30:42Z",
+                                      "tags": ["license_exception"]}})  # the agent put it on hold meanwhile
+    single: list[dict] = []
+    answers = [(409, CONFLICT), (200, {"ticket": {"id": 1004, "updated_at": "2026-11-20T10:31:00Z",
+                                                  "tags": ["license_exception", "license_exception_needs_info"]}})]
+
+    def put_one(request):
+        single.append(json.loads(request.body)["ticket"])
+        status, body = answers.pop(0)
+        return status, {}, json.dumps(body)
+
+    zd.http.add_callback(responses.PUT, one, callback=put_one)
 
     counts = drain(app)
 
     assert counts["delivered"] == 2 and counts["dead"] == 1
     assert len(put.calls) == 1
     bodies = {b["id"]: b for b in json.loads(put.calls[0].request.body)["tickets"]}
-    assert set(bodies) == {1001, 1004, 1006}
+    assert set(bodies) == {1001, 1006}, "a body that sets the status never goes out in bulk"
     assert bodies[1001]["additional_tags"] == ["license_exception_in_review"] and "comment" not in bodies[1001]
-    assert "status" not in bodies[1001] and bodies[1004]["status"] == "pending"
-    assert bodies[1004]["additional_tags"] == ["license_exception_needs_info"]
-    assert "license_exception" not in bodies[1004]["remove_tags"]
-    comment = bodies[1004]["comment"]
-    assert comment["public"] is True and reqs["1004"]["key"] in comment["body"]
-    assert "revenue_impact.amount" in comment["body"] and "data_sensitivity" in comment["body"]
-    assert {f["id"]: f["value"] for f in bodies[1004]["custom_fields"]}[zd.FIELD_IDS["governance_status"]] == \
-        "needs_info"
-    assert all("tags" not in b and "safe_update" not in b for b in bodies.values())
+    assert all("status" not in b and "tags" not in b and "safe_update" not in b for b in bodies.values())
+    first, again = single
+    assert [first["updated_stamp"], again["updated_stamp"]] == ["2026-11-20T10:30:00Z", "2026-11-20T10:30:42Z"]
+    for body in (first, again):
+        assert body["safe_update"] is True and body["status"] == "pending" and "tags" not in body
+        assert body["additional_tags"] == ["license_exception_needs_info"]
+        comment = body["comment"]
+        assert comment["public"] is True and reqs["1004"]["key"] in comment["body"]
+        assert "revenue_impact.amount" in comment["body"] and "data_sensitivity" in comment["body"]
+        assert {f["id"]: f["value"] for f in body["custom_fields"]}[zd.FIELD_IDS["governance_status"]] == \
+            "needs_info"
     states = {key: d["status"] for key, d in deliveries(zd).items()}
     assert states == {reqs["1001"]["key"]: "delivered", reqs["1004"]["key"]: "delivered",
                       reqs["1006"]["key"]: "dead"}

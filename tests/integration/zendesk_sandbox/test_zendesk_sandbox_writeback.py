@@ -140,6 +140,49 @@ def test_bulk_updates_report_each_ticket(make_sandbox, connect):
     assert [m for m, path in sandbox.request_log if path.endswith("update_many.json")] == ["PUT"] * 3
 
 
+def test_job_statuses_show_many_answers_in_the_documented_shape(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=230, seed=9, job_polls_before_complete=1)
+    client = connect(sandbox, sleep=lambda seconds: None)
+    ids = sandbox.ticket_ids()[:150]
+    jobs = client.update_many([{"id": i, **ticket_update_body(additional_tags=["lec_bulk"])} for i in ids])
+    job_ids = [str(job["id"]) for job in jobs]
+    assert [job["status"] for job in jobs] == ["queued", "queued"]
+
+    first = client.request("GET", "/api/v2/job_statuses/show_many.json", params={"ids": ",".join(job_ids)})
+    second = client.request("GET", "/api/v2/job_statuses/show_many", params={"ids": ",".join([*job_ids, "nope"])})
+
+    assert list(first) == ["job_statuses"]
+    assert [s["id"] for s in first["job_statuses"]] == job_ids
+    assert {s["status"] for s in first["job_statuses"]} == {"working"} and first["job_statuses"][0]["results"] is None
+    done = second["job_statuses"]
+    assert [s["id"] for s in done] == job_ids, "unknown ids are left out"
+    assert {"id", "url", "job_type", "total", "progress", "status", "message", "results"} <= set(done[0])
+    assert [s["status"] for s in done] == ["completed", "completed"] and [s["total"] for s in done] == [100, 50]
+    assert done[0]["url"] == f"{sandbox.base_url}/api/v2/job_statuses/{job_ids[0]}.json"
+    assert [r["id"] for r in done[1]["results"]] == ids[100:] and all(r["success"] for r in done[1]["results"])
+    with pytest.raises(FatalError) as missing:
+        client.request("GET", "/api/v2/job_statuses/show_many.json")
+    assert missing.value.status == 400
+    too_many = ",".join(f"j{n}" for n in range(101))
+    with pytest.raises(FatalError):
+        client.request("GET", "/api/v2/job_statuses/show_many.json", params={"ids": too_many})
+
+
+def test_a_bulk_round_is_polled_with_one_show_many_call_per_poll(make_sandbox, connect):
+    sandbox = make_sandbox(tickets=230, seed=10, job_polls_before_complete=1)
+    client = connect(sandbox, sleep=lambda seconds: None)
+    for count in (205, 80):  # three jobs, then one
+        ids = sandbox.ticket_ids()[:count]
+        sandbox.request_log.clear()
+
+        results = client.apply_updates([{"id": i, **ticket_update_body(additional_tags=["lec_bulk"])} for i in ids],
+                                       poll_interval=0.01)
+
+        assert len(results) == count and all(r.success for r in results.values())
+        polls = [path for method, path in sandbox.request_log if "job_statuses" in path]
+        assert polls == ["/api/v2/job_statuses/show_many.json"] * 2, "working at the first poll, then completed"
+
+
 def test_injected_faults_reach_the_client_as_typed_errors(make_sandbox, connect):
     sandbox = make_sandbox(tickets=5)
     naps: list[float] = []

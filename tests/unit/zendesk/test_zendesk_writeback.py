@@ -168,33 +168,43 @@ def test_update_many_refuses_to_replace_tags(client):
         client.update_many([{"id": 1, "tags": ["only_this"]}])
 
 
+JOB_STATUSES = f"{BASE}/api/v2/job_statuses/show_many.json"
+
+
 @responses.activate
 def test_apply_updates_polls_jobs_and_reports_every_ticket(client, clock):
     responses.put(
         f"{BASE}/api/v2/tickets/update_many.json",
         json={"job_status": {"id": "8b726e606741012ffc2d782bcb7848fe", "status": "queued"}},
     )
-    job_url = f"{BASE}/api/v2/job_statuses/8b726e606741012ffc2d782bcb7848fe.json"
-    responses.get(job_url, json={"job_status": {"id": "8b726e606741012ffc2d782bcb7848fe", "status": "working"}})
+    ids = matchers.query_param_matcher({"ids": "8b726e606741012ffc2d782bcb7848fe"})
     responses.get(
-        job_url,
+        JOB_STATUSES,
+        match=[ids],
+        json={"job_statuses": [{"id": "8b726e606741012ffc2d782bcb7848fe", "status": "working"}]},
+    )
+    responses.get(
+        JOB_STATUSES,
+        match=[ids],
         json={
-            "job_status": {
-                "id": "8b726e606741012ffc2d782bcb7848fe",
-                "status": "completed",
-                "results": [
-                    {"id": 1, "action": "update", "success": True, "status": "Updated"},
-                    {
-                        "id": 2,
-                        "index": 1,
-                        "action": "update",
-                        "success": False,
-                        "status": "Failed",
-                        "error": "UpdateConflict",
-                        "details": "Safe Update prevented the update",
-                    },
-                ],
-            }
+            "job_statuses": [
+                {
+                    "id": "8b726e606741012ffc2d782bcb7848fe",
+                    "status": "completed",
+                    "results": [
+                        {"id": 1, "action": "update", "success": True, "status": "Updated"},
+                        {
+                            "id": 2,
+                            "index": 1,
+                            "action": "update",
+                            "success": False,
+                            "status": "Failed",
+                            "error": "UpdateConflict",
+                            "details": "Safe Update prevented the update",
+                        },
+                    ],
+                }
+            ]
         },
     )
 
@@ -207,3 +217,55 @@ def test_apply_updates_polls_jobs_and_reports_every_ticket(client, clock):
     assert not results[2].success and "UpdateConflict" in (results[2].error or "")
     assert not results[3].success, "a ticket the job never reported is not assumed done"
     assert clock.sleeps == [2.0]
+
+
+@responses.activate
+def test_the_jobs_of_a_round_are_polled_together_one_show_many_call_per_poll(client, clock):
+    submitted: list[int] = []
+
+    def update_many(request):
+        tickets = json.loads(request.body)["tickets"]
+        submitted.append(len(tickets))
+        return 200, {}, json.dumps({"job_status": {"id": f"job{len(submitted)}", "status": "queued"}})
+
+    polls: list[list[str]] = []
+
+    def show_many(request):
+        asked = request.params["ids"].split(",")
+        polls.append(asked)
+        statuses = []
+        for job_id in asked:
+            start = 5000 + 100 * (int(job_id.removeprefix("job")) - 1)
+            done = len(polls) >= (2 if job_id == "job2" else 1)  # job2 is still working at the first poll
+            results = [{"id": start + i, "index": i, "success": True, "status": "Updated"} for i in range(100)]
+            statuses.append({"id": job_id, "status": "completed" if done else "working",
+                             "results": results if done else None})
+        return 200, {}, json.dumps({"job_statuses": statuses})
+
+    responses.add_callback(responses.PUT, f"{BASE}/api/v2/tickets/update_many.json", callback=update_many)
+    responses.add_callback(responses.GET, JOB_STATUSES, callback=show_many)
+
+    results = client.apply_updates([{"id": 5000 + i, "additional_tags": ["x"]} for i in range(250)],
+                                   poll_interval=1.5)
+
+    assert submitted == [100, 100, 50]
+    assert polls == [["job1", "job2", "job3"], ["job2"]], "one call per poll, only for the jobs still running"
+    assert clock.sleeps == [1.5]
+    assert len(results) == 250 and all(r.success for r in results.values())
+    assert not any("/job_statuses/job" in c.request.url for c in responses.calls), "no GET per job"
+
+
+@responses.activate
+def test_more_than_100_jobs_are_polled_100_ids_a_call(client):
+    asked: list[int] = []
+
+    def show_many(request):
+        ids = request.params["ids"].split(",")
+        asked.append(len(ids))
+        return 200, {}, json.dumps({"job_statuses": [{"id": i, "status": "completed", "results": []} for i in ids]})
+
+    responses.add_callback(responses.GET, JOB_STATUSES, callback=show_many)
+
+    finished = client.wait_for_jobs([f"j{n}" for n in range(150)])
+
+    assert asked == [100, 50] and len(finished) == 150
