@@ -20,7 +20,7 @@ import rfc8785
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from connector.db import db
+from connector.db import db, insert_many
 from connector.models import AuditEvent, AuditSample, utcnow
 
 GENESIS = "0" * 64
@@ -171,7 +171,7 @@ def _append_rows(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] 
                      "data": clean, "prev_hash": prev, "hash": digest})
         prev = digest
     if rows:
-        session.execute(AuditEvent.__table__.insert(), rows)  # Core executemany: one batch, no ORM grouping
+        insert_many(AuditEvent.__table__, rows)  # one executemany, no ORM objects
     session.info[_HEAD_KEY] = (seq, prev)
     return rows
 

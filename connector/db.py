@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import JSON, MetaData, Table, event, text
 from sqlalchemy.engine import Engine
 
 NAMING = {
@@ -66,3 +67,42 @@ def allocate_keys(table: str, column: str, count: int) -> list[int]:
         top = session.execute(text(f'SELECT coalesce(max("{column}"), 0) FROM "{table}"')).scalar_one()
         return list(range(int(top) + 1, int(top) + 1 + count))
     raise NotImplementedError(f"the connector supports SQLite and PostgreSQL, not {dialect}")
+
+
+def insert_many(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One executemany of ``rows`` (all with the same keys), converting values the way the column types do,
+    but each repeated scalar only once: a page's rows share their timestamps, connection and status, and
+    per-value type processing was a tenth of the sync's CPU."""
+    if not rows:
+        return
+    db.session.flush()  # pending ORM changes first, as ``session.execute`` would (foreign keys, order)
+    connection = db.session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    compiled = table.insert().compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or names) if dialect.positional else names
+    convert: dict[str, Callable[[Any], Any] | None] = {}
+    for name in names:
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        convert[name] = process if process is None or isinstance(column_type, JSON) else _memoised(process)
+    converted = [{name: (value if (fn := convert[name]) is None else fn(value)) for name, value in row.items()}
+                 for row in rows]
+    params: list[Any] = ([tuple(row[name] for name in order) for row in converted] if dialect.positional
+                         else converted)
+    connection.exec_driver_sql(str(compiled), params)
+
+
+def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            result = seen[value] = process(value)
+            return result
+        except TypeError:  # unhashable
+            return process(value)
+
+    return convert

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from connector import audit
-from connector.db import allocate_keys, db
+from connector.db import allocate_keys, db, insert_many
 from connector.governance import lifecycle, review
 from connector.governance.communications import communications
 from connector.governance.errors import InvalidInput, NotPermitted, StateConflict
@@ -593,7 +593,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         pks = allocate_keys(ExceptionRequest.__tablename__, "pk", len(new_rows))
         for row, pk in zip(new_rows, pks, strict=True):  # keys known up front: one insert carries the human keys
             row["pk"], row["key"] = pk, f"{key_prefix}-{pk + 1000}"
-        db.session.execute(ExceptionRequest.__table__.insert(), new_rows)  # Core executemany: one batch
+        insert_many(ExceptionRequest.__table__, new_rows)  # one executemany for the page
         for (_, _, _, data), pk in zip(events, pks, strict=True):
             data["key"] = f"{key_prefix}-{pk + 1000}"  # type: ignore[index]
         audit.append_many(events, at=now)

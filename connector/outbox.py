@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import update
 
-from connector.db import db
+from connector.db import db, insert_many
 from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, utcnow
 from connector.representation import current_entitlement, iso
 
@@ -89,7 +89,7 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
             .values(status="superseded", last_error="superseded by a newer change")
             .execution_options(synchronize_session=False)
         )
-    db.session.execute(Delivery.__table__.insert(), [
+    insert_many(Delivery.__table__, [
         {"request_pk": pk, "target": target, "change": change, "version": None, "message_id": "msg_" + uuid.uuid4().hex,
          "payload": {"change": change}, "status": "pending", "attempts": 0, "next_attempt_at": now,
          "created_at": now, "deadline": deadline}

@@ -114,32 +114,46 @@ def _check_for(path: str, kind: str) -> Check:
 CHECKS: dict[str, Check] = {path: _check_for(path, kind) for path, kind in GOVERNANCE_FIELDS.items()}
 
 
+#: group ("customer") → its fields' checks ("name" → check): nested values need no joined path to look up.
+NESTED: dict[str, dict[str, Check]] = {}
+for _path, _check in CHECKS.items():
+    if "." in _path:
+        _head, _leaf = _path.split(".", 1)
+        NESTED.setdefault(_head, {})[_leaf] = _check
+
+
 def normalize(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Nested mapped fields → (typed, stored JSON form, errors by dotted path)."""
     typed: dict[str, Any] = {}
     stored: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key, value in fields.items():
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
+            checks = NESTED.get(key) or {}
+            group_typed: dict[str, Any] = {}
+            group_stored: dict[str, Any] = {}
             for sub, sub_value in value.items():
-                _one(f"{key}.{sub}", sub_value, typed.setdefault(key, {}), stored.setdefault(key, {}), sub, errors)
-            if not typed[key]:
-                del typed[key]
-                del stored[key]
+                if sub_value is None or sub_value == [] or sub_value == "":
+                    continue
+                check = checks.get(sub)
+                if check is None:
+                    errors[f"{key}.{sub}"] = "Unknown field."
+                    continue
+                try:
+                    group_typed[sub], group_stored[sub] = check(sub_value)
+                except ValueError as exc:
+                    errors[f"{key}.{sub}"] = str(exc)
+            if group_typed:
+                typed[key], stored[key] = group_typed, group_stored
+        elif value is None or value == [] or value == "":
+            continue
         else:
-            _one(key, value, typed, stored, key, errors)
+            check = CHECKS.get(key)
+            if check is None:
+                errors[key] = "Unknown field."
+                continue
+            try:
+                typed[key], stored[key] = check(value)
+            except ValueError as exc:
+                errors[key] = str(exc)
     return typed, stored, errors
-
-
-def _one(path: str, value: Any, typed: dict[str, Any], stored: dict[str, Any], leaf: str,
-         errors: dict[str, str]) -> None:
-    if value is None or value == [] or value == "":
-        return
-    check = CHECKS.get(path)
-    if check is None:
-        errors[path] = "Unknown field."
-        return
-    try:
-        typed[leaf], stored[leaf] = check(value)
-    except ValueError as exc:
-        errors[path] = str(exc)

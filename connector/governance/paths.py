@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+_PARTS: dict[str, tuple[str, ...]] = {}
+
 
 def get_path(data: Mapping[str, Any] | None, path: str) -> Any:
+    parts = _PARTS.get(path)
+    if parts is None:
+        parts = tuple(path.split("."))
+        if len(_PARTS) < 4096:  # paths come from the schema and the policy: a small, fixed set
+            _PARTS[path] = parts
     node: Any = data
-    for part in path.split("."):
-        if not isinstance(node, Mapping):
+    for part in parts:
+        if type(node) is not dict and not isinstance(node, Mapping):  # the exact type first: ABC checks are slow
             return None
         node = node.get(part)
         if node is None:
@@ -21,12 +28,17 @@ def is_blank(value: Any) -> bool:
     """Empty strings, lists and objects count as missing, as do objects whose values are all blank."""
     if value is None:
         return True
+    kind = type(value)
+    if kind is str:
+        return not value.strip()
+    if kind is list or kind is tuple or kind is set:
+        return len(value) == 0
+    if kind is dict or isinstance(value, Mapping):
+        return all(is_blank(v) for v in value.values())
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, (list, tuple, set)):
         return len(value) == 0
-    if isinstance(value, Mapping):
-        return all(is_blank(v) for v in value.values())
     return False
 
 

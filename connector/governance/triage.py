@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,7 +40,7 @@ def _value(fields: Mapping[str, Any], derived: Mapping[str, Any], name: str) -> 
     return derived[name] if name in derived else get_path(fields, name)
 
 
-_Rule = tuple[str, int, str, str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any], str, Any]
+_Rule = tuple[str, int, str, str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any], Callable[[Any], bool]]
 _programs: dict[int, tuple[Policy, list[_Rule]]] = {}
 
 
@@ -69,11 +70,61 @@ def _program(policy: Policy) -> list[_Rule]:
         if cond["op"] in ("gt", "gte", "lt", "lte") and not isinstance(expected, int):
             expected = Decimal(str(expected))
         rules.append((rule["dimension"], rule["points"], rule["because"], cond["field"], _reader(cond["field"]),
-                      cond["op"], expected))
+                      _predicate(cond["op"], expected)))
     if len(_programs) > 32:
         _programs.clear()
     _programs[id(policy)] = (policy, rules)
     return rules
+
+
+def _predicate(op: str, expected: Any) -> Callable[[Any], bool]:
+    """The rule's test as one closure (chosen once per policy, not per record and rule)."""
+    if op == "present":
+        return lambda actual: actual not in (None, "", [], {})
+    if op in ("in", "not_in") and isinstance(expected, (list, tuple, set, frozenset)):
+        try:
+            options: Any = frozenset(expected)
+        except TypeError:
+            options = expected
+        listed = list(expected)
+
+        def member(actual: Any) -> bool:
+            try:
+                return actual in options
+            except TypeError:  # an unhashable value (a list) is compared item by item
+                return actual in listed
+
+        if op == "in":
+            return lambda actual: actual is not None and member(actual)
+        return lambda actual: actual is not None and not member(actual)
+    if op == "contains_any":
+        wanted = frozenset(str(v).lower() for v in expected)
+
+        def contains_any(actual: Any) -> bool:
+            if actual is None:
+                return False
+            have = actual if isinstance(actual, (list, tuple, set)) else [actual]
+            return any(str(v).lower() in wanted for v in have)
+
+        return contains_any
+    if op == "eq":
+        return lambda actual: actual is not None and bool(actual == expected)
+    if op == "ne":
+        return lambda actual: actual is not None and bool(actual != expected)
+    if op in _COMPARE:
+        compare, bound = _COMPARE[op], expected if isinstance(expected, int) else Decimal(str(expected))
+
+        def numeric(actual: Any) -> bool:
+            if actual is None:
+                return False
+            return bool(compare(actual if isinstance(actual, (Decimal, int)) else Decimal(str(actual)), bound))
+
+        return numeric
+    return lambda actual: _holds(op, actual, expected)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt,
+                                                  "lte": operator.le}
 
 
 def _holds(op: str, actual: Any, expected: Any) -> bool:
@@ -158,9 +209,9 @@ def score_risk(
     derived = derived if derived is not None else derived_values(fields, policy)
     dims = dict.fromkeys(DIMENSIONS, 0)
     explanation: list[dict[str, Any]] = []
-    for dimension, points, because, field_name, read, op, expected in _program(policy):
+    for dimension, points, because, field_name, read, holds in _program(policy):
         actual = read(fields, derived)
-        if _holds(op, actual, expected):
+        if holds(actual):
             dims[dimension] += points
             explanation.append({"dimension": dimension, "points": points, "because": because,
                                 "field": field_name, "value": _jsonable(actual)})

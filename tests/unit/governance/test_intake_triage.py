@@ -105,3 +105,28 @@ def test_governance_package_imports_no_framework():
                 if top in banned or (name.startswith("connector") and not name.startswith("connector.governance")):
                     offenders.append(f"{path.name}: {name}")
     assert offenders == []
+
+
+def test_compiled_rule_predicates_agree_with_the_rule_semantics():
+    """Risk rules are compiled to closures once per policy; each must decide exactly as the rule reads."""
+    from decimal import Decimal
+
+    from connector.governance.triage import _holds, _predicate
+
+    actuals = [None, "", [], {}, 0, 5, 10, Decimal("9.5"), 2.5, True, "EMEA", "emea", ["EMEA", "APAC"], ["x"],
+               ("APAC",), "regulated", 250000]
+    cases = [("present", None), ("eq", "regulated"), ("ne", "regulated"), ("in", ["EMEA", "regulated", 5]),
+             ("not_in", ["EMEA", "regulated"]), ("in", [["x"], "a"]), ("contains_any", ["emea", "LATAM"]),
+             ("gt", 5), ("gte", Decimal("9.5")), ("lt", 10), ("lte", 5)]
+    for op, expected in cases:
+        holds = _predicate(op, expected)
+        for actual in actuals:
+            try:
+                want = _holds(op, actual, expected)
+            except Exception as exc:  # the rule cannot apply to this value: neither may the closure
+                import pytest
+
+                with pytest.raises(type(exc)):
+                    holds(actual)
+                continue
+            assert holds(actual) is want, (op, expected, actual)
