@@ -113,10 +113,29 @@ def append(actor: str, action: str, subject: str | None = None, data: Mapping[st
     return AuditEvent(**_append_rows([(actor, action, subject, data)], at)[0])
 
 
+_SECRET_NAMES: dict[str, bool] = {}
+
+
+def _is_secret_name(key: str) -> bool:
+    known = _SECRET_NAMES.get(key)
+    if known is None:
+        known = bool(_SECRET_KEY.search(key))
+        if len(_SECRET_NAMES) < 10_000:  # event keys are the code's own: a small, fixed set
+            _SECRET_NAMES[key] = known
+    return known
+
+
 def _prepare(value: Any) -> tuple[Any, bool]:
     """Redacted, JSON-plain copy of event data, and whether stdlib JSON gives its RFC 8785 form (one walk)."""
     if value is None or value is True or value is False:
         return value, True
+    kind = type(value)
+    if kind is str:
+        return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
+    if kind is int:
+        return value, -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+    if kind is list and all(type(v) is str and v.isascii() for v in value):
+        return list(value), True
     if isinstance(value, str):
         return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
     if isinstance(value, int):
@@ -126,7 +145,7 @@ def _prepare(value: Any) -> tuple[Any, bool]:
         plain = True
         for key, item in value.items():
             key = str(key)
-            if _SECRET_KEY.search(key):
+            if _is_secret_name(key):
                 out[key] = REDACTED
                 continue
             out[key], ok = _prepare(item)

@@ -86,10 +86,14 @@ def insert_many(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         column_type = table.c[name].type
         process = column_type.dialect_impl(dialect).bind_processor(dialect)
         convert[name] = process if process is None or isinstance(column_type, JSON) else _memoised(process)
-    converted = [{name: (value if (fn := convert[name]) is None else fn(value)) for name, value in row.items()}
-                 for row in rows]
-    params: list[Any] = ([tuple(row[name] for name in order) for row in converted] if dialect.positional
-                         else converted)
+    columns = []  # converted column by column, then zipped into rows: no per-value dispatch
+    for name in order:
+        values = [row[name] for row in rows]
+        fn = convert[name]
+        columns.append(values if fn is None else [fn(value) for value in values])
+    params: list[Any] = list(zip(*columns, strict=True))
+    if not dialect.positional:
+        params = [dict(zip(order, values, strict=True)) for values in params]
     connection.exec_driver_sql(str(compiled), params)
 
 

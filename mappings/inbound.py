@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from mappings.document import InboundRule, MappingDocument, map_key
-from mappings.paths import PLACEHOLDER, Reader, compile_reader, path_problem, step
+from mappings.paths import PLACEHOLDER, Reader, compile_reader, element_by_id, path_problem, step
 from mappings.transforms import (
     CASE_FUNCTIONS,
     COERCIONS,
@@ -216,10 +216,10 @@ def _list_transform(rule: InboundRule, coerce: Callable[[Any], Any]) -> Transfor
 
 
 #: A compiled rule: leaf (target within its group), target, source (for messages), inline keys for
-#: one/two-segment paths (else a reader), transform (None: plain text), default and the reason the default
-#: is unusable (if it is).
+#: one/two-segment paths (else a reader), whether the second key is an element id (`custom_fields.<id>`),
+#: transform (None: plain text), default and the reason the default is unusable (if it is).
 _Compiled = tuple[
-    str, str, str, str | None, str | None, Reader | None, Transform | None, Any, str | None
+    str, str, str, str | None, str | None, bool, Reader | None, Transform | None, Any, str | None
 ]  # fmt: skip
 
 
@@ -250,12 +250,20 @@ def _compile(leaf: str, target: str, rule: InboundRule, target_type: str | None)
         and len(segments) <= 2
         and not any(segment.isdigit() for segment in segments)
     )
-    if inline:
+    by_id = bool(
+        source
+        and not PLACEHOLDER.search(source)
+        and path_problem(source) is None
+        and len(segments) == 2
+        and not segments[0].isdigit()
+        and segments[1].isdigit()
+    )
+    if inline or by_id:
         key1 = segments[0]
         key2 = segments[1] if len(segments) == 2 else None
     else:
         reader = compile_reader(source)
-    return (leaf, target, source or "default", key1, key2, reader, transform, default, bad_default)
+    return (leaf, target, source or "default", key1, key2, by_id, reader, transform, default, bad_default)
 
 
 class InboundProgram:
@@ -297,6 +305,7 @@ def _generate(
         "Mapping": Mapping,
         "to_text": to_text,
         "step": step,
+        "element": element_by_id,
         "unexpected": _unexpected,
         "nest": _nest,
     }
@@ -306,6 +315,7 @@ def _generate(
         "        record = {}",
         "    fields = {}",
         "    errors = {}",
+        "    indexed = {}",
         "    get = record.get",
     ]
     index = 0
@@ -313,7 +323,7 @@ def _generate(
         node = "fields" if group is None else "node"
         if group is not None:
             lines.append("    node = {}")
-        for leaf, target, source, key1, key2, reader, transform, default, bad_default in rules:
+        for leaf, target, source, key1, key2, by_id, reader, transform, default, bad_default in rules:
             i = index
             index += 1
             constants.update(
@@ -323,7 +333,11 @@ def _generate(
             if key1 is not None:
                 constants[f"K{i}"] = key1
                 lines.append(f"        raw = get(K{i})")
-                if key2 is not None:
+                if key2 is not None and by_id:
+                    constants[f"J{i}"] = key2
+                    lines.append("        if raw is not None:")
+                    lines.append(f"            raw = element(raw, J{i}, K{i}, indexed)")
+                elif key2 is not None:
                     constants[f"J{i}"] = key2
                     lines.append("        if raw is not None:")
                     lines.append(f"            raw = raw.get(J{i}) if type(raw) is dict else step(raw, J{i}, None)")

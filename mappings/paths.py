@@ -48,23 +48,58 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+_ABSENT: Final = object()
+
+
 def step(value: Any, segment: str, number: int | None) -> Any:
     """One segment of a path on any JSON-like value; the slow path behind the readers."""
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         found = value.get(segment)
         if found is None and number is not None:
             found = value.get(number)  # type: ignore[call-overload]
         return found
     if isinstance(value, list):
         has_ids = False
+        # Zendesk's ids are integers: compare them as integers when the segment is one written plainly
+        as_int = number if number is not None and str(number) == segment else None
         for element in value:
-            if isinstance(element, Mapping) and "id" in element:
-                has_ids = True
-                if str(element["id"]) == segment:
-                    return element.get("value") if "value" in element else element
+            if type(element) is not dict and not isinstance(element, Mapping):
+                continue
+            ident = element.get("id", _ABSENT)
+            if ident is _ABSENT:
+                continue
+            has_ids = True
+            if ident == as_int if type(ident) is int else str(ident) == segment:
+                return element.get("value") if "value" in element else element
         if not has_ids and number is not None and -len(value) <= number < len(value):
             return value[number]
     return None
+
+
+_NO_INDEX: Final[dict[str, Any]] = {}
+
+
+def element_by_id(value: Any, segment: str, key: str, indexed: dict[str, dict[str, Any]]) -> Any:
+    """``step(value, segment)`` for a digits-only segment, with a list of id-carrying objects (Zendesk's
+    ``custom_fields``) indexed once per record in ``indexed`` under ``key`` instead of scanned per field."""
+    index = indexed.get(key)
+    if index is None:
+        index = indexed[key] = _index_by_id(value)
+    if index is _NO_INDEX:
+        return step(value, segment, _number(segment))
+    return index.get(segment)
+
+
+def _index_by_id(value: Any) -> dict[str, Any]:
+    if type(value) is not list:
+        return _NO_INDEX
+    index: dict[str, Any] = {}
+    for element in value:
+        if (type(element) is dict or isinstance(element, Mapping)) and "id" in element:
+            name = str(element["id"])
+            if name not in index:  # the first element with an id wins, as in ``step``
+                index[name] = element.get("value") if "value" in element else element
+    return index or _NO_INDEX
 
 
 def _number(segment: str) -> int | None:

@@ -15,8 +15,9 @@ from support.database import is_postgres
 from support.servers import serve
 
 from adapters.billing import BillingReceiver
+from connector import audit
 from connector.db import db
-from connector.models import Delivery, ExceptionRequest, utcnow
+from connector.models import AuditEvent, Delivery, ExceptionRequest, utcnow
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "whsec_" + "cHJvY2Vzcy10ZXN0LXNpZ25pbmcta2V5"
@@ -78,6 +79,11 @@ def test_four_workers_send_500_deliveries_exactly_once(app):
     assert done, status_counts(app)
     assert len(receiver.received) == 500
     assert len(receiver.by_id) == 500 and receiver.refused == 0
+    with app.app_context():  # four processes appended attempt events concurrently: still one linear chain
+        result = audit.verify()
+        attempts = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                     .where(AuditEvent.action == "delivery.attempted"))
+    assert result.ok and result.checked >= 500 and attempts == 500
 
 
 def test_killed_worker_leaves_delivery_pending_and_a_new_worker_sends_it(app):
@@ -96,5 +102,6 @@ def test_killed_worker_leaves_delivery_pending_and_a_new_worker_sends_it(app):
             second.send_signal(signal.SIGTERM)
             second.wait(20)
         wait_for(lambda: len(receiver.received) >= 2, 5)
+    assert receiver.arrivals >= 2  # the killed worker's attempt and the new worker's
     assert {entry["id"] for entry in receiver.received} == {"msg_00000"}
     assert len(receiver.by_id) == 1

@@ -391,3 +391,22 @@ def test_content_hash_is_stable_and_sensitive(targets: dict[str, str]) -> None:
     assert bad_a.fields == bad_b.fields
     assert content_hash(bad_a) != content_hash(bad_b)
     assert content_hash(first.fields) == content_hash(InboundResult(first.fields, {}))
+
+
+def test_custom_fields_read_through_the_per_record_index_as_through_a_scan():
+    """`custom_fields.<id>` reads use an index built once per record; it must answer exactly as `step` does."""
+    from mappings.paths import element_by_id, step
+
+    lists = [
+        [{"id": 360001, "value": "EMEA"}, {"id": 360002, "value": None}, {"id": 360001, "value": "second"}],
+        [{"id": "360001", "value": 5}, {"id": 7}],
+        [{"no_id": 1}, "text", 3],
+        ["a", "b", "c"],
+        [],
+        {"360001": "dict value"},
+        None,
+    ]
+    for value in lists:
+        for segment in ("360001", "360002", "7", "0", "1", "0360001", "99"):
+            assert element_by_id(value, segment, "custom_fields", {}) == step(
+                value, segment, int(segment)), (value, segment)
