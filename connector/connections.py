@@ -158,7 +158,9 @@ class ConnectionTokenStore:
             connection.execute(update(Connection).where(Connection.id == self._id).values(token=token))
 
 
-def context(conn: Connection) -> ConnectionContext:
+def context(conn: Connection, *, with_mapping: bool = True) -> ConnectionContext:
+    """What the source kind needs; ``with_mapping=False`` skips loading the mapping where nothing reads it
+    (verifying and storing a push: the hot path of webhooks)."""
     hosts = tuple(h.strip() for h in str(current_app.config.get("CONNECTOR_ALLOWED_INSTANCE_HOSTS") or "").split(",")
                   if h.strip())
     return ConnectionContext(
@@ -167,7 +169,8 @@ def context(conn: Connection) -> ConnectionContext:
         base_url=str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
         + str(current_app.config.get("CONNECTOR_URL_PREFIX") or ""),
         allowed_instance_hosts=hosts, http_timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30)),
-        mapping=resolved(conn, current_mapping(conn)[1]) if conn.mapping_version is not None else None,
+        mapping=resolved(conn, current_mapping(conn)[1]) if with_mapping and conn.mapping_version is not None
+        else None,
     )
 
 

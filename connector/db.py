@@ -78,23 +78,39 @@ def insert_many(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     db.session.flush()  # pending ORM changes first, as ``session.execute`` would (foreign keys, order)
     connection = db.session.connection()
     dialect = connection.dialect
-    names = list(rows[0])
-    compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    order = list(compiled.positiontup or names) if dialect.positional else names
-    convert: dict[str, Callable[[Any], Any] | None] = {}
-    for name in names:
-        column_type = table.c[name].type
-        process = column_type.dialect_impl(dialect).bind_processor(dialect)
-        convert[name] = process if process is None or isinstance(column_type, JSON) else _memoised(process)
+    sql, order, processors = _insert_plan(table, dialect, tuple(rows[0]))
     columns = []  # converted column by column, then zipped into rows: no per-value dispatch
-    for name in order:
+    for name, (process, memoise) in zip(order, processors, strict=True):
         values = [row[name] for row in rows]
-        fn = convert[name]
-        columns.append(values if fn is None else [fn(value) for value in values])
+        if process is not None:
+            convert = _memoised(process) if memoise and len(values) > 1 else process
+            values = [convert(value) for value in values]
+        columns.append(values)
     params: list[Any] = list(zip(*columns, strict=True))
     if not dialect.positional:
         params = [dict(zip(order, values, strict=True)) for values in params]
-    connection.exec_driver_sql(str(compiled), params)
+    connection.exec_driver_sql(sql, params)
+
+
+_PLANS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[str], list[tuple[Any, bool]]]] = {}
+
+
+def _insert_plan(table: Table, dialect: Any,
+                 names: tuple[str, ...]) -> tuple[str, list[str], list[tuple[Any, bool]]]:
+    """The INSERT statement compiled once per table, backend and column set, with each column's converter
+    (and whether its values repeat enough to memoise: every type but JSON)."""
+    key = (table.name, dialect.name, names)
+    plan = _PLANS.get(key)
+    if plan is None:
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(names))
+        order = list(compiled.positiontup or names) if dialect.positional else list(names)
+        processors = []
+        for name in order:
+            column_type = table.c[name].type
+            processors.append((column_type.dialect_impl(dialect).bind_processor(dialect),
+                               not isinstance(column_type, JSON)))
+        plan = _PLANS[key] = (str(compiled), order, processors)
+    return plan
 
 
 def _memoised(process: Callable[[Any], Any]) -> Callable[[Any], Any]:

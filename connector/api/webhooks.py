@@ -29,7 +29,7 @@ def receive(kind: str, name: str) -> Response:
         abort(404, f"No {kind} connection named '{name}'.")
     source = get_kind(conn.kind)
     try:
-        receipt = source.receive_webhook(connections.context(conn), request)
+        receipt = source.receive_webhook(connections.context(conn, with_mapping=False), request)
     except WebhookRefused as exc:
         log.warning("refused %s webhook for %s: %s", kind, name, exc.code)
         WEBHOOK_EVENTS.labels(name, "refused").inc()
