@@ -238,6 +238,9 @@ def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale:
                           holder_roles=principal.committee_roles or [], outcome=outcome,
                           votes=_current_votes(req), policy=policy)
     ent_row = None
+    if outcome not in review.APPROVALS and entitlement:
+        raise InvalidInput("entitlement_on_denial", "A denial grants nothing: leave out 'entitlement' (nothing was "
+                           "changed).", {"fields": {"entitlement": ["Only approvals carry entitlement boundaries."]}})
     if outcome in review.APPROVALS:
         ent = review.validate_entitlement(entitlement, policy, today(), outcome=outcome)
         ent_row = _new_version(req, ent, "approved", principal.name, rationale)

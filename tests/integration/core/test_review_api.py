@@ -118,6 +118,9 @@ def test_expiry_is_mandatory_and_within_policy_maximum(client, token_for, commit
 
 def test_denial_needs_no_boundaries(client, token_for, committee, small):
     req = create(client, token_for, small)
+    r = decide(client, committee["licensing"], req, "denied", {"grants": {"seats": "x"}}, rationale="No")
+    assert r.status_code == 422 and r.get_json()["code"] == "entitlement_on_denial"
+    assert "entitlement" in r.get_json()["details"]["fields"]
     r = decide(client, committee["licensing"], req, "denied", rationale="Seats must be bought")
     assert r.status_code == 201
     body = r.get_json()
