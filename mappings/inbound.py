@@ -346,22 +346,33 @@ def _generate(
                 lines.append(f"        raw = R{i}(record)")
             else:
                 lines.append("        raw = None")
-            lines.append("        if raw is None:")
-            lines.append(f"            value = D{i}")
-            if transform is None:
-                lines.append("        else:")
-                lines.append(f"            value = (raw.strip() if type(raw) is str else to_text(raw)) or D{i}")
+            if default is None and bad_default is None:  # the common rule: nothing to fall back on
+                lines.append("        if raw is not None:")
+                if transform is None:
+                    lines.append("            value = raw.strip() if type(raw) is str else to_text(raw)")
+                    lines.append("            if value:")
+                else:
+                    constants[f"T{i}"] = transform
+                    lines.append(f"            value = T{i}(raw)")
+                    lines.append("            if value is not None:")
+                lines.append(f"                {node}[L{i}] = value")
             else:
-                constants[f"T{i}"] = transform
-                lines.append("        else:")
-                lines.append(f"            value = T{i}(raw)")
-                lines.append("            if value is None:")
-                lines.append(f"                value = D{i}")
-            lines.append("        if value is not None:")
-            lines.append(f"            {node}[L{i}] = value")
-            if bad_default is not None:
-                lines.append("        else:")
-                lines.append(f"            raise InvalidValue(B{i})")
+                lines.append("        if raw is None:")
+                lines.append(f"            value = D{i}")
+                if transform is None:
+                    lines.append("        else:")
+                    lines.append(f"            value = (raw.strip() if type(raw) is str else to_text(raw)) or D{i}")
+                else:
+                    constants[f"T{i}"] = transform
+                    lines.append("        else:")
+                    lines.append(f"            value = T{i}(raw)")
+                    lines.append("            if value is None:")
+                    lines.append(f"                value = D{i}")
+                lines.append("        if value is not None:")
+                lines.append(f"            {node}[L{i}] = value")
+                if bad_default is not None:
+                    lines.append("        else:")
+                    lines.append(f"            raise InvalidValue(B{i})")
             lines.append("    except InvalidValue as exc:")
             lines.append(f"        errors[G{i}] = S{i} + str(exc)")
             lines.append("    except Exception as exc:")
