@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Api, Blueprint
 from marshmallow import ValidationError
@@ -157,18 +158,27 @@ def init_api(app: Flask) -> ConnectorApi:
     app.config.setdefault("CONNECTOR_OPENAPI_URL_PREFIX", prefix)
     app.config.setdefault("CONNECTOR_OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("CONNECTOR_OPENAPI_SWAGGER_UI_PATH", "docs")
-    app.config.setdefault("CONNECTOR_OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # Swagger UI's files ship with the package (swagger-ui-bundle): the docs page asks no other host for anything
+    app.config.setdefault("CONNECTOR_OPENAPI_SWAGGER_UI_URL", f"{prefix}/docs/assets/")
     api = ConnectorApi(config_prefix="CONNECTOR_", spec_kwargs={
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
     api.init_app(app)
+    app.register_blueprint(swagger_assets_blueprint(), url_prefix=f"{prefix}/docs/assets")
     for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
     root = app.config.get("CONNECTOR_URL_PREFIX", "")
     for blp in (connections.oauth_blp, webhooks.blp):
         api.register_blueprint(blp, url_prefix=root or None)
     return api
+
+
+def swagger_assets_blueprint() -> FlaskBlueprint:
+    """Swagger UI's JavaScript and CSS from the installed ``swagger-ui-bundle`` distribution."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    return FlaskBlueprint("connector_swagger_ui", __name__, static_folder=swagger_ui_path, static_url_path="")
 
 
 def make_blueprint(name: str, import_name: str, description: str, url_prefix: str = "") -> Blueprint:

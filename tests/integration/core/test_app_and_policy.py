@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -25,6 +26,16 @@ def test_health_and_openapi(client):
                  "/api/v1/metrics/governance", "/api/v1/reports/summary"):
         assert path in spec["paths"], path
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_api_docs_load_swagger_ui_from_the_app_itself(client):
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(a.startswith("/api/v1/docs/assets/") for a in assets), assets
+    for asset in assets:
+        r = client.get(asset)
+        assert r.status_code == 200 and len(r.data) > 1000, asset
+    assert "http://" not in page and "https://" not in page
 
 
 def test_unknown_api_route_is_json_404(client):
