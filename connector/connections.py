@@ -274,14 +274,9 @@ def _program(conn_id: int, version: int, document_key: str) -> InboundProgram:
     return compile_inbound(load_mapping(json.loads(document_key)), GOVERNANCE_FIELDS)
 
 
-def mapping_key(doc: MappingDocument) -> str:
-    """The mapping as canonical JSON: the cache key of its compiled program, and what a page helper compiles."""
+def inbound_program(conn: Connection) -> tuple[int, InboundProgram, MappingDocument]:
     import json
 
-    return json.dumps(doc.to_dict(), sort_keys=True, default=str)
-
-
-def inbound_program(conn: Connection) -> tuple[int, InboundProgram, MappingDocument]:
     version, doc = current_mapping(conn)
     doc = resolved(conn, doc)
-    return version, _program(conn.id, version, mapping_key(doc)), doc
+    return version, _program(conn.id, version, json.dumps(doc.to_dict(), sort_keys=True, default=str)), doc

@@ -497,8 +497,6 @@ class Submission:
     errors: dict[str, str]
     external_url: str | None = None
     raw: Any = None
-    digest: str | None = None  # computed ahead (a page helper) or here
-    assessed: tuple[dict[str, Any], dict[str, Any]] | None = None  # (assess() values, intake summary) ahead
 
 
 def fast_hash(stored: Mapping[str, Any], errors: Mapping[str, str]) -> str:
@@ -540,7 +538,7 @@ def assess(typed: Mapping[str, Any], errors: Mapping[str, str], policy: Policy, 
 
 
 def submit_many(items: list[Submission], *, source: str, connection: Connection, mapping_version: int | None,
-                actor: str, now: datetime | None = None) -> list[tuple[str, str]]:
+                actor: str) -> list[tuple[str, str]]:
     """Intake for a page of records with a handful of statements: one lookup, bulk inserts, one audit append.
 
     Same outcomes as ``submit`` for each record; records that already exist and changed go through ``submit``.
@@ -548,7 +546,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
     if not items:
         return []
     policy = current_policy()
-    now = now or utcnow()
+    now = utcnow()
     prefix = f"{connection.id}:"
     keys = [prefix + item.external_id for item in items]
     known: dict[str, tuple[int, str | None]] = {}
@@ -563,7 +561,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
     events: list[tuple[str, str, str | None, Mapping[str, Any] | None]] = []
     seen: set[str] = set()
     for item, key in zip(items, keys, strict=True):
-        digest = item.digest or fast_hash(item.stored, item.errors)
+        digest = fast_hash(item.stored, item.errors)
         if key in known or key in seen:
             if key in known and known[key][1] == digest:
                 outcomes.append(("unchanged", ""))
@@ -576,12 +574,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
             outcomes.append((outcome, req.state))
             continue
         seen.add(key)
-        if item.assessed is not None:
-            values, summary = item.assessed
-        else:
-            values, result = assess(item.typed, item.errors, policy, now)
-            summary = {"missing": result.missing, "errors": sorted(result.errors),
-                       "conflicts": [c.code for c in result.conflicts]}
+        values, result = assess(item.typed, item.errors, policy, now)
         public_id = new_public_id()
         new_rows.append({
             "id": public_id, "source": source, "connection_id": connection.id, "external_id": item.external_id,
@@ -594,7 +587,8 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
         })
         events.append((actor, "request.created", f"request:{public_id}", {
             "source": source, "external_id": item.external_id, "state": values["state"], "track": values["track"],
-            "band": values["risk_band"], **summary, "mapping_version": mapping_version,
+            "band": values["risk_band"], "missing": result.missing, "errors": sorted(result.errors),
+            "conflicts": [c.code for c in result.conflicts], "mapping_version": mapping_version,
         }))
         outcomes.append(("created", values["state"]))
     if new_rows:

@@ -11,24 +11,17 @@ import gc
 import logging
 import queue
 import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from connector import audit, connections, operations
 from connector.db import db
-from connector.governance.errors import StateConflict
 from connector.governance.normalize import normalize
 from connector.models import Connection, ExceptionRequest, InboundEvent, Watermark, utcnow
-from connector.page_intake import MIN_PAGE, PagePreparer, PageRules, Prepared
-from connector.policy_store import current_policy
 from connector.sources import SourceError, SourcePage, SourceRecord, get_kind
 
 log = logging.getLogger(__name__)
@@ -54,48 +47,25 @@ class SyncCounts:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def page_rules(conn: Connection) -> PageRules:
-    """The mapping and policy a page is prepared with (compared again when the page is stored)."""
-    _version, _program, doc = connections.inbound_program(conn)
-    policy = current_policy()
-    return PageRules(connections.mapping_key(doc), policy.document, policy.version)
-
-
-def ingest(conn: Connection, records: Sequence[SourceRecord], counts: SyncCounts, actor: str,
-           prepared: Sequence[Prepared] | None = None, rules: PageRules | None = None,
-           now: datetime | None = None) -> None:
-    """Map and submit records; unmappable values become field errors (``needs_info``), never a lost record.
-
-    ``prepared`` (one per record, from a page helper) is used only while the mapping and policy it was
-    prepared with are still the ones in force.
-    """
-    version, program, doc = connections.inbound_program(conn)
-    if prepared is not None and (rules is None or len(prepared) != len(records)
-                                 or rules.mapping_key != connections.mapping_key(doc)
-                                 or rules.policy_version != current_policy().version):
-        prepared = None
+def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts, actor: str) -> None:
+    """Map and submit records; unmappable values become field errors (``needs_info``), never a lost record."""
+    version, program, _doc = connections.inbound_program(conn)
     batch: list[operations.Submission] = []
     disputes: list[SourceRecord] = []
-    for index, record in enumerate(records):
+    for record in records:
         counts.fetched += 1
         if record.deleted:
             _source_deleted(conn, record, counts, actor)
             continue
         if record.dispute:
             disputes.append(record)
-        if prepared is not None:
-            ahead = prepared[index]
-            batch.append(operations.Submission(record.external_id, ahead.typed, ahead.stored, ahead.errors,
-                                               record.external_url, record.raw, ahead.digest,
-                                               (ahead.values, ahead.summary)))
-            continue
         mapped = program(record.raw)
         typed, stored, errors = normalize(mapped.fields)
         errors.update(mapped.errors)
         batch.append(operations.Submission(record.external_id, typed, stored, errors, record.external_url,
                                            record.raw))
     for outcome, state in operations.submit_many(batch, source=conn.kind, connection=conn,
-                                                 mapping_version=version, actor=actor, now=now):
+                                                 mapping_version=version, actor=actor):
         setattr(counts, outcome, getattr(counts, outcome) + 1)
         if outcome in ("created", "updated") and state == "needs_info":
             counts.needs_info += 1
@@ -212,46 +182,23 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     ctx = connections.context(conn)
     conn_id = conn.id
     watermark = load_watermark(conn_id)
-    try:
-        rules: PageRules | None = page_rules(conn)
-    except StateConflict:  # no mapping yet: the first page says so, as without a helper
-        rules = None
     db.session.commit()  # no transaction open while the adapter talks HTTP
-    helper = PagePreparer(int(current_app.config["CONNECTOR_SYNC_HELPER_PROCESSES"]) if rules else 0)
-
-    def store(page: SourcePage, ahead: Future[list[Prepared]] | None, read_at: datetime) -> None:
-        conn = db.session.get(Connection, conn_id)
-        assert conn is not None
-        ingest(conn, page.records, counts, actor, helper.result(ahead, len(page.records)), rules, read_at)
-        store_watermark(conn_id, page.watermark)
-        conn.last_sync_at = utcnow()
-        counts.pages += 1
-        counts.http_calls += page.http_calls
-        counts.detail.update(page.detail)
-        if "api_usage_share" in page.detail:
-            conn.settings = {**(conn.settings or {}), "api_usage_share": page.detail["api_usage_share"]}
-        db.session.commit()
-        if progress:
-            progress(counts)
-
     try:
         with few_collections():
-            waiting: deque[tuple[SourcePage, Future[list[Prepared]] | None, datetime]] = deque()
-            first = True
             for page in prefetched(kind.pages(ctx, watermark)):
-                read_at = utcnow()
-                # the first page is prepared here while the helper starts; later ones go to the helper
-                ahead = None
-                if rules is not None and not first:
-                    ahead = helper.submit(rules, [r.raw for r in page.records], read_at)
-                elif rules is not None and len(page.records) >= MIN_PAGE:  # a backfill, likely: start the helper
-                    helper.warm_up(rules)
-                first = False
-                waiting.append((page, ahead, read_at))
-                if ahead is None or len(waiting) > 1:  # store in order; the next page is prepared meanwhile
-                    store(*waiting.popleft())
-            while waiting:
-                store(*waiting.popleft())
+                conn = db.session.get(Connection, conn_id)
+                assert conn is not None
+                ingest(conn, page.records, counts, actor)
+                store_watermark(conn_id, page.watermark)
+                conn.last_sync_at = utcnow()
+                counts.pages += 1
+                counts.http_calls += page.http_calls
+                counts.detail.update(page.detail)
+                if "api_usage_share" in page.detail:
+                    conn.settings = {**(conn.settings or {}), "api_usage_share": page.detail["api_usage_share"]}
+                db.session.commit()
+                if progress:
+                    progress(counts)
     except SourceError as exc:
         db.session.rollback()
         connections.set_status(conn_id, exc.status, exc.message)
@@ -259,8 +206,6 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
         counts.stopped = exc.message
         _observe(name, counts, exc.status)
         return counts
-    finally:
-        helper.close()
     _observe(name, counts, "ok")
     conn = db.session.get(Connection, conn_id)
     assert conn is not None
