@@ -279,3 +279,5 @@ def test_an_admin_can_preview_the_default_mapping_of_a_fresh_zendesk_connection(
     html = r.get_data(as_text=True)
     assert "Preview result" in html and "Fix the mapping before previewing" not in html
     assert "&#34;name&#34;: &#34;Northwind Analytics&#34;" in html
+    unfilled = re.search(r'data-testid="unfilled-placeholders">(.*?)</ul>', html, re.S)
+    assert unfilled and "{category}" in html_lib.unescape(unfilled.group(1))
