@@ -146,14 +146,26 @@ def few_collections(threshold: int = 50_000) -> Iterator[None]:
     cost more than half of the pipeline's CPU. The objects alive at the start are frozen out of collection
     and collections run less often; both are restored afterwards.
     """
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(old[0], threshold), old[1], old[2])
+    global _relaxed, _saved_threshold
+    with _gc_lock:  # syncs may overlap in one process: the first in relaxes, the last out restores
+        if _relaxed == 0:
+            _saved_threshold = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(_saved_threshold[0], threshold), *_saved_threshold[1:])
+        _relaxed += 1
     try:
         yield
     finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
+        with _gc_lock:
+            _relaxed -= 1
+            if _relaxed == 0:
+                gc.set_threshold(*_saved_threshold)
+                gc.unfreeze()
+
+
+_gc_lock = threading.Lock()
+_relaxed = 0
+_saved_threshold: tuple[int, ...] = gc.get_threshold()
 
 
 def load_watermark(conn_id: int, stream: str = MAIN_STREAM) -> dict[str, Any] | None:
