@@ -104,15 +104,11 @@ class SourceKind:
         Authorization, sync and provisioning store facts about the source on the connection (the Salesforce org
         id inbound Outbound Messages are checked against, Zendesk's webhook and trigger ids); an admin who could
         change them could make the connector trust another org or forget its own webhook. A kind's settings
-        schema marks such a setting with a description starting "Set by" (the words its admin form and docs
-        show), so the schema stays the one place a setting is declared.
+        schema marks such a setting with ``metadata={"managed": True}``, so the schema stays the one place a
+        setting is declared; its description says who sets it.
         """
-        managed: dict[str, str] = {}
-        for name, schema_field in self.settings_schema().fields.items():
-            description = str(schema_field.metadata.get("description") or "")
-            if description.startswith("Set by"):
-                managed[schema_field.data_key or name] = description
-        return managed
+        return {schema_field.data_key or name: str(schema_field.metadata.get("description") or "Set by the connector.")
+                for name, schema_field in self.settings_schema().fields.items() if schema_field.metadata.get("managed")}
 
     def authorization_url(self, ctx: ConnectionContext, state: str, redirect_uri: str) -> tuple[str, str]:
         """(URL to send the admin to, PKCE code verifier to keep until the callback)."""

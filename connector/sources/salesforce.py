@@ -144,10 +144,12 @@ class SalesforceSettingsSchema(Schema):
                                       validate=validate.Range(min=0, max=1, min_inclusive=False),
                                       metadata={"description": "Sync stops above this share of the org's daily "
                                                                "API allocation (0 < share <= 1)."})
-    # Read-only ("Set by …", see SourceKind.managed_settings): shown on the connection, refused as input.
-    org_id = mfields.String(metadata={"description": "Set by authorization: Outbound Messages must come from it."})
-    instance_url = mfields.String(metadata={"description": "Set by authorization (informational)."})
-    api_usage_share = mfields.Float(metadata={"description": "Set by sync: the org's daily API usage last seen."})
+    # Read-only (``managed``, see SourceKind.managed_settings): shown on the connection, refused as input.
+    org_id = mfields.String(metadata={"managed": True,
+                                      "description": "Set by authorization: Outbound Messages must come from it."})
+    instance_url = mfields.String(metadata={"managed": True, "description": "Set by authorization (informational)."})
+    api_usage_share = mfields.Float(metadata={"managed": True,
+                                              "description": "Set by sync: the org's daily API usage last seen."})
 
     @validates_schema
     def _credentials(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:

@@ -138,8 +138,8 @@ class ZendeskSettingsSchema(Schema):
                                   metadata={"description": "Ticket status to set per governance state, e.g. "
                                                            "{needs_info: pending}; empty (default) leaves the "
                                                            "status to the agents."})
-    webhook_id = fields.String(metadata={"description": "Set by provisioning."})
-    trigger_ids = fields.List(fields.Integer(), metadata={"description": "Set by provisioning."})
+    webhook_id = fields.String(metadata={"managed": True, "description": "Set by provisioning."})
+    trigger_ids = fields.List(fields.Integer(), metadata={"managed": True, "description": "Set by provisioning."})
 
     @validates_schema
     def _credentials(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
