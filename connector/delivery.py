@@ -68,14 +68,25 @@ def lease() -> timedelta:
     return timedelta(seconds=float(current_app.config.get("CONNECTOR_DELIVERY_LEASE_SECONDS", 120)))
 
 
+#: seconds for time budgets within one batch (tests replace it)
+_clock = time.monotonic
+
+
+def batch_size() -> int:
+    """Deliveries one claim leases: a whole backlog for a source goes out in the fewest batch calls and job polls
+    (1,000 are five Salesforce Collections calls, or ten ``update_many`` calls and one poll a round on Zendesk)."""
+    return max(1, int(current_app.config.get("CONNECTOR_DELIVERY_BATCH_SIZE", 1000)))
+
+
 def target_kind(target: str) -> str:
     """``billing``, or ``connection`` for ``connection:<name>`` targets (write-back to a source)."""
     return target.split(":", 1)[0]
 
 
-def claim(limit: int = 200, now: datetime | None = None, due_by: datetime | None = None) -> list[Delivery]:
-    """Lease up to ``limit`` deliveries due by ``due_by`` (default: now), each the oldest unsent one of its
-    (request, target)."""
+def claim(limit: int | None = None, now: datetime | None = None, due_by: datetime | None = None) -> list[Delivery]:
+    """Lease up to ``limit`` (default ``CONNECTOR_DELIVERY_BATCH_SIZE``) deliveries due by ``due_by`` (default:
+    now), each the oldest unsent one of its (request, target)."""
+    limit = limit or batch_size()
     now = now or utcnow()
     due_by = due_by or now
     earlier = aliased(Delivery)
@@ -169,7 +180,7 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
     return counts
 
 
-def drain(limit: int = 200) -> dict[str, int]:
+def drain(limit: int | None = None) -> dict[str, int]:
     """Send everything that was due when the drain started (``worker --once``), each delivery at most once.
 
     The cut-off matters: a row rescheduled during the drain (a short full-jitter backoff) must neither be sent
@@ -225,11 +236,19 @@ def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
     secret = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_SECRET")
     if not url or not secret:
         return [Outcome("retry", "billing webhook URL or secret not configured")] * len(rows)
-    hook = BillingWebhook(url, secret, timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10)))
+    timeout = float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10))
+    hook = BillingWebhook(url, secret, timeout=timeout)
+    # one webhook at a time: stop while the lease still covers a slow last call, so no other worker re-claims
+    # (and re-sends) a row this one is still sending; the rest go out in the next batch
+    budget = _clock() + max(0.0, lease().total_seconds() / 2 - timeout)
     outcomes: list[Outcome] = []
     for row in rows:
         if outcomes and outcomes[-1].result in ("gone", "held"):
-            outcomes.append(Outcome("held", "billing endpoint disabled"))
+            outcomes.append(Outcome("held", "billing endpoint disabled") if outcomes[-1].result == "gone"
+                            else outcomes[-1])
+            continue
+        if outcomes and _clock() > budget:
+            outcomes.append(Outcome("held", "not sent yet: this batch used its share of the lease", retry_after=1))
             continue
         res = hook.send(row.message_id, row.payload)
         if res.ok:

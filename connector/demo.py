@@ -166,7 +166,7 @@ class Demo:
         today = date.today()
         salesforce = SalesforceSandbox(records=0, seed=7)
         sf_url = salesforce.serve()
-        zendesk = ZendeskSandbox(tickets=0, seed=7, export_lag=0)
+        zendesk = ZendeskSandbox(tickets=0, seed=7, export_lag=0, job_polls_before_complete=0, job_seconds=0.2)
         zd_url = zendesk.serve()
         billing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()  # Standard Webhooks: base64
         receiver = BillingReceiver(billing_secret)

@@ -581,11 +581,14 @@ class ZendeskClient:
     ) -> dict[str, dict[str, Any]]:
         """Poll until every job is finished (``completed``/``failed``/``killed``); job id -> final status.
 
-        Each poll is one ``show_many`` call for up to 100 jobs, however many jobs a round submitted.
+        Each poll is one ``show_many`` call for up to 100 jobs, however many jobs a round submitted. The first
+        poll waits ``poll_interval`` too: Zendesk queues a job before it runs, so asking at once only costs a call.
         """
         pending = list(dict.fromkeys(job_ids))
         finished: dict[str, dict[str, Any]] = {}
         deadline = self._clock() + timeout
+        if pending and poll_interval > 0:
+            self._sleep(poll_interval)
         while pending:
             statuses = self.job_statuses(pending)
             for status in statuses:

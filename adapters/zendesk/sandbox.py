@@ -104,6 +104,7 @@ class ZendeskSandbox:
         api_tokens: Mapping[str, str] | None = None,
         latency: float = 0.0,
         job_polls_before_complete: int = 1,
+        job_seconds: float = 0.0,
         flagged_share: float = 0.85,
     ) -> None:
         self.flagged_share = flagged_share
@@ -114,7 +115,9 @@ class ZendeskSandbox:
         self.export_lag = export_lag
         self.enforce_export_rate_limit = enforce_export_rate_limit
         self.latency = latency
+        #: a job shows ``working`` for its first polls, and until ``job_seconds`` after it was queued
         self.job_polls_before_complete = job_polls_before_complete
+        self.job_seconds = job_seconds
         self.base_url: str | None = None
         self.request_log: list[tuple[str, str]] = []
         self.field_ids: dict[str, int] = dict(data.FIELD_IDS)
@@ -914,6 +917,7 @@ class ZendeskSandbox:
             "message": f"Completed at {data.iso(self.clock())}",
             "results": results,
             "_polls_left": self.job_polls_before_complete,
+            "_done_at": self.clock() + self.job_seconds,
         }
         self._jobs[job_id] = job
         queued = {k: v for k, v in job.items() if not k.startswith("_")}
@@ -921,8 +925,8 @@ class ZendeskSandbox:
         return 200, {"job_status": queued}
 
     def _render_job(self, job: JSON) -> JSON:
-        if job["_polls_left"] > 0:
-            job["_polls_left"] -= 1
+        if job["_polls_left"] > 0 or self.clock() < job["_done_at"]:
+            job["_polls_left"] = max(0, job["_polls_left"] - 1)
             shown = {k: v for k, v in job.items() if not k.startswith("_")}
             shown.update(status="working", progress=0, message=None, results=None)
             return shown
@@ -1045,9 +1049,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--export-lag", type=float, default=60.0)
     parser.add_argument("--all-flagged", action="store_true", help="flag every ticket license_exception")
+    parser.add_argument("--job-seconds", type=float, default=0.5,
+                        help="how long an update_many job runs before its status is completed")
     args = parser.parse_args(argv)
     sandbox = ZendeskSandbox(tickets=args.tickets, seed=args.seed, export_lag=args.export_lag,
-                             flagged_share=1.0 if args.all_flagged else 0.85)
+                             flagged_share=1.0 if args.all_flagged else 0.85, job_polls_before_complete=0,
+                             job_seconds=args.job_seconds)
     base_url = sandbox.serve(args.host, args.port)
     print(
         json.dumps(

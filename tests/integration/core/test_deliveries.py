@@ -194,3 +194,42 @@ def test_a_retry_due_during_a_drain_is_sent_once_and_left_claimable(app, client,
     responses.replace(responses.POST, BILLING, status=204)
     assert drain(app)["delivered"] == 1
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_billing_stops_within_its_share_of_the_lease_and_holds_the_rest(app, client, token_for, small, monkeypatch):
+    """A slow billing endpoint must not outlive the lease (another worker would re-claim and re-send a row)."""
+    responses.post(BILLING, status=204)
+    chair = token_for("reviewer", "licensing")
+    for _ in range(3):
+        approve(client, token_for, small, chair)
+    ticks = iter([0.0, 0.0])  # the budget is set at 0 s; after the second send the clock reads 61 s (> 60 - 10)
+    monkeypatch.setattr(delivery, "_clock", lambda: next(ticks, 61.0))
+    app.config.update(CONNECTOR_DELIVERY_LEASE_SECONDS=120, CONNECTOR_HTTP_TIMEOUT=10)
+    with app.app_context():
+        counts = delivery.send_claimed(delivery.claim())
+    assert counts["delivered"] == 2 and counts["held"] == 1
+    assert len(responses.calls) == 2
+    with app.app_context():
+        held = db.session.scalars(select(Delivery).where(Delivery.status == "pending")).one()
+        assert held.attempts == 0 and held.lease_until is None, "held, not counted as an attempt"
+        assert "lease" in (held.last_error or "")
+    monkeypatch.undo()
+    with time_machine.travel(utcnow() + timedelta(seconds=5)):
+        assert drain(app)["delivered"] == 1
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_one_claim_leases_up_to_the_configured_batch_size(app, client, token_for, small):
+    responses.post(BILLING, status=204)
+    chair = token_for("reviewer", "licensing")
+    for _ in range(5):
+        approve(client, token_for, small, chair)
+    app.config["CONNECTOR_DELIVERY_BATCH_SIZE"] = 2
+    with app.app_context():
+        assert len(delivery.claim()) == 2
+        db.session.rollback()
+    app.config["CONNECTOR_DELIVERY_BATCH_SIZE"] = 1000
+    with app.app_context():
+        assert len(delivery.claim()) == 3, "the two already leased stay with their worker"

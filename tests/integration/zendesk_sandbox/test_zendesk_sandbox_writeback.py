@@ -197,3 +197,29 @@ def test_injected_faults_reach_the_client_as_typed_errors(make_sandbox, connect)
     with pytest.raises(RetriableError):
         client.get_ticket(ticket_id)
     assert client.get_ticket(ticket_id)["requester"]["id"]
+
+
+def test_a_job_runs_for_job_seconds_and_a_client_that_waits_first_polls_once(make_sandbox, connect):
+    now = [1_800_000_000.0]
+    sandbox = make_sandbox(tickets=120, seed=11, job_polls_before_complete=0, job_seconds=0.5,
+                           clock=lambda: now[0])
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        now[0] += seconds
+
+    client = connect(sandbox, sleep=sleep, clock=lambda: now[0])
+    ids = sandbox.ticket_ids()[:120]
+    (first, second) = client.update_many([{"id": i, **ticket_update_body(additional_tags=["lec_t"])} for i in ids])
+    job_ids = f"{first['id']},{second['id']}"
+    early = client.request("GET", "/api/v2/job_statuses/show_many.json", params={"ids": job_ids})
+    assert {s["status"] for s in early["job_statuses"]} == {"working"}, "still running before job_seconds"
+
+    sandbox.request_log.clear()
+    results = client.apply_updates([{"id": i, **ticket_update_body(additional_tags=["lec_u"])} for i in ids],
+                                   poll_interval=1.0)
+
+    assert len(results) == 120 and all(r.success for r in results.values())
+    assert [p for _, p in sandbox.request_log if "job_statuses" in p] == ["/api/v2/job_statuses/show_many.json"]
+    assert naps == [1.0]

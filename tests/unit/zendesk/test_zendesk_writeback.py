@@ -216,7 +216,7 @@ def test_apply_updates_polls_jobs_and_reports_every_ticket(client, clock):
     assert results[1].success and results[1].status == "Updated"
     assert not results[2].success and "UpdateConflict" in (results[2].error or "")
     assert not results[3].success, "a ticket the job never reported is not assumed done"
-    assert clock.sleeps == [2.0]
+    assert clock.sleeps == [2.0, 2.0], "a queued job is not asked about at once; then once per interval"
 
 
 @responses.activate
@@ -250,7 +250,7 @@ def test_the_jobs_of_a_round_are_polled_together_one_show_many_call_per_poll(cli
 
     assert submitted == [100, 100, 50]
     assert polls == [["job1", "job2", "job3"], ["job2"]], "one call per poll, only for the jobs still running"
-    assert clock.sleeps == [1.5]
+    assert clock.sleeps == [1.5, 1.5]
     assert len(results) == 250 and all(r.success for r in results.values())
     assert not any("/job_statuses/job" in c.request.url for c in responses.calls), "no GET per job"
 
