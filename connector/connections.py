@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select, update
 
 from connector import audit
-from connector.db import db
+from connector.db import READ_ONLY, db
 from connector.governance.errors import InvalidInput, StateConflict
 from connector.governance.fields import GOVERNANCE_FIELDS, OUTBOUND_PATHS
 from connector.governance.paths import flatten_errors
@@ -149,7 +149,7 @@ class ConnectionTokenStore:
         self._app, self._id = app, conn_id
 
     def load(self) -> dict[str, Any] | None:
-        with self._app.app_context(), db.engine.connect() as connection:
+        with self._app.app_context(), db.engine.connect().execution_options(**READ_ONLY) as connection:
             row = connection.execute(select(Connection.token).where(Connection.id == self._id)).first()
             return row[0] if row else None
 

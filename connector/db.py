@@ -45,7 +45,13 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a connection marked read-only (``READ_ONLY``) takes no write lock: WAL lets it read while a writer works
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("connector_read_only") else "BEGIN IMMEDIATE")
+
+
+#: execution options of a connection that only reads: on SQLite its transaction takes no write lock, so a
+#: background read (a sync's token lookup while the previous page is being stored) never waits for a writer
+READ_ONLY = {"connector_read_only": True}
 
 
 def allocate_keys(table: str, column: str, count: int) -> list[int]:
