@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import audit, connections, operations
 from connector.db import db
@@ -241,22 +243,29 @@ def _observe(name: str, counts: SyncCounts, result: str) -> None:
 
 
 def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
-    """Store pushed events durably (before the push is acknowledged); duplicates are ignored."""
-    stored = 0
-    for event in events:
-        exists = db.session.scalar(select(InboundEvent.id).where(InboundEvent.connection_id == conn.id,
-                                                                 InboundEvent.event_key == event["event_key"]))
-        if exists is not None:
-            continue
-        db.session.add(InboundEvent(connection_id=conn.id, event_key=event["event_key"],
-                                    external_id=event.get("external_id"), payload=event["payload"],
-                                    status="pending", attempts=0, received_at=utcnow()))
-        stored += 1
-    if stored:
-        audit.append("webhook", "webhook.received", f"connection:{conn.name}",
-                     {"events": stored, "duplicates": len(events) - stored})
-    db.session.flush()
-    return stored
+    """Store pushed events durably (before the push is acknowledged); duplicates are ignored.
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` on (connection, event key): no lookup first, and no audit append
+    here — acknowledging a push never waits for the audit chain's lock; the worker audits the events it
+    processes (``webhook.processed``) and the requests they change.
+    """
+    if not events:
+        return 0
+    now = utcnow()
+    rows = [{"connection_id": conn.id, "event_key": event["event_key"], "external_id": event.get("external_id"),
+             "payload": event["payload"], "status": "pending", "attempts": 0, "received_at": now}
+            for event in events]
+    dialect = db.session.get_bind().dialect.name
+    statement = _STORE_EVENT.get(dialect)
+    if statement is None:  # built once per backend, so its compiled form is cached
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = _STORE_EVENT[dialect] = (
+            insert(InboundEvent.__table__).on_conflict_do_nothing(index_elements=["connection_id", "event_key"])
+            .returning(InboundEvent.__table__.c.id))
+    return len(db.session.execute(statement, rows).all())
+
+
+_STORE_EVENT: dict[str, Any] = {}
 
 
 def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
@@ -295,6 +304,9 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
             log.exception("inbound event %s failed", event_id)
             _event_failed(event_id, f"{type(exc).__name__}: {exc}")
             counts["failed"] += 1
+    if events:
+        audit.append(actor, "webhook.processed", None, {**counts, "events": len(events)})
+        db.session.commit()
     return counts
 
 

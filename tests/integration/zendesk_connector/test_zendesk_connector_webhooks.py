@@ -53,7 +53,14 @@ def test_a_signed_trigger_webhook_is_stored_answered_then_processed_into_a_reque
 
     assert r.status_code == 200 and r.get_json() == {"status": "stored", "ticket_id": "1001"}
     assert len(zd.http.calls) == calls  # acknowledged once stored; the ticket is fetched by the worker
+    with app.app_context():
+        assert db.session.scalar(select(InboundEvent.status)) == "pending"
     assert process(app) == {"processed": 1, "failed": 0}
+    with app.app_context():  # the push is audited as the worker processes it, not on the acknowledging path
+        actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+        assert actions[-2:] == ["request.created", "webhook.processed"]
+        assert db.session.scalars(select(AuditEvent.data).order_by(AuditEvent.seq.desc())).first() == {
+            "processed": 1, "failed": 0, "events": 1}
     [req] = zd.requests()
     assert req["external_id"] == "1001" and req["state"] == "in_review"
     assert req["customer"]["name"] == "Northwind Analytics"
