@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -514,7 +515,7 @@ class SalesforceSandbox:
     def _json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         all_headers = self._limit_header()
         all_headers.update(headers or {})
-        payload = json.dumps(body, separators=(",", ":"))
+        payload = orjson.dumps(body)
         return Response(payload, status=status, headers=all_headers, content_type=JSON_TYPE)
 
     def _api_error(
@@ -633,8 +634,8 @@ class SalesforceSandbox:
         client retrying after a lost response) while the cursor stays open."""
         with self._lock:
             end = min(start + self.page_size, len(cursor.ids))
-            fields = cursor.query.fields
-            records = [self._render(self._records[rid], fields, cursor.version) for rid in cursor.ids[start:end]]
+            plan = [(path, *self._resolve(path)) for path in cursor.query.fields]  # resolved once a page
+            records = [self._render(self._records[rid], plan, cursor.version) for rid in cursor.ids[start:end]]
         body: dict[str, Any] = {"totalSize": len(cursor.ids), "done": end >= len(cursor.ids)}
         if end < len(cursor.ids):
             body["nextRecordsUrl"] = f"/services/data/v{cursor.version}/query/{locator}-{end}"
@@ -676,17 +677,19 @@ class SalesforceSandbox:
         assert lookup is not None and target is not None
         return lookup, target
 
-    def _render(self, row: dict[str, Any], paths: list[str], version: str) -> dict[str, Any]:
+    def _render(
+        self, row: dict[str, Any], plan: list[tuple[str, FieldSpec, FieldSpec | None]], version: str
+    ) -> dict[str, Any]:
         """A record as the REST API returns it: ``attributes`` first, relationship fields nested under the
-        relationship name with their own ``attributes`` (or ``null`` when the lookup is empty)."""
+        relationship name with their own ``attributes`` (or ``null`` when the lookup is empty). ``plan`` is the
+        select list, each path with what ``_resolve`` makes of it."""
         out: dict[str, Any] = {
             "attributes": {
                 "type": self.object_name,
                 "url": f"/services/data/v{version}/sobjects/{self.object_name}/{row['Id']}",
             }
         }
-        for path in paths:
-            spec, target = self._resolve(path)
+        for _path, spec, target in plan:
             if target is None:
                 out[spec.name] = row[spec.name]
                 continue
@@ -716,7 +719,7 @@ class SalesforceSandbox:
             wanted = request.args.get("fields")
             names = [n.strip() for n in wanted.split(",")] if wanted else [s.name for s in self._fields.values()]
             with self._lock:
-                return self._json(self._render(row, names, version))
+                return self._json(self._render(row, [(n, *self._resolve(n)) for n in names], version))
         payload = self._json_body(request)
         if isinstance(payload, Response):
             return payload

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 
 from ..tokens import TokenStore
@@ -325,7 +326,7 @@ class ZendeskClient:
             if status == 204 or not resp.content:
                 return {}
             try:
-                body = resp.json()
+                body = orjson.loads(resp.content)  # export pages are megabytes: stdlib json was most of a sync
             except ValueError as exc:
                 raise RetriableError("invalid_json", f"{method} {path} returned non-JSON", status) from exc
             return body if isinstance(body, dict) else {"data": body}
