@@ -136,21 +136,14 @@ def _prepare(value: Any) -> tuple[Any, bool]:
         return value, -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
     if kind is list and all(type(v) is str and v.isascii() for v in value):
         return list(value), True
+    if kind is dict:
+        return _prepare_mapping(value)
     if isinstance(value, str):
         return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
     if isinstance(value, int):
         return value, -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        plain = True
-        for key, item in value.items():
-            key = str(key)
-            if _is_secret_name(key):
-                out[key] = REDACTED
-                continue
-            out[key], ok = _prepare(item)
-            plain = plain and ok and key.isascii()
-        return out, plain
+        return _prepare_mapping(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_prepare(v) for v in value]
         return [v for v, _ in items], all(ok for _, ok in items)
@@ -160,6 +153,19 @@ def _prepare(value: Any) -> tuple[Any, bool]:
         return value, False
     cleaned = jsonable(value)
     return cleaned, isinstance(cleaned, str) and cleaned.isascii()
+
+
+def _prepare_mapping(value: Mapping[Any, Any]) -> tuple[dict[str, Any], bool]:
+    out: dict[str, Any] = {}
+    plain = True
+    for key, item in value.items():
+        key = str(key)
+        if _is_secret_name(key):
+            out[key] = REDACTED
+            continue
+        out[key], ok = _prepare(item)
+        plain = plain and ok and key.isascii()
+    return out, plain
 
 
 def append_many(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],

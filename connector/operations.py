@@ -527,7 +527,8 @@ def assess(typed: Mapping[str, Any], errors: Mapping[str, str], policy: Policy, 
     risk = score_risk(typed, policy, overrides or None, derived)
     values: dict[str, Any] = {
         "intake": result.to_dict(), "policy_version": policy.version, "track": track.track,
-        "risk": {**risk.to_dict(), "track_reasons": track.reasons}, "risk_score": risk.score,
+        "risk": {"score": risk.score, "band": risk.band, "dimensions": risk.dimensions,  # fresh: no copies
+                 "explanation": risk.explanation, "track_reasons": track.reasons}, "risk_score": risk.score,
         "risk_band": risk.band, "state": "needs_info", "completed_at": completed_at, "due_at": None,
     }
     if result.complete and info_request is None:

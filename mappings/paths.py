@@ -76,10 +76,10 @@ def step(value: Any, segment: str, number: int | None) -> Any:
     return None
 
 
-_NO_INDEX: Final[dict[str, Any]] = {}
+_NO_INDEX: Final[dict[Any, Any]] = {}
 
 
-def element_by_id(value: Any, segment: str, key: str, indexed: dict[str, dict[str, Any]]) -> Any:
+def element_by_id(value: Any, segment: str, key: str, indexed: dict[str, dict[Any, Any]]) -> Any:
     """``step(value, segment)`` for a digits-only segment, with a list of id-carrying objects (Zendesk's
     ``custom_fields``) indexed once per record in ``indexed`` under ``key`` instead of scanned per field."""
     index = indexed.get(key)
@@ -87,18 +87,27 @@ def element_by_id(value: Any, segment: str, key: str, indexed: dict[str, dict[st
         index = indexed[key] = _index_by_id(value)
     if index is _NO_INDEX:
         return step(value, segment, _number(segment))
-    return index.get(segment)
+    number = _number(segment)
+    as_int = index.get(number) if number is not None and str(number) == segment else None
+    as_text = index.get(segment)
+    if as_int is None or (as_text is not None and as_text[0] < as_int[0]):  # the earlier element wins, as in step
+        as_int = as_text
+    return None if as_int is None else as_int[1]
 
 
-def _index_by_id(value: Any) -> dict[str, Any]:
+def _index_by_id(value: Any) -> dict[Any, tuple[int, Any]]:
+    """Integer ids under themselves (no ``str()`` per element), others under their text; each with its position."""
     if type(value) is not list:
         return _NO_INDEX
-    index: dict[str, Any] = {}
-    for element in value:
-        if (type(element) is dict or isinstance(element, Mapping)) and "id" in element:
-            name = str(element["id"])
+    index: dict[Any, tuple[int, Any]] = {}
+    for position, element in enumerate(value):
+        if type(element) is dict or isinstance(element, Mapping):
+            ident = element.get("id", _ABSENT)
+            if ident is _ABSENT:
+                continue
+            name = ident if type(ident) is int else str(ident)
             if name not in index:  # the first element with an id wins, as in ``step``
-                index[name] = element.get("value") if "value" in element else element
+                index[name] = (position, element.get("value") if "value" in element else element)
     return index or _NO_INDEX
 
 

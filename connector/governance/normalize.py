@@ -122,13 +122,18 @@ for _path, _check in CHECKS.items():
         NESTED.setdefault(_head, {})[_leaf] = _check
 
 
+#: value types that are never a mapping: checked by identity before the (slow) ``Mapping`` ABC check
+_SCALARS = frozenset({str, int, float, bool, list, Decimal, date, datetime, type(None)})
+
+
 def normalize(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Nested mapped fields → (typed, stored JSON form, errors by dotted path)."""
     typed: dict[str, Any] = {}
     stored: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key, value in fields.items():
-        if type(value) is dict or isinstance(value, Mapping):
+        kind = type(value)
+        if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):  # ABC checks are slow
             checks = NESTED.get(key) or {}
             group_typed: dict[str, Any] = {}
             group_stored: dict[str, Any] = {}

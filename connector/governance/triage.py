@@ -53,7 +53,9 @@ def _reader(name: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
 
     def read(fields: Mapping[str, Any], _derived: Mapping[str, Any]) -> Any:
         node = fields.get(head)
-        return node.get(rest) if isinstance(node, Mapping) else None
+        if type(node) is dict:  # the usual case, without the (slow) ABC check
+            return node.get(rest)
+        return node.get(rest) if node is not None and isinstance(node, Mapping) else None
 
     return read
 
@@ -230,6 +232,9 @@ def score_risk(
 
 
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (list, tuple)):

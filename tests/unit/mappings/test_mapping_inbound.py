@@ -400,6 +400,8 @@ def test_custom_fields_read_through_the_per_record_index_as_through_a_scan():
     lists = [
         [{"id": 360001, "value": "EMEA"}, {"id": 360002, "value": None}, {"id": 360001, "value": "second"}],
         [{"id": "360001", "value": 5}, {"id": 7}],
+        [{"id": "7", "value": "text id first"}, {"id": 7, "value": "integer id second"}],
+        [{"id": 7, "value": "integer id first"}, {"id": "7", "value": "text id second"}, {"id": True}],
         [{"no_id": 1}, "text", 3],
         ["a", "b", "c"],
         [],
