@@ -13,7 +13,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,10 +69,6 @@ def lease() -> timedelta:
     return timedelta(seconds=float(current_app.config.get("CONNECTOR_DELIVERY_LEASE_SECONDS", 120)))
 
 
-#: seconds for time budgets within one batch (tests replace it)
-_clock = time.monotonic
-
-
 def batch_size() -> int:
     """Deliveries one claim leases: a whole backlog for a source goes out in the fewest batch calls and job polls
     (1,000 are five Salesforce Collections calls, or ten ``update_many`` calls and one poll a round on Zendesk)."""
@@ -107,7 +104,14 @@ def claim(limit: int | None = None, now: datetime | None = None, due_by: datetim
     for row in rows:
         row.lease_until = now + lease()
         row.attempts += 1
-    db.session.commit()
+    # the rows stay loaded: reading them while they are sent must not begin a transaction (on SQLite one would
+    # hold the write lock through every HTTP call of the batch); what changed meanwhile is re-read before recording
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
     return rows
 
 
@@ -157,7 +161,8 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
             outcomes = [Outcome("retry", f"no sender for target kind '{kind}'")] * len(group)
         else:
             try:
-                outcomes = sender(target, group)
+                with kept_leased([row.id for row in group]):
+                    outcomes = sender(target, group)
             except Exception as exc:  # a sender bug must not lose the deliveries: retry them later
                 log.exception("sender for %s failed", target)
                 outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
@@ -165,7 +170,7 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
         ids = [row.id for row in group]
         fresh_rows = {d.id: (d, request_id) for d, request_id in db.session.execute(
             select(Delivery, ExceptionRequest.id).join(ExceptionRequest, ExceptionRequest.pk == Delivery.request_pk)
-            .where(Delivery.id.in_(ids)))}
+            .where(Delivery.id.in_(ids)).execution_options(populate_existing=True))}
         events: list[AuditEntry] = []
         for row, outcome in zip(group, outcomes, strict=True):
             fresh, request_id = fresh_rows.get(row.id, (None, ""))
@@ -178,6 +183,37 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
         audit.append_many(events, at=now)
         db.session.commit()
     return counts
+
+
+@contextmanager
+def kept_leased(ids: Sequence[int]) -> Iterator[None]:
+    """Renew the lease of ``ids`` every third of it while a sender works on them.
+
+    A batch may take longer than one lease (a thousand deliveries, a slow endpoint): without renewal another
+    worker would claim and send the same rows again. Renewal runs in its own short transactions (a sender holds
+    none while it talks HTTP) and stops with this worker: a killed worker's rows come free when the lease lapses.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    period = lease().total_seconds() / 3
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(period):
+            try:
+                with app.app_context(), db.engine.begin() as connection:  # rows already recorded keep no lease
+                    connection.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.lease_until.is_not(None),
+                                                              Delivery.status == "pending")
+                                       .values(lease_until=utcnow() + lease()))
+            except Exception:  # the send goes on; at worst the lease lapses as it would without renewal
+                log.warning("could not renew the lease of %d deliveries", len(ids), exc_info=True)
+
+    keeper = threading.Thread(target=renew, name="delivery-lease", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join(timeout=5)  # a renewal still running after this finds the rows recorded: it changes nothing
 
 
 def drain(limit: int | None = None) -> dict[str, int]:
@@ -236,19 +272,11 @@ def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
     secret = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_SECRET")
     if not url or not secret:
         return [Outcome("retry", "billing webhook URL or secret not configured")] * len(rows)
-    timeout = float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10))
-    hook = BillingWebhook(url, secret, timeout=timeout)
-    # one webhook at a time: stop while the lease still covers a slow last call, so no other worker re-claims
-    # (and re-sends) a row this one is still sending; the rest go out in the next batch
-    budget = _clock() + max(0.0, lease().total_seconds() / 2 - timeout)
+    hook = BillingWebhook(url, secret, timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10)))
     outcomes: list[Outcome] = []
     for row in rows:
         if outcomes and outcomes[-1].result in ("gone", "held"):
-            outcomes.append(Outcome("held", "billing endpoint disabled") if outcomes[-1].result == "gone"
-                            else outcomes[-1])
-            continue
-        if outcomes and _clock() > budget:
-            outcomes.append(Outcome("held", "not sent yet: this batch used its share of the lease", retry_after=1))
+            outcomes.append(Outcome("held", "billing endpoint disabled"))
             continue
         res = hook.send(row.message_id, row.payload)
         if res.ok:
