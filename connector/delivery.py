@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import exists, or_, select, text, update
+from sqlalchemy import exists, inspect, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from connector import audit
@@ -104,15 +104,20 @@ def claim(limit: int | None = None, now: datetime | None = None, due_by: datetim
     for row in rows:
         row.lease_until = now + lease()
         row.attempts += 1
-    # the rows stay loaded: reading them while they are sent must not begin a transaction (on SQLite one would
-    # hold the write lock through every HTTP call of the batch); what changed meanwhile is re-read before recording
+    _commit_keeping_loaded()
+    return rows
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring the session's objects: reading a claimed row while it is sent must not begin a
+    transaction (on SQLite it would hold the write lock through every HTTP call of the batch); what changed
+    meanwhile is re-read before an outcome is recorded."""
     session = db.session()
     session.expire_on_commit = False
     try:
         session.commit()
     finally:
         session.expire_on_commit = True
-    return rows
 
 
 def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime) -> AuditEntry | None:
@@ -150,6 +155,22 @@ def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime) -> 
 
 
 def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
+    """Send claimed rows, target by target, and record each outcome; the whole batch keeps its lease until the
+    last group is recorded."""
+    if not rows:
+        return {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
+    stale = [row for row in rows if inspect(row).expired_attributes]  # a commit since the claim expired them
+    for row in stale:
+        db.session.refresh(row)
+    if stale:
+        _commit_keeping_loaded()
+    for row in rows:  # detached, loaded: no sender and no commit of an earlier group can reopen a transaction
+        db.session.expunge(row)
+    with kept_leased([row.id for row in rows]):
+        return _send_groups(rows)
+
+
+def _send_groups(rows: Sequence[Delivery]) -> dict[str, int]:
     counts = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
     by_target: dict[str, list[Delivery]] = {}
     for row in rows:
@@ -161,8 +182,7 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
             outcomes = [Outcome("retry", f"no sender for target kind '{kind}'")] * len(group)
         else:
             try:
-                with kept_leased([row.id for row in group]):
-                    outcomes = sender(target, group)
+                outcomes = sender(target, group)
             except Exception as exc:  # a sender bug must not lose the deliveries: retry them later
                 log.exception("sender for %s failed", target)
                 outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
@@ -187,22 +207,25 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
 
 @contextmanager
 def kept_leased(ids: Sequence[int]) -> Iterator[None]:
-    """Renew the lease of ``ids`` every third of it while a sender works on them.
+    """Renew the lease of ``ids`` every third of it while a batch is sent and recorded.
 
     A batch may take longer than one lease (a thousand deliveries, a slow endpoint): without renewal another
-    worker would claim and send the same rows again. Renewal runs in its own short transactions (a sender holds
-    none while it talks HTTP) and stops with this worker: a killed worker's rows come free when the lease lapses.
+    worker would claim and send the same rows again. Renewal runs in its own short transactions (no transaction
+    is open while a sender talks HTTP), skips rows locked by the recording of an outcome (so the two never wait
+    for each other), leaves recorded rows alone (their lease is cleared) and stops with this worker: a killed
+    worker's rows come free when the lease lapses.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    period = lease().total_seconds() / 3
+    period = max(0.1, lease().total_seconds() / 3)
     stop = threading.Event()
+    held = (select(Delivery.id).where(Delivery.id.in_(ids), Delivery.lease_until.is_not(None),
+                                      Delivery.status == "pending").with_for_update(skip_locked=True))
 
     def renew() -> None:
         while not stop.wait(period):
             try:
-                with app.app_context(), db.engine.begin() as connection:  # rows already recorded keep no lease
-                    connection.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.lease_until.is_not(None),
-                                                              Delivery.status == "pending")
+                with app.app_context(), db.engine.begin() as connection:
+                    connection.execute(update(Delivery).where(Delivery.id.in_(held))
                                        .values(lease_until=utcnow() + lease()))
             except Exception:  # the send goes on; at worst the lease lapses as it would without renewal
                 log.warning("could not renew the lease of %d deliveries", len(ids), exc_info=True)
@@ -213,7 +236,7 @@ def kept_leased(ids: Sequence[int]) -> Iterator[None]:
         yield
     finally:
         stop.set()
-        keeper.join(timeout=5)  # a renewal still running after this finds the rows recorded: it changes nothing
+        keeper.join()  # no renewal outlives the batch (it could extend a lease a later claim takes)
 
 
 def drain(limit: int | None = None) -> dict[str, int]:
@@ -243,7 +266,7 @@ def release(rows: Sequence[Delivery]) -> None:
     for row in rows:
         row.lease_until = None
         row.attempts = max(0, row.attempts - 1)
-    db.session.commit()
+    _commit_keeping_loaded()  # the other rows of the claim are about to be sent
 
 
 def retry(delivery_id: int, actor: str) -> Delivery | None:
@@ -363,8 +386,9 @@ def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
         .options(selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.decisions),
                  selectinload(ExceptionRequest.entitlements), joinedload(ExceptionRequest.connection)))}
     for row in rows:  # the request as it stands now (not persisted: the outbox row keeps only the change)
+        if row in db.session:  # send_claimed detaches its rows; a direct caller's must not be flushed with this
+            db.session.expunge(row)
         row.payload = {**row.payload, "request": request_view(requests[row.request_pk])}
-        db.session.expunge(row)
     kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
     db.session.commit()  # no transaction (SQLite: no write lock) while the source talks HTTP: a token refresh commits
     try:

@@ -246,8 +246,8 @@ def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
     """Store pushed events durably (before the push is acknowledged); duplicates are ignored.
 
     One ``INSERT … ON CONFLICT DO NOTHING`` on (connection, event key): no lookup first, and no audit append
-    here — acknowledging a push never waits for the audit chain's lock; the worker audits the events it
-    processes (``webhook.processed``) and the requests they change.
+    here — acknowledging a push never waits for the audit chain's lock; the worker audits each event in the
+    transaction that processes it (``webhook.processed``, or ``webhook.failed`` when it gives up).
     """
     if not events:
         return 0
@@ -291,6 +291,9 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
             ingest(conn, records, SyncCounts(), actor)
             event.status, event.processed_at = "processed", utcnow()
             event.attempts += 1
+            audit.append(actor, "webhook.processed", f"connection:{conn.name}", {  # with the processing, atomic
+                "event_id": event.id, "event_key": event.event_key, "external_id": event.external_id,
+                "received_at": event.received_at, "records": len(records)})
             db.session.commit()
             counts["processed"] += 1
         except SourceError as exc:
@@ -304,9 +307,6 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
             log.exception("inbound event %s failed", event_id)
             _event_failed(event_id, f"{type(exc).__name__}: {exc}")
             counts["failed"] += 1
-    if events:
-        audit.append(actor, "webhook.processed", None, {**counts, "events": len(events)})
-        db.session.commit()
     return counts
 
 
@@ -318,6 +318,10 @@ def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
     event.last_error = message[:1000]
     if event.attempts >= max_attempts:
         event.status = "failed"
+        conn = db.session.get(Connection, event.connection_id)
+        audit.append("worker", "webhook.failed", f"connection:{conn.name if conn else event.connection_id}", {
+            "event_id": event.id, "event_key": event.event_key, "external_id": event.external_id,
+            "attempts": event.attempts, "error": event.last_error[:500]})
     db.session.commit()
 
 

@@ -57,10 +57,11 @@ def test_a_signed_trigger_webhook_is_stored_answered_then_processed_into_a_reque
         assert db.session.scalar(select(InboundEvent.status)) == "pending"
     assert process(app) == {"processed": 1, "failed": 0}
     with app.app_context():  # the push is audited as the worker processes it, not on the acknowledging path
-        actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
-        assert actions[-2:] == ["request.created", "webhook.processed"]
-        assert db.session.scalars(select(AuditEvent.data).order_by(AuditEvent.seq.desc())).first() == {
-            "processed": 1, "failed": 0, "events": 1}
+        last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(2)).all()
+        assert [e.action for e in reversed(last)] == ["request.created", "webhook.processed"]
+        assert last[0].subject == "connection:zd"
+        assert last[0].data["external_id"] == "1001" and last[0].data["records"] == 1
+        assert last[0].data["event_key"] and last[0].data["received_at"]
     [req] = zd.requests()
     assert req["external_id"] == "1001" and req["state"] == "in_review"
     assert req["customer"]["name"] == "Northwind Analytics"
@@ -119,3 +120,16 @@ def test_a_connection_without_a_signing_secret_refuses_webhooks(zd, app):
     r = zd.webhook({"ticket_id": "1"}, name="zd-new")
     assert r.status_code == 401 and r.get_json()["code"] == "webhook_not_configured"
     assert counts(app)[0] == 0
+
+
+def test_an_event_the_worker_gives_up_on_is_audited(connected, app):
+    zd = connected
+    assert zd.webhook({"ticket_id": "1001"}, invocation="8350000099").status_code == 200
+    with app.app_context():
+        event_id = db.session.scalar(select(InboundEvent.id))
+        sync._event_failed(event_id, "ticket fetch failed: 503", max_attempts=1)
+        event = db.session.get(InboundEvent, event_id)
+        assert event.status == "failed"
+        last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        assert (last.action, last.subject) == ("webhook.failed", "connection:zd")
+        assert last.data["event_key"] and last.data["error"] == "ticket fetch failed: 503"
