@@ -45,13 +45,13 @@ def run_intake(
     """Check a mapped request. ``field_errors`` are values a source sent that could not be read."""
     errors = dict(field_errors or {})
     missing: list[str] = []
-    for path in policy.required_fields:
-        if path in errors or any(e.startswith(path + ".") for e in errors):
+    for path in policy.required_paths:
+        if errors and (path in errors or any(e.startswith(path + ".") for e in errors)):
             continue
         if is_blank(get_path(fields, path)):
             missing.append(path)
     category = fields.get("category")
-    if category is not None and "category" not in errors and category not in policy.categories:
+    if category is not None and "category" not in errors and category not in policy.category_set:
         errors["category"] = f"Unknown category '{category}'. Use one of: {', '.join(policy.categories)}."
     return IntakeResult(missing=missing, errors=errors, conflicts=find_conflicts(fields))
 

@@ -236,6 +236,15 @@ class Policy:
     def compiled_rules(self) -> list[dict[str, Any]]:
         return list(self.data["risk"]["rules"])
 
+    @cached_property
+    def required_paths(self) -> tuple[str, ...]:
+        """``required_fields`` read once (intake checks them for every synced record)."""
+        return tuple(self.data["required_fields"])
+
+    @cached_property
+    def category_set(self) -> frozenset[str]:
+        return frozenset(self.data["categories"])
+
 
 def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
     """Parse and validate; raises ``InvalidInput`` naming every bad field (dotted paths)."""

@@ -217,18 +217,35 @@ def score_risk(
             dims[dimension] += points
             explanation.append({"dimension": dimension, "points": points, "because": because,
                                 "field": field_name, "value": _jsonable(actual)})
-    dims = {k: max(0, min(5, v)) for k, v in dims.items()}
+    dims = {k: 0 if v < 0 else 5 if v > 5 else v for k, v in dims.items()}
     for dim, override in (overrides or {}).items():
         dims[dim] = int(override["value"])
         explanation.append({
             "dimension": dim, "points": None, "because": f"Override to {override['value']} by "
             f"{override.get('by', 'a reviewer')}: {override['rationale']}", "field": None, "value": None,
         })
-    weights = policy.data["risk"]["weights"]
-    score = round(sum(weights[d] * dims[d] for d in DIMENSIONS) / sum(weights.values()), 2)
-    bands = policy.data["risk"]["bands"]
-    band = next(b for b in reversed(BANDS) if score >= bands[b])
+    weights, total, bands = _scale(policy)
+    score = round(sum(weight * dims[d] for d, weight in weights) / total, 2)
+    band = next(b for b, floor in bands if score >= floor)
     return RiskResult(score=score, band=band, dimensions=dims, explanation=explanation)
+
+
+_scales: dict[int, tuple[Policy, tuple[tuple[tuple[str, Any], ...], Any, tuple[tuple[str, Any], ...]]]] = {}
+
+
+def _scale(policy: Policy) -> tuple[tuple[tuple[str, Any], ...], Any, tuple[tuple[str, Any], ...]]:
+    """The policy's weights (in dimension order), their total and its bands (highest first), read once."""
+    cached = _scales.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    weights = policy.data["risk"]["weights"]
+    bands = policy.data["risk"]["bands"]
+    scale = (tuple((d, weights[d]) for d in DIMENSIONS), sum(weights.values()),
+             tuple((b, bands[b]) for b in reversed(BANDS)))
+    if len(_scales) > 32:
+        _scales.clear()
+    _scales[id(policy)] = (policy, scale)
+    return scale
 
 
 def _jsonable(value: Any) -> Any:
