@@ -52,6 +52,15 @@ def fresh_postgres(url: str | None) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+def drop_postgres(url: str) -> None:
+    """Drop a database this benchmark created (``WITH (FORCE)`` closes the connections still open to it)."""
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
@@ -154,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(20)
         sandbox.shutdown()
+        if not args.database_url:  # the database this run created
+            drop_postgres(database_url)
 
 
 if __name__ == "__main__":
