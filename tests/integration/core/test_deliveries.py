@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -196,33 +195,6 @@ def test_a_retry_due_during_a_drain_is_sent_once_and_left_claimable(app, client,
     responses.replace(responses.POST, BILLING, status=204)
     assert drain(app)["delivered"] == 1
     assert len(responses.calls) == 2
-
-
-def test_a_batch_that_outlives_the_lease_keeps_it_until_recorded(app, client, token_for, small, monkeypatch):
-    """A slow batch renews its lease, so no other worker claims (and sends again) what it is still sending."""
-    approve(client, token_for, small, token_for("reviewer", "licensing"))
-    app.config["CONNECTOR_DELIVERY_LEASE_SECONDS"] = 0.6
-    competitor: dict[str, list[int]] = {}
-
-    def slow_billing(target, rows):
-        time.sleep(1.5)  # two and a half leases
-
-        def other_worker() -> None:
-            with app.app_context():
-                competitor["claimed"] = [row.id for row in delivery.claim()]
-                db.session.commit()
-
-        thread = threading.Thread(target=other_worker)
-        thread.start()
-        thread.join(10)
-        return [delivery.Outcome("delivered", status_code=204)] * len(rows)
-
-    monkeypatch.setitem(delivery.SENDERS, "billing", slow_billing)
-    assert drain(app)["delivered"] == 1
-    assert competitor["claimed"] == [], "the lease was renewed while the batch was being sent"
-    with app.app_context():
-        (row,) = db.session.scalars(select(Delivery))
-        assert row.status == "delivered" and row.lease_until is None and row.attempts == 1
 
 
 @responses.activate
