@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -51,6 +52,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def new_public_id() -> str:
     return uuid.uuid4().hex
+
+
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_public_ids(count: int) -> list[str]:
+    """``count`` ids of the same form as ``new_public_id`` (random version-4 UUIDs, hex) from one read of the
+    system's random source: a backfill page needs thousands, and a read per id was a twentieth of its CPU."""
+    pool = os.urandom(16 * count)
+    return [format((int.from_bytes(pool[i:i + 16]) & _UUID4_CLEAR) | _UUID4_SET, "032x")
+            for i in range(0, 16 * count, 16)]
 
 
 class Principal(db.Model):  # type: ignore[name-defined,misc]

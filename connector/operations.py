@@ -35,6 +35,7 @@ from connector.models import (
     Principal,
     Vote,
     new_public_id,
+    new_public_ids,
     utcnow,
 )
 from connector.policy_store import current_policy
@@ -561,6 +562,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
     new_rows: list[dict[str, Any]] = []
     events: list[tuple[str, str, str | None, Mapping[str, Any] | None]] = []
     seen: set[str] = set()
+    fresh_ids = iter(new_public_ids(len(items) - len(known)))  # one random read for the page's new requests
     for item, key in zip(items, keys, strict=True):
         digest = fast_hash(item.stored, item.errors)
         if key in known or key in seen:
@@ -576,7 +578,7 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
             continue
         seen.add(key)
         values, result = assess(item.typed, item.errors, policy, now)
-        public_id = new_public_id()
+        public_id = next(fresh_ids, None) or new_public_id()
         new_rows.append({
             "id": public_id, "source": source, "connection_id": connection.id, "external_id": item.external_id,
             "external_url": item.external_url, "dedupe_key": key, "mapping_version": mapping_version,

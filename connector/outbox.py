@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from connector.db import db, insert_many
-from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, utcnow
+from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, new_public_ids, utcnow
 from connector.representation import current_entitlement, iso
 
 #: Changes that produce a new entitlement version, and so a message to billing.
@@ -90,10 +90,10 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
             .execution_options(synchronize_session=False)
         )
     insert_many(Delivery.__table__, [
-        {"request_pk": pk, "target": target, "change": change, "version": None, "message_id": "msg_" + uuid.uuid4().hex,
+        {"request_pk": pk, "target": target, "change": change, "version": None, "message_id": "msg_" + message_id,
          "payload": {"change": change}, "status": "pending", "attempts": 0, "next_attempt_at": now,
          "created_at": now, "deadline": deadline}
-        for pk in request_pks
+        for pk, message_id in zip(request_pks, new_public_ids(len(request_pks)), strict=True)
     ])
 
 

@@ -140,7 +140,7 @@ def prefetched(pages: Iterator[SourcePage], depth: int = 1) -> Iterator[SourcePa
 
 
 @contextmanager
-def few_collections(threshold: int = 50_000) -> Iterator[None]:
+def few_collections(threshold: int = 500_000) -> Iterator[None]:
     """Fewer cyclic-GC passes while pages are ingested.
 
     A backfill allocates millions of short-lived, acyclic containers (records, mapped fields, rows), which
