@@ -245,6 +245,13 @@ class Policy:
     def category_set(self) -> frozenset[str]:
         return frozenset(self.data["categories"])
 
+    @cached_property
+    def risk_scale(self) -> tuple[tuple[tuple[str, Any], ...], Any, tuple[tuple[str, Any], ...]]:
+        """The risk weights (in dimension order), their total and the bands (highest first), read once."""
+        weights, bands = self.data["risk"]["weights"], self.data["risk"]["bands"]
+        return (tuple((d, weights[d]) for d in DIMENSIONS), sum(weights.values()),
+                tuple((b, bands[b]) for b in reversed(BANDS)))
+
 
 def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
     """Parse and validate; raises ``InvalidInput`` naming every bad field (dotted paths)."""

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.governance.paths import get_path
-from connector.governance.policy import BANDS, DERIVED_FIELDS, DIMENSIONS, Policy
+from connector.governance.policy import DERIVED_FIELDS, DIMENSIONS, Policy
 
 
 def derived_values(fields: Mapping[str, Any], policy: Policy) -> dict[str, Any]:
@@ -224,28 +224,10 @@ def score_risk(
             "dimension": dim, "points": None, "because": f"Override to {override['value']} by "
             f"{override.get('by', 'a reviewer')}: {override['rationale']}", "field": None, "value": None,
         })
-    weights, total, bands = _scale(policy)
+    weights, total, bands = policy.risk_scale
     score = round(sum(weight * dims[d] for d, weight in weights) / total, 2)
     band = next(b for b, floor in bands if score >= floor)
     return RiskResult(score=score, band=band, dimensions=dims, explanation=explanation)
-
-
-_scales: dict[int, tuple[Policy, tuple[tuple[tuple[str, Any], ...], Any, tuple[tuple[str, Any], ...]]]] = {}
-
-
-def _scale(policy: Policy) -> tuple[tuple[tuple[str, Any], ...], Any, tuple[tuple[str, Any], ...]]:
-    """The policy's weights (in dimension order), their total and its bands (highest first), read once."""
-    cached = _scales.get(id(policy))
-    if cached is not None and cached[0] is policy:
-        return cached[1]
-    weights = policy.data["risk"]["weights"]
-    bands = policy.data["risk"]["bands"]
-    scale = (tuple((d, weights[d]) for d in DIMENSIONS), sum(weights.values()),
-             tuple((b, bands[b]) for b in reversed(BANDS)))
-    if len(_scales) > 32:
-        _scales.clear()
-    _scales[id(policy)] = (policy, scale)
-    return scale
 
 
 def _jsonable(value: Any) -> Any:
