@@ -4,20 +4,24 @@
 
 The sandbox runs in its own process with rate limits off; the connector uses a fresh database (a temporary SQLite
 file unless --database-url names an empty one). The last line printed is one JSON object with keys
-source, records, wall_s, cpu_s, records_per_s, http_calls, min_http_calls, peak_rss_mb (and the calls by kind).
+source, records, wall_s, cpu_s, records_per_s, http_calls, min_http_calls, peak_rss_mb (and the calls by kind);
+on Linux also the sandbox's CPU, connector + sandbox CPU per record, and the rate this machine's cores could
+sustain at that CPU per record if the work were spread over all of them perfectly.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HttpCounter, SandboxProcess, connect, emit, fresh_app, peak_rss_mb
+from harness import PAGE_SIZE, HttpCounter, emit, peak_rss_mb, sandbox_connection
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,41 +31,39 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
 
-    extra = ["--export-lag", "0", "--all-flagged"] if args.source == "zendesk" else []
-    sandbox = SandboxProcess(args.source, args.records, extra)
-    try:
-        base = sandbox.info["base_url"]
-        host = base.split("://", 1)[1]
-        app = fresh_app(args.database_url, CONNECTOR_ALLOWED_INSTANCE_HOSTS=host)
-        if args.source == "salesforce":
-            settings = {"login_url": base, "client_id": sandbox.info["client_id"],
-                        "client_secret": sandbox.info["client_secret"], "auth": "web_server"}
-            page = 2000
-        else:
-            settings = {"subdomain": "bench", "base_url": base, "client_id": sandbox.info["client_id"],
-                        "client_secret": sandbox.info["client_secret"], "auth": "oauth",
-                        "field_ids": sandbox.info["field_ids"], "export_requests_per_minute": 0}
-            page = 1000
-        connect(app, args.source, "bench", settings)
+    with sandbox_connection(args.source, args.records, args.database_url) as (app, sandbox):
         from connector import sync
 
         with app.app_context(), HttpCounter() as counter:
+            served = sandbox.cpu_s()
             wall, cpu = time.perf_counter(), time.process_time()
             counts = sync.sync("bench", actor="bench")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        if counts.stopped:
-            raise SystemExit(f"sync stopped: {counts.stopped}")
-        pages = math.ceil(args.records / page)
-        emit({
-            "source": args.source, "records": args.records, "created": counts.created,
-            "needs_info": counts.needs_info, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-            "records_per_s": round(args.records / wall), "http_calls": counter.total,
-            "min_http_calls": pages, "min_http_calls_named": {"query pages" if args.source == "salesforce"
-                                                              else "export pages": pages},
-            "calls": dict(counter.calls), "peak_rss_mb": peak_rss_mb(),
-        })
-    finally:
-        sandbox.stop()
+            after = sandbox.cpu_s()
+    if counts.stopped:
+        raise SystemExit(f"sync stopped: {counts.stopped}")
+    pages = math.ceil(args.records / PAGE_SIZE[args.source])
+    emit({
+        "source": args.source, "records": args.records, "created": counts.created,
+        "needs_info": counts.needs_info, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+        "records_per_s": round(args.records / wall), "http_calls": counter.total,
+        "min_http_calls": pages, "min_http_calls_named": {"query pages" if args.source == "salesforce"
+                                                          else "export pages": pages},
+        "calls": dict(counter.calls), "peak_rss_mb": peak_rss_mb(),
+        **_ceiling(args.records, cpu, served, after),
+    })
+
+
+def _ceiling(records: int, cpu: float, served: float | None, after: float | None) -> dict[str, Any]:
+    """The sandbox's CPU in the run and what the machine's cores could sustain for connector + sandbox
+    together at this CPU per record, if the work were spread over every core perfectly."""
+    if served is None or after is None:
+        return {}
+    sandbox_cpu = after - served
+    cores = os.cpu_count() or 1
+    return {"sandbox_cpu_s": round(sandbox_cpu, 3), "cores": cores,
+            "cpu_us_per_record": round((cpu + sandbox_cpu) / records * 1e6, 1),
+            "all_cores_ceiling_records_per_s": round(cores * records / (cpu + sandbox_cpu))}
 
 
 if __name__ == "__main__":

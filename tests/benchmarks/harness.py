@@ -4,14 +4,18 @@ an authorised connection, and an HTTP call counter. Not a test module: the bench
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -80,12 +84,27 @@ class SandboxProcess:
                     break
             self.info = json.loads(text)
 
+    def cpu_s(self) -> float | None:
+        """The sandbox's user + system CPU seconds so far (Linux ``/proc``; None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def _scratch_dir() -> str:
+    """A temporary directory removed when the benchmark exits (a 40,000-record database is 250 MB)."""
+    path = tempfile.mkdtemp(prefix="lec-bench-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def fresh_app(database_url: str | None, **config: Any) -> Any:
@@ -95,10 +114,10 @@ def fresh_app(database_url: str | None, **config: Any) -> Any:
     from connector.db import db
     from connector.policy_store import ensure_default_policy
 
-    url = database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    url = database_url or f"sqlite:///{_scratch_dir()}/bench.db"
     app = create_app({"CONNECTOR_DATABASE_URL": url, "CONNECTOR_SECRET_KEY": "bench",
                       "CONNECTOR_BASE_URL": "http://127.0.0.1:9", **config})
-    app.instance_path = tempfile.mkdtemp()
+    app.instance_path = _scratch_dir()
     with app.app_context():
         upgrade(directory=app.extensions["license_exception_connector"]["migrations"])
         ensure_default_policy("bench")
@@ -125,6 +144,33 @@ def connect(app: Any, kind: str, name: str, settings: dict[str, Any]) -> None:
     done = client.get(f"/oauth/callback?code={query['code'][0]}&state={query['state'][0]}")
     if done.status_code != 200:
         raise RuntimeError(f"authorization failed: {done.get_data(as_text=True)}")
+
+
+@contextmanager
+def sandbox_connection(kind: str, records: int,
+                       database_url: str | None = None) -> Iterator[tuple[Any, SandboxProcess]]:
+    """A sandbox holding ``records`` flagged records (rate limits off), a fresh connector app and its
+    connection ``bench``, authorised through the sandbox's OAuth endpoints; the sandbox stops afterwards."""
+    extra = ["--export-lag", "0", "--all-flagged"] if kind == "zendesk" else []
+    sandbox = SandboxProcess(kind, records, extra)
+    try:
+        base = sandbox.info["base_url"]
+        app = fresh_app(database_url, CONNECTOR_ALLOWED_INSTANCE_HOSTS=base.split("://", 1)[1])
+        if kind == "salesforce":
+            settings = {"login_url": base, "client_id": sandbox.info["client_id"],
+                        "client_secret": sandbox.info["client_secret"], "auth": "web_server"}
+        else:
+            settings = {"subdomain": "bench", "base_url": base, "client_id": sandbox.info["client_id"],
+                        "client_secret": sandbox.info["client_secret"], "auth": "oauth",
+                        "field_ids": sandbox.info["field_ids"], "export_requests_per_minute": 0}
+        connect(app, kind, "bench", settings)
+        yield app, sandbox
+    finally:
+        sandbox.stop()
+
+
+#: records per page the APIs serve: a Salesforce query page, a Zendesk cursor-export page
+PAGE_SIZE = {"salesforce": 2000, "zendesk": 1000}
 
 
 def peak_rss_mb() -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HttpCounter, SandboxProcess, connect, emit, fresh_app
+from harness import HttpCounter, emit, sandbox_connection
 
 
 def decide_all(app, limit: int) -> int:
@@ -57,21 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     records = args.decisions * 3  # room for requests that land in needs_info
-    extra = ["--export-lag", "0", "--all-flagged"] if args.target == "zendesk" else []
-    sandbox = SandboxProcess(args.target, records, extra)
-    try:
-        base = sandbox.info["base_url"]
-        app = fresh_app(args.database_url, CONNECTOR_ALLOWED_INSTANCE_HOSTS=base.split("://", 1)[1])
-        if args.target == "salesforce":
-            settings = {"login_url": base, "client_id": sandbox.info["client_id"],
-                        "client_secret": sandbox.info["client_secret"], "auth": "web_server"}
-            batch, endpoint = 200, "Collections"
-        else:
-            settings = {"subdomain": "bench", "base_url": base, "client_id": sandbox.info["client_id"],
-                        "client_secret": sandbox.info["client_secret"], "auth": "oauth",
-                        "field_ids": sandbox.info["field_ids"], "export_requests_per_minute": 0}
-            batch, endpoint = 100, "update_many"
-        connect(app, args.target, "bench", settings)
+    batch, endpoint = (200, "Collections") if args.target == "salesforce" else (100, "update_many")
+    with sandbox_connection(args.target, records, args.database_url) as (app, _sandbox):
         from connector import delivery, sync
 
         with app.app_context():
@@ -95,8 +82,6 @@ def main(argv: list[str] | None = None) -> None:
             "http_calls": counter.total, "min_http_calls": sum(minimum.values()), "min_http_calls_named": minimum,
             "calls": dict(counter.calls),
         })
-    finally:
-        sandbox.stop()
 
 
 if __name__ == "__main__":
