@@ -129,14 +129,23 @@ def delete(conn: Connection, actor: str) -> None:
 
 
 def set_status(conn_id: int, status: str, detail: str | None, actor: str = "connector") -> None:
-    """Change a connection's status in its own short transaction (sync and worker call this mid-run)."""
+    """Change a connection's status in its own short transaction (sync and worker call this mid-run).
+
+    ``updated_at`` always moves (the schedule retries a failed connection an interval after its last failure);
+    the audit event is written only when the status or its detail changes, so a source that stays down for a
+    week does not fill the log with the same failure every interval.
+    """
     with db.engine.begin() as connection:
+        before = connection.execute(select(Connection.status, Connection.status_detail)
+                                    .where(Connection.id == conn_id)).first()
         connection.execute(update(Connection).where(Connection.id == conn_id)
                            .values(status=status, status_detail=detail, updated_at=utcnow()))
     conn = db.session.get(Connection, conn_id)
     if conn is not None:
         db.session.refresh(conn)
-        audit.append(actor, "connection.status", f"connection:{conn.name}", {"status": status, "detail": detail})
+        if before is None or tuple(before) != (status, detail):
+            audit.append(actor, "connection.status", f"connection:{conn.name}",
+                         {"status": status, "detail": detail})
 
 
 class ConnectionTokenStore:

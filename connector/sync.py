@@ -269,11 +269,21 @@ def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
 _STORE_EVENT: dict[str, Any] = {}
 
 
+#: a connection in these states is waiting (for its API allocation, for an admin): its events wait with it,
+#: pending and uncounted, and are processed once it is connected again
+_WAITING = ("paused", "needs_authorization")
+
+
 def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
-    """Fetch and ingest the records pushed events point at (the worker runs this)."""
+    """Fetch and ingest the records pushed events point at (the worker runs this).
+
+    Only events of connected connections are taken: a paused one (its daily API share used) must not spend
+    calls on pushes either, and its waiting events must not hold up other connections' events."""
     counts = {"processed": 0, "failed": 0}
-    rows = db.session.scalars(select(InboundEvent).where(InboundEvent.status == "pending")
-                              .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True)).all()
+    rows = db.session.scalars(select(InboundEvent).join(Connection, Connection.id == InboundEvent.connection_id)
+                              .where(InboundEvent.status == "pending", Connection.status == "connected")
+                              .order_by(InboundEvent.id).limit(limit)
+                              .with_for_update(skip_locked=True, of=InboundEvent)).all()
     events = [(e.id, e.connection_id) for e in rows]
     db.session.commit()
     for event_id, conn_id in events:
@@ -299,10 +309,11 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
             counts["processed"] += 1
         except SourceError as exc:
             db.session.rollback()
-            _event_failed(event_id, exc.message)
+            if exc.status not in _WAITING:  # a connection that must wait is not the event's failure
+                _event_failed(event_id, exc.message)
+                counts["failed"] += 1
             connections.set_status(conn_id, exc.status, exc.message)
             db.session.commit()
-            counts["failed"] += 1
         except Exception as exc:
             db.session.rollback()
             log.exception("inbound event %s failed", event_id)
@@ -327,8 +338,10 @@ def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
 
 
 def sync_due(actor: str = "worker") -> dict[str, int]:
-    """The sync schedule: every connected (or paused, to see whether it may resume) connection whose last sync
-    is older than ``CONNECTOR_SYNC_INTERVAL_SECONDS``."""
+    """The sync schedule: every connected connection whose last sync is older than
+    ``CONNECTOR_SYNC_INTERVAL_SECONDS``; a paused one, to see whether it may resume; and one in ``error`` (an
+    outage, a timeout, a setting the admin has since fixed) once an interval has passed since it failed, so a
+    transient failure never takes a connection off the schedule. ``needs_authorization`` waits for an admin."""
     from datetime import timedelta
 
     from flask import current_app
@@ -336,8 +349,9 @@ def sync_due(actor: str = "worker") -> dict[str, int]:
     interval = timedelta(seconds=float(current_app.config.get("CONNECTOR_SYNC_INTERVAL_SECONDS", 300)))
     cutoff = utcnow() - interval
     names = list(db.session.scalars(
-        select(Connection.name).where(Connection.status.in_(("connected", "paused")))
+        select(Connection.name).where(Connection.status.in_(("connected", "paused", "error")))
         .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
+        .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
         .order_by(Connection.name)))
     db.session.commit()
     counts = {"synced": 0, "stopped": 0}
