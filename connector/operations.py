@@ -203,13 +203,15 @@ def _new_version(req: ExceptionRequest, ent: Mapping[str, Any], change: str, act
     version = (current.version + 1) if current else 1
     if current is not None and current.status == "active":
         current.status = "superseded"
+    # an amendment or renewal keeps a scheduled revocation: only a new decision (after a dispute) replaces it
+    carried = current.revoke_effective if current is not None and change in ("amended", "renewed") else None
     row = EntitlementBoundary(
         request=req, version=version, change=change, status="active", grants=dict(ent["grants"]),
         effective_from=ent["effective_from"], expires_at=ent["expires_at"],
         conditions=list(ent.get("conditions") or []), renewal_mode=ent["renewal"]["mode"],
         notice_days=int(ent["renewal"]["notice_days"]), success_metrics=list(ent.get("success_metrics") or []),
-        supersedes=current.version if current else None, rationale=rationale, created_by=actor,
-        created_at=utcnow())
+        supersedes=current.version if current else None, rationale=rationale, revoke_effective=carried,
+        created_by=actor, created_at=utcnow())
     db.session.add(row)
     return row
 
@@ -285,7 +287,8 @@ def amend(req: ExceptionRequest, principal: Principal, rationale: str,
     row = _new_version(req, ent, "amended", principal.name, rationale)
     _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
     audit.append(principal.name, "entitlement.amended", subject(req),
-                 {"key": req.key, "version": row.version, "supersedes": row.supersedes, "rationale": rationale})
+                 {"key": req.key, "version": row.version, "supersedes": row.supersedes, "rationale": rationale,
+                  "revocation_scheduled": row.revoke_effective})
     publish(req, "amended", principal.name)
     db.session.flush()
     return row
@@ -307,7 +310,8 @@ def renew(req: ExceptionRequest, principal: Principal, rationale: str, expires_a
     req.state = "approved"
     _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
     audit.append(principal.name, "entitlement.renewed", subject(req),
-                 {"key": req.key, "version": row.version, "expires_at": expires_at, "rationale": rationale})
+                 {"key": req.key, "version": row.version, "expires_at": expires_at, "rationale": rationale,
+                  "revocation_scheduled": row.revoke_effective})
     publish(req, "renewed", principal.name)
     db.session.flush()
     return row
@@ -429,6 +433,15 @@ def run_sla(now: datetime | None = None, actor: str = "worker") -> dict[str, int
     return counts
 
 
+def _revocation_reason(req: ExceptionRequest, ent: EntitlementBoundary) -> str | None:
+    """The reason given when the revocation was scheduled: the rationale of the first version that carries it
+    (later amendments and renewals carry the date, with their own rationale)."""
+    for version in sorted(req.entitlements, key=lambda v: v.version):
+        if version.revoke_effective == ent.revoke_effective:
+            return version.rationale
+    return ent.rationale
+
+
 def _notify_escalation(req: ExceptionRequest, detail: Mapping[str, Any]) -> None:
     """Tell the policy's escalation contact (by e-mail, through the outbox) that a decision is overdue."""
     from connector import outbox
@@ -452,7 +465,7 @@ def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, 
         if ent is None:
             continue
         if ent.revoke_effective is not None and ent.revoke_effective <= day:
-            _end_version(req, ent, "revoked", actor, ent.rationale, ent.revoke_effective)
+            _end_version(req, ent, "revoked", actor, _revocation_reason(req, ent), ent.revoke_effective)
             req.state = "revoked"
             audit.append(actor, "entitlement.revoked", subject(req),
                          {"key": req.key, "effective": ent.revoke_effective, "scheduled": True})
