@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from connector.governance.errors import StateConflict
 
 if TYPE_CHECKING:
     from connector.governance.policy import Policy
@@ -38,6 +39,21 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     return _env.from_string(template).render(**context).strip() + "\n"
 
 
+def _render_policy_template(policy: Policy, name: str, context: Mapping[str, Any]) -> str:
+    """One of the policy's templates for a real decision. A template can pass the trial renders and still fail
+    on a real request's values (a filter given a value of another type): the decision is then refused, with
+    the template named, rather than recorded with a missing message."""
+    try:
+        return render(policy.templates[name], context)
+    except Exception as exc:  # an admin's template: any failure of it is the policy's, not a server error
+        raise StateConflict(
+            "policy_template_failed",
+            f"The policy's {name} template fails for this request ({type(exc).__name__}: {exc}); nothing was "
+            "recorded. An admin must fix the template (PUT /api/v1/policy), then decide again.",
+            {"fields": {f"templates.{name}": [f"{type(exc).__name__}: {exc}"]}, "policy_version": policy.version},
+        ) from exc
+
+
 def communications(policy: Policy, request: Mapping[str, Any], decision: Mapping[str, Any],
                    entitlement: Mapping[str, Any] | None) -> tuple[str, str]:
     """(customer summary, internal note) for one decision version."""
@@ -49,8 +65,8 @@ def communications(policy: Policy, request: Mapping[str, Any], decision: Mapping
         "outcome_text": OUTCOME_TEXT.get(str(decision.get("outcome")), str(decision.get("outcome"))),
         "escalation_contact": policy.sla.get("escalation_contact", ""),
     }
-    templates = policy.templates
-    return render(templates["customer_summary"], context), render(templates["internal_note"], context)
+    return (_render_policy_template(policy, "customer_summary", context),
+            _render_policy_template(policy, "internal_note", context))
 
 
 _SAMPLE_REQUEST = {
@@ -64,15 +80,35 @@ _SAMPLE_ENTITLEMENT = {
 }
 
 
+_FULL_REQUEST = {
+    **_SAMPLE_REQUEST,
+    "id": "0" * 32, "state": "approved", "category": "seat_expansion", "justification": "Sample justification",
+    "customer": {"name": "Sample Co", "account_id": "001000000000001", "segment": "enterprise",
+                 "region": "EMEA"},
+    "baseline_terms": {"seats": 100, "term_end": "2026-12-31"}, "requested_terms": {"seats": 105},
+    "business_value": {"arr_at_stake": "120000.00", "currency": "EUR"}, "adjacent_features": ["sso"],
+    "intake": {"summary": "", "missing": [], "conflicts": []}, "url": "https://connector.example/requests/0",
+}
+_DENIAL = {"outcome": "denied", "rationale": "Sample rationale", "decided_by": "chair"}
+
+
 def check_templates(policy: Policy) -> dict[str, str]:
-    """Compile and trial-render each template; returns ``{template name: problem}``."""
+    """Compile and trial-render each template for a sparse approval, a full one and a denial; returns
+    ``{template name: problem}``. Any exception counts (a template may divide, format or index)."""
+    trials = [
+        (_SAMPLE_REQUEST, _SAMPLE_DECISION, _SAMPLE_ENTITLEMENT, "seats: 105", "approved"),
+        (_FULL_REQUEST, _SAMPLE_DECISION, _SAMPLE_ENTITLEMENT, "seats: 105", "approved"),
+        (_FULL_REQUEST, _DENIAL, {}, summarize_terms(None), "declined"),
+    ]
     problems: dict[str, str] = {}
     for name, source in policy.templates.items():
-        try:
-            _lenient_env.from_string(source).render(
-                request=_SAMPLE_REQUEST, decision=_SAMPLE_DECISION, entitlement=_SAMPLE_ENTITLEMENT,
-                grants_summary="seats: 105", outcome_text="approved", escalation_contact="x",
-            )
-        except TemplateError as exc:
-            problems[name] = f"{type(exc).__name__}: {exc}"
+        for request, decision, entitlement, grants_summary, outcome_text in trials:
+            try:
+                _lenient_env.from_string(source).render(
+                    request=request, decision=decision, entitlement=entitlement, grants_summary=grants_summary,
+                    outcome_text=outcome_text, escalation_contact=policy.sla.get("escalation_contact", "x"),
+                )
+            except Exception as exc:  # a syntax error, or one the values raise (division, format, index)
+                problems[name] = f"{type(exc).__name__}: {exc}"
+                break
     return problems
