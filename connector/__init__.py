@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, request
 from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
 
@@ -69,21 +69,26 @@ class LicenseExceptionConnector:
         app.register_blueprint(metrics_blueprint(app), url_prefix=app.config.get("CONNECTOR_URL_PREFIX") or None)
         app.cli.add_command(cli.connector_group)
         web.init_web(app)
+        _json_routing_errors(app)
         app.extensions[EXTENSION_KEY] = {"api": api, "migrations": MIGRATIONS_DIR}
 
 
-def _json_errors_for_api(app: Flask) -> None:
-    from connector.api import API_PREFIX, handle_http_exception, handle_unexpected
+def _json_routing_errors(app: Flask) -> None:
+    """JSON 404/405 for unknown paths and methods under the API's prefix, in a host app too.
+
+    A path no route matches belongs to no blueprint, so the API blueprints' own handlers never see it; this one
+    is app-wide but answers only under the prefix and hands everything else to the handler the host app had
+    registered before (or to Flask's default)."""
+    from connector.api import API_PREFIX, handle_http_exception
 
     prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
+    previous = app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Any:
         if request.path.startswith(prefix):
             return handle_http_exception(exc)
-        return exc
-
-    app.register_error_handler(Exception, handle_unexpected)
+        return previous(exc) if previous is not None else exc
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -96,5 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not key.startswith(config_module.PREFIX):
             app.config[key] = value
     LicenseExceptionConnector(app)
-    _json_errors_for_api(app)
+    from connector.api import handle_unexpected
+
+    app.register_error_handler(Exception, handle_unexpected)  # standalone: any bug answers as JSON
     return app
