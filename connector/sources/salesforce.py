@@ -468,6 +468,7 @@ class SalesforceKind(SourceKind):
             raise SourceError("error", f"Cannot query these records: {exc}.") from exc
         client = make_client(ctx, settings)
         try:
+            self._check_allocation(ctx, client)  # pushes respect the daily share as the sync does
             return client.query_all(soql, include_deleted=include_deleted), client, sobject
         except SalesforceError as exc:
             raise source_error(exc) from exc
