@@ -128,6 +128,10 @@ def validate_entitlement(body: Mapping[str, Any] | None, policy: Policy, today: 
         raise InvalidInput("grants_required", "Say what the exception grants (a terms object).",
                            {"fields": {f"{prefix}.grants": ["At least one term is required."]}})
     check_period(ent["effective_from"], ent["expires_at"], policy, prefix)
+    if ent["expires_at"] <= today:  # billing would be sent terms that ended before they were granted
+        raise InvalidInput("already_expired", f"expires_at ({ent['expires_at'].isoformat()}) is not after today "
+                           f"({today.isoformat()}): an approval must grant something still in force.",
+                           {"fields": {f"{prefix}.expires_at": ["Must be after today."]}})
     if outcome == "approved_with_conditions" and not ent["conditions"]:
         raise InvalidInput("conditions_required", "An approval with conditions must list them.",
                            {"fields": {f"{prefix}.conditions": ["At least one condition is required."]}})
