@@ -8,6 +8,7 @@ so concurrent writers still produce one linear chain.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -125,15 +126,26 @@ def _is_secret_name(key: str) -> bool:
     return known
 
 
+def _safe_int(value: int) -> tuple[Any, bool]:
+    """RFC 8785 has no integers beyond 2**53 (JSON numbers are doubles): record such an integer as its decimal
+    text, so an event never fails to append and its stored data is exactly what was hashed."""
+    if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+        return value, True
+    return str(value), True
+
+
 def _prepare(value: Any) -> tuple[Any, bool]:
-    """Redacted, JSON-plain copy of event data, and whether stdlib JSON gives its RFC 8785 form (one walk)."""
+    """Redacted, JSON-plain copy of event data, and whether stdlib JSON gives its RFC 8785 form (one walk).
+
+    Values canonical JSON cannot hold are recorded as text: integers beyond 2**53, NaN and the infinities.
+    """
     if value is None or value is True or value is False:
         return value, True
     kind = type(value)
     if kind is str:
         return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
     if kind is int:
-        return value, -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+        return _safe_int(value)
     if kind is list and all(type(v) is str and v.isascii() for v in value):
         return list(value), True
     if kind is dict:
@@ -141,14 +153,16 @@ def _prepare(value: Any) -> tuple[Any, bool]:
     if isinstance(value, str):
         return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
     if isinstance(value, int):
-        return value, -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
+        return _safe_int(int(value))
     if isinstance(value, Mapping):
         return _prepare_mapping(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_prepare(v) for v in value]
         return [v for v, _ in items], all(ok for _, ok in items)
-    if isinstance(value, float) and value.is_integer():
-        return _prepare(int(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value), True
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _MAX_SAFE_INT:
+        return int(value), True
     if isinstance(value, float):
         return value, False
     cleaned = jsonable(value)

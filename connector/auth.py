@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select
 
 from connector import audit
@@ -80,21 +80,40 @@ def current_principal() -> Principal:
     return g.connector_principal  # type: ignore[no-any-return]
 
 
+def _authorize(roles: Sequence[str]) -> Principal:
+    principal: Principal | None = g.get("connector_principal")
+    if principal is None:
+        principal = authenticate()
+    if principal.role not in roles:
+        raise AuthError(403, "forbidden", f"The {principal.role} role cannot do this; it needs one of: "
+                        f"{', '.join(roles)}.", {"required_roles": list(roles)})
+    g.connector_principal = principal
+    return principal
+
+
 def requires(*roles: str) -> Callable[[F], F]:
     """Allow only principals whose role is one of ``roles`` (401 without a token, 403 otherwise)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate()
-            if principal.role not in roles:
-                raise AuthError(403, "forbidden", f"The {principal.role} role cannot do this; it needs one of: "
-                                f"{', '.join(roles)}.", {"required_roles": list(roles)})
-            g.connector_principal = principal
+            _authorize(roles)
             return view(*args, **kwargs)
 
         wrapper._connector_roles = roles  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def authorize_endpoint() -> None:
+    """The route's ``requires`` check, run before anything reads the request: without a token a caller gets a 401
+    and with the wrong role a 403, never a 422 that validated (and described) a body it may not send.
+
+    flask-smorest's decorators wrap ``requires`` with ``functools.wraps``, so the view Flask dispatches to still
+    carries the roles it declared."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    roles = getattr(view, "_connector_roles", None)
+    if roles is not None:
+        _authorize(roles)
 

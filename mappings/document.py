@@ -18,6 +18,7 @@ import yaml
 from mappings.paths import placeholders_in
 from mappings.problems import MappingError, MappingProblem
 from mappings.validation import structural_problems
+from mappings.yaml_text import MAX_DEPTH, unsafe_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,12 @@ def parse_text(text: str | bytes) -> Any:
             return json.loads(text)
         except ValueError:
             pass
+        except RecursionError:
+            raise MappingError([MappingProblem("document", "yaml_too_deep", f"The document nests more than "
+                                               f"{MAX_DEPTH} levels deep; send a flatter one.")]) from None
+    problem = unsafe_yaml(text)
+    if problem is not None:
+        raise MappingError([MappingProblem("document", problem.code, problem.message)])
     try:
         return yaml.load(text, Loader=_DocumentLoader)
     except yaml.YAMLError as exc:

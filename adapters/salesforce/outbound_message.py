@@ -67,6 +67,9 @@ def parse_outbound_message(body: bytes | str, expected_object: str | None = None
         root = ET.fromstring(raw)
     except ET.ParseError as exc:
         raise OutboundMessageError(f"malformed XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # expat asks Python for the declared encoding: unknown or unusable
+        raise OutboundMessageError(f"malformed XML: the declared encoding cannot be read ({exc}); "
+                                   "Salesforce sends UTF-8") from exc
 
     if root.tag != f"{{{SOAP_ENV_NS}}}Envelope":
         raise OutboundMessageError("root element is not a SOAP 1.1 Envelope")

@@ -104,6 +104,8 @@ def parse_webhook_event(body: bytes) -> str:
         payload: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookPayloadError("invalid_json", "the webhook body is not JSON") from exc
+    except RecursionError as exc:  # signed, but nested beyond any Zendesk payload
+        raise WebhookPayloadError("invalid_payload", "the webhook body nests too deeply") from exc
     if not isinstance(payload, dict):
         raise WebhookPayloadError("invalid_payload", "the webhook body is not a JSON object")
     if "ticket_id" in payload:
@@ -114,6 +116,6 @@ def parse_webhook_event(body: bytes) -> str:
     else:
         raise WebhookPayloadError("unsupported_event", f"no ticket id in a webhook of type {payload.get('type')!r}")
     ticket_id = str(candidate).strip() if candidate is not None else ""
-    if not ticket_id.isdigit():
+    if not (ticket_id.isascii() and ticket_id.isdigit() and len(ticket_id) <= 19):  # "²" is a digit to str
         raise WebhookPayloadError("invalid_ticket_id", f"ticket id {candidate!r} is not a number")
     return ticket_id

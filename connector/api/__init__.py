@@ -11,14 +11,15 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from connector.auth import AuthError
+from connector.api.bodies import YAML_TYPES, body_refusal
+from connector.auth import AuthError, authorize_endpoint
 from connector.db import db
-from connector.governance.errors import GovernanceError, InvalidInput
+from connector.governance.errors import GovernanceError
 from connector.governance.paths import flatten_errors
 
 API_PREFIX = "/api/v1"
-_STATUS_FOR_KIND = {"invalid": 422, "conflict": 409, "forbidden": 403}
-_BODY_TYPES = {"application/json", "application/yaml", "application/x-yaml", "text/yaml"}
+_STATUS_FOR_KIND = {"invalid": 422, "conflict": 409, "forbidden": 403, "malformed": 400}
+_BODY_TYPES = {"application/json", *YAML_TYPES}
 
 
 class ConnectorApi(Api):
@@ -79,35 +80,6 @@ def handle_validation_error(exc: ValidationError) -> Response:
                           {"fields": fields})
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string (value or key) holding U+0000, which PostgreSQL cannot store."""
-    if isinstance(value, str):
-        return path or "(body)" if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return inner
-            found = nul_path(item, inner)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = nul_path(item, f"{path}.{index}" if path else str(index))
-            if found:
-                return found
-    return None
-
-
-def nul_refusal(data: Any) -> InvalidInput | None:
-    """The 422 for a body with a NUL character anywhere, or None."""
-    path = nul_path(data)
-    if path is None:
-        return None
-    return InvalidInput("invalid_input", f"'{path}' holds a NUL character; nothing was changed.",
-                        {"fields": {path: ["Text may not contain the NUL character (U+0000)."]}})
-
-
 def handle_unexpected(exc: Exception) -> Response:
     """A bug answers as JSON too (mounted in a host app as well); the request's transaction is rolled back."""
     db.session.rollback()
@@ -125,7 +97,7 @@ def before_api_request() -> Response | None:
         if body and request.mimetype not in _BODY_TYPES:
             return error_response(415, "unsupported_media_type",
                                   "Send the body as JSON with 'Content-Type: application/json'.")
-        refusal = nul_refusal(request.get_json(silent=True)) if body and request.is_json else None
+        refusal = body_refusal() if body else None
         if refusal is not None:
             return handle_governance_error(refusal)
     return None
@@ -184,6 +156,7 @@ def swagger_assets_blueprint() -> FlaskBlueprint:
 def make_blueprint(name: str, import_name: str, description: str, url_prefix: str = "") -> Blueprint:
     """A flask-smorest blueprint with the API's transaction, body and error handling attached once."""
     blp = Blueprint(name, import_name, description=description, url_prefix=url_prefix)
+    blp.before_request(authorize_endpoint)  # first: who may call comes before what they sent
     blp.before_request(before_api_request)
     blp.after_request(finish_transaction)
     blp.register_error_handler(HTTPException, handle_http_exception)

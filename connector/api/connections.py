@@ -14,7 +14,9 @@ from sqlalchemy import CursorResult, select, update
 from werkzeug.wrappers import Response
 
 from connector import audit, connections, sync
-from connector.api import make_blueprint, nul_refusal
+from connector.api import make_blueprint
+from connector.api.bodies import value_refusal
+from connector.api.pagination import PageArgs, decode_cursor, page
 from connector.auth import current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput, StateConflict
@@ -63,11 +65,18 @@ def find_connection(name: str) -> Connection:
 
 
 @blp.route("")
-@blp.response(200)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, description="`{items: [connection], next: cursor|null}`, oldest first.")
 @requires("admin")
-def list_connections() -> dict[str, Any]:
-    rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
-    return {"items": [connections.connection_view(c) for c in rows], "next": None}
+def list_connections(args: dict[str, Any]) -> dict[str, Any]:
+    query = select(Connection).order_by(Connection.id)
+    after = decode_cursor(args["after"])
+    if after is not None:
+        query = query.where(Connection.id > after)
+    rows = list(db.session.scalars(query.limit(args["limit"] + 1)))
+    result = page(rows, args["limit"], lambda c: c.id)
+    result["items"] = [connections.connection_view(c) for c in result["items"]]
+    return result
 
 
 @blp.route("", methods=["POST"])
@@ -229,12 +238,15 @@ def provision(name: str) -> dict[str, Any]:
 # --- mappings --------------------------------------------------------------------------------------------------
 
 def _mapping_body() -> Any:
+    """The mapping sent as YAML or JSON; the API's body check has already refused unreadable or unsafe bodies
+    (invalid JSON with where it breaks, YAML alias loops and bombs, nesting too deep). A mapping sent as a JSON
+    string is YAML text that ``parse_text`` checks the same way."""
     if request.mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
             document = yaml.safe_load(request.get_data(as_text=True))
         except yaml.YAMLError as exc:
             raise InvalidInput("mapping_not_yaml", f"The mapping is not valid YAML: {exc}") from exc
-        refusal = nul_refusal(document)
+        refusal = value_refusal(document)  # NUL characters, integers beyond 64 bits, NaN/Infinity
         if refusal is not None:
             raise refusal
         return document
@@ -268,15 +280,21 @@ def put_mapping(name: str) -> dict[str, Any]:
 
 
 @blp.route("/<name>/mapping/versions")
-@blp.response(200)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, description="`{items: [mapping version], next: cursor|null}`, newest first.")
 @requires("admin", "auditor")
-def mapping_versions(name: str) -> dict[str, Any]:
+def mapping_versions(args: dict[str, Any], name: str) -> dict[str, Any]:
     conn = find_connection(name)
-    rows = db.session.scalars(select(MappingVersion).where(MappingVersion.connection_id == conn.id)
-                              .order_by(MappingVersion.version.desc())).all()
-    return {"items": [{"version": r.version, "created_by": r.created_by, "created_at": iso(r.created_at),
-                       "current": r.version == conn.mapping_version, "mapping": r.document} for r in rows],
-            "next": None}
+    query = (select(MappingVersion).where(MappingVersion.connection_id == conn.id)
+             .order_by(MappingVersion.version.desc()))
+    before = decode_cursor(args["after"])
+    if before is not None:
+        query = query.where(MappingVersion.version < before)
+    result = page(list(db.session.scalars(query.limit(args["limit"] + 1))), args["limit"], lambda r: r.version)
+    result["items"] = [{"version": r.version, "created_by": r.created_by, "created_at": iso(r.created_at),
+                        "current": r.version == conn.mapping_version, "mapping": r.document}
+                       for r in result["items"]]
+    return result
 
 
 @blp.route("/<name>/mapping/preview", methods=["POST"])
@@ -286,7 +304,7 @@ def preview_mapping(name: str) -> dict[str, Any]:
     from connector import preview
 
     conn = find_connection(name)
-    body = PreviewSchema().load(request.get_json(silent=True) or {})
+    body = PreviewSchema().load(request.get_json(silent=True) or {})  # invalid JSON never gets here: 400 before
     if (body["record"] is None) == (body["external_id"] is None):
         raise InvalidInput("invalid_input", "Send either 'record' (a source record) or 'external_id' (fetched live).",
                            {"fields": {"record": ["Give exactly one of record, external_id."]}})

@@ -26,7 +26,7 @@ def renewal(current: Mapping[str, Any], new_expiry: date, policy: Policy, today:
     if new_expiry <= current["expires_at"]:
         raise InvalidInput("renewal_not_later", "A renewal must move expires_at later.",
                            {"fields": {"expires_at": [f"Must be after {current['expires_at']}."]}})
-    check_period(max(today, current["effective_from"]), new_expiry, policy, prefix="expires_at")
+    check_period(max(today, current["effective_from"]), new_expiry, policy, "expires_at")  # a renew body's field
     return {**current, "expires_at": new_expiry}
 
 

@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from connector.governance.errors import InvalidInput
 from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.paths import flatten_errors
+from mappings.yaml_text import unsafe_yaml
 
 DIMENSIONS = ("commercial", "legal", "technical", "reputational")
 BANDS = ("low", "medium", "high", "critical")
@@ -257,6 +258,10 @@ def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
     """Parse and validate; raises ``InvalidInput`` naming every bad field (dotted paths)."""
     if isinstance(document, str):
         text = document
+        problem = unsafe_yaml(document)
+        if problem is not None:
+            raise InvalidInput(problem.code, f"{problem.message} Nothing was changed.",
+                               {"fields": {"document": [problem.message]}})
         try:
             raw = yaml.safe_load(document)
         except yaml.YAMLError as exc:

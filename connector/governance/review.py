@@ -127,7 +127,7 @@ def validate_entitlement(body: Mapping[str, Any] | None, policy: Policy, today: 
     if not ent["grants"]:
         raise InvalidInput("grants_required", "Say what the exception grants (a terms object).",
                            {"fields": {f"{prefix}.grants": ["At least one term is required."]}})
-    check_period(ent["effective_from"], ent["expires_at"], policy, prefix)
+    check_period(ent["effective_from"], ent["expires_at"], policy, f"{prefix}.expires_at")
     if ent["expires_at"] <= today:  # billing would be sent terms that ended before they were granted
         raise InvalidInput("already_expired", f"expires_at ({ent['expires_at'].isoformat()}) is not after today "
                            f"({today.isoformat()}): an approval must grant something still in force.",
@@ -140,16 +140,17 @@ def validate_entitlement(body: Mapping[str, Any] | None, policy: Policy, today: 
     return ent
 
 
-def check_period(effective_from: date, expires_at: date, policy: Policy, prefix: str = "entitlement") -> None:
+def check_period(effective_from: date, expires_at: date, policy: Policy,
+                 field: str = "entitlement.expires_at") -> None:
+    """``expires_at`` after ``effective_from`` and within the policy's maximum; errors name ``field``."""
     if expires_at <= effective_from:
         raise InvalidInput("expiry_not_after_start", "expires_at must be after effective_from.",
-                           {"fields": {f"{prefix}.expires_at": ["Must be after effective_from."]}})
+                           {"fields": {field: ["Must be after effective_from."]}})
     days = (expires_at - effective_from).days
     if days > policy.max_duration_days:
         raise InvalidInput(
             "exceeds_max_duration",
             f"The exception would last {days} days; the policy allows at most {policy.max_duration_days}.",
-            {"fields": {f"{prefix}.expires_at": [f"At most {policy.max_duration_days} days after "
-                                                  "effective_from."]},
+            {"fields": {field: [f"At most {policy.max_duration_days} days after effective_from."]},
              "max_duration_days": policy.max_duration_days},
         )

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from connector import connections, delivery, preview, sync
+from connector.api.bodies import MAX_BODY_DEPTH, deep_path
 from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
@@ -23,6 +24,7 @@ from connector.web.blueprint import bp, status_for
 from connector.web.document_lines import line_of
 from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
 from connector.web.signin import current_user, requires_sign_in
+from mappings.yaml_text import unsafe_yaml
 
 DELIVERY_PAGE = 50
 
@@ -63,6 +65,10 @@ def connection_create() -> Response | tuple[str, int]:
 
     form = ConnectionForm()
     if not form.validate():
+        return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
+    problem = unsafe_yaml(form.settings.data or "")
+    if problem is not None:
+        form.settings.errors = [problem.message]
         return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
     try:
         settings = yaml.safe_load(form.settings.data or "") or {}
@@ -175,6 +181,12 @@ def _preview_record(form: MappingForm) -> tuple[dict[str, Any] | None, str | Non
         record = json.loads(text)
     except ValueError as exc:
         form.record.errors = [f"Not valid JSON: {exc}."]
+        return None, None
+    except RecursionError:
+        form.record.errors = ["The record nests too deeply to be a source record."]
+        return None, None
+    if deep_path(record) is not None:
+        form.record.errors = [f"The record nests more than {MAX_BODY_DEPTH} levels deep."]
         return None, None
     if not isinstance(record, dict):
         form.record.errors = ["The record must be a JSON object ({...})."]

@@ -114,6 +114,9 @@ def test_event_subscription_payload_gives_the_ticket_id():
         (b'{"type": "zen:event-type:user.created", "detail": {"id": "9"}}', "unsupported_event"),
         (b'{"ticket_id": "{{ticket.id}}"}', "invalid_ticket_id"),
         (b'{"type": "zen:event-type:ticket.created", "detail": {}}', "invalid_ticket_id"),
+        ('{"ticket_id": "\u00b2"}'.encode(), "invalid_ticket_id"),  # a digit to str.isdigit, not to int()
+        (b'{"ticket_id": "' + b"9" * 40 + b'"}', "invalid_ticket_id"),
+        (b'{"ticket_id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "invalid_payload"),
     ],
 )
 def test_payloads_without_a_ticket_id_are_refused(body, code):

@@ -1,0 +1,175 @@
+"""What a request body must be before any route reads it: JSON that parses (or a 400 saying where it breaks),
+nested no deeper than any real document, and values the database and the audit chain can hold; YAML bodies
+without alias loops or bombs (``mappings.yaml_text``).
+
+``before_api_request`` runs ``body_refusal`` on every API body before authentication and before any write.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import request
+
+from connector.governance.errors import GovernanceError, InvalidInput
+from mappings.yaml_text import MAX_DEPTH as MAX_BODY_DEPTH
+from mappings.yaml_text import unsafe_yaml
+
+YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
+#: What the database columns and the JSON encoder can store (a 64-bit signed integer).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (value or key) holding U+0000, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return path or "(body)" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner
+            found = nul_path(item, inner)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def nul_refusal(data: Any) -> InvalidInput | None:
+    """The 422 for a body with a NUL character anywhere, or None."""
+    path = nul_path(data)
+    if path is None:
+        return None
+    return InvalidInput("invalid_input", f"'{path}' holds a NUL character; nothing was changed.",
+                        {"fields": {path: ["Text may not contain the NUL character (U+0000)."]}})
+
+
+class MalformedBody(GovernanceError):
+    """A body that cannot be read at all (not JSON, nested too deeply): answered 400."""
+
+    kind = "malformed"
+
+
+def too_deep(field: str = "(body)") -> MalformedBody:
+    message = f"Nested more than {MAX_BODY_DEPTH} levels deep."
+    return MalformedBody("body_too_deep", f"The body nests objects or lists more than {MAX_BODY_DEPTH} levels deep "
+                         f"(at '{field}'); send a flatter document. Nothing was changed.",
+                         {"max_depth": MAX_BODY_DEPTH, "fields": {field: [message]}})
+
+
+def deep_path(value: Any, limit: int = MAX_BODY_DEPTH) -> str | None:
+    """The dotted path of the first object or list nested deeper than ``limit``, or None.
+
+    Iterative, so it never hits the recursion limit itself.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.items()
+        elif isinstance(item, list):
+            children = enumerate(item)
+        else:
+            continue
+        if depth > limit:
+            return path or "(body)"
+        stack.extend((child, f"{path}.{key}" if path else str(key), depth + 1) for key, child in children)
+    return None
+
+
+def _number_problem(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if value > INT64_MAX:
+            return f"Must be at most {INT64_MAX}."
+        if value < INT64_MIN:
+            return f"Must be at least {INT64_MIN}."
+    elif isinstance(value, float) and not math.isfinite(value):
+        return "Must be a finite number: JSON has no NaN or Infinity, and a number this large overflows."
+    return None
+
+
+def value_refusal(data: Any) -> InvalidInput | None:
+    """The 422 for values that cannot be stored as sent, or None: a NUL character (PostgreSQL text cannot hold it),
+    an integer beyond 64 bits or a NaN/Infinity (no JSON column or audit event can hold them).
+
+    Call it on bodies already checked with ``deep_path``.
+    """
+    refusal = nul_refusal(data)
+    if refusal is not None:
+        return refusal
+    fields: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(item))
+        else:
+            problem = _number_problem(item)
+            if problem is not None:
+                fields[path or "(body)"] = [problem]
+    if not fields:
+        return None
+    return InvalidInput("invalid_input", f"{len(fields)} number(s) cannot be stored; nothing was changed: "
+                        f"{', '.join(sorted(fields))}.", {"fields": fields})
+
+
+def yaml_refusal(text: str, field: str = "(body)") -> GovernanceError | None:
+    """The 422 (alias loop, alias bomb) or 400 (nesting) for YAML that cannot be taken safely, or None; syntax
+    errors are left to the route, which names them in its own words."""
+    problem = unsafe_yaml(text)
+    if problem is None:
+        return None
+    if problem.code == "yaml_too_deep":
+        return too_deep(field)
+    return InvalidInput(problem.code, f"{problem.message} Nothing was changed.", {"fields": {field: [problem.message]}})
+
+
+def _json_error(body: bytes) -> MalformedBody | None:
+    """The 400 naming where ``body`` stops being JSON, or None when it is JSON (``null``)."""
+    try:
+        json.loads(body)
+    except RecursionError:
+        return too_deep()
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return MalformedBody("malformed_json", f"The body is not valid JSON ({exc.msg} at {where}); "
+                             "nothing was changed.", {"line": exc.lineno, "column": exc.colno,
+                                                      "fields": {"(body)": [f"{exc.msg} at {where}."]}})
+    except ValueError:  # not UTF-8/16/32 text
+        return MalformedBody("malformed_json", "The body is not valid JSON (it is not UTF-8 text); nothing was "
+                             "changed.", {"fields": {"(body)": ["Send UTF-8 encoded JSON."]}})
+    return None
+
+
+def body_refusal() -> GovernanceError | None:
+    """The 400/422 for a JSON or YAML body no route can take safely, or None (the parsed JSON is cached).
+
+    YAML text inside JSON (a policy ``document``, a mapping sent as a string) is checked where it is parsed:
+    ``parse_policy`` and ``mappings.document.parse_text``."""
+    if request.mimetype in YAML_TYPES:
+        return yaml_refusal(request.get_data(as_text=True))
+    if not request.is_json:
+        return None
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # json's C scanner gives up near the interpreter's recursion limit
+        return too_deep()
+    if data is None:
+        error = _json_error(request.get_data())
+        if error is not None:
+            return error
+    path = deep_path(data)
+    if path is not None:
+        return too_deep(path)
+    return value_refusal(data)
