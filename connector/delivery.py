@@ -4,7 +4,9 @@ Claiming: a short transaction picks due rows (``FOR UPDATE SKIP LOCKED`` on Post
 otherwise) and puts a lease on them, so a row is never sent by two workers at once; the HTTP call happens
 outside any transaction; a second short transaction records the outcome. A worker killed mid-send leaves the
 row pending; once its lease lapses another worker sends it again with the same message id, so receivers can
-de-duplicate.
+de-duplicate. While a row is leased no newer delivery for its (request, target) is claimed, and a newer change
+does not supersede it under its sender: its outcome is recorded, and only then, if it is still unsent, is it
+superseded by the newer one.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from flask import Flask, current_app
 from sqlalchemy import exists, inspect, or_, select, text, update
 from sqlalchemy.orm import aliased
 
-from connector import audit
+from connector import audit, outbox
 from connector.db import db
+from connector.governance.errors import StateConflict
 from connector.models import Delivery, DeliveryTarget, ExceptionRequest, utcnow
 from connector.observability import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 
@@ -82,14 +85,15 @@ def target_kind(target: str) -> str:
 
 def claim(limit: int | None = None, now: datetime | None = None, due_by: datetime | None = None) -> list[Delivery]:
     """Lease up to ``limit`` (default ``CONNECTOR_DELIVERY_BATCH_SIZE``) deliveries due by ``due_by`` (default:
-    now), each the oldest unsent one of its (request, target)."""
+    now), each the oldest unsent one of its (request, target) and none while an older one of its (request,
+    target) is still leased (in flight, whatever its status says), so they reach the target in order."""
     limit = limit or batch_size()
     now = now or utcnow()
     due_by = due_by or now
     earlier = aliased(Delivery)
     blocked = exists().where(
         earlier.request_pk == Delivery.request_pk, earlier.target == Delivery.target, earlier.id < Delivery.id,
-        earlier.status == "pending",
+        or_(earlier.status == "pending", earlier.lease_until >= now),
     )
     disabled = exists().where(DeliveryTarget.target == Delivery.target, DeliveryTarget.status == "disabled")
     query = (
@@ -120,13 +124,20 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = True
 
 
-def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime) -> AuditEntry | None:
-    """Apply one outcome to its row; returns the attempt's audit event (appended in bulk by the caller)."""
+def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
+            overtaken: bool = False) -> AuditEntry | None:
+    """Apply one outcome to its row; returns the attempt's audit event (appended in bulk by the caller).
+
+    ``overtaken``: a newer delivery for the same (request, target) was queued while this one was in flight and
+    may replace it; if this one is still unsent it is superseded now (it could not be while its sender held it).
+    """
     row.lease_until = None
     if outcome.result == "held":
         row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 30)
         row.last_error = outcome.detail
+        if overtaken:
+            row.status, row.last_error = "superseded", outbox.SUPERSEDED
         return None
     row.last_status_code = outcome.status_code
     kind = target_kind(row.target)
@@ -148,6 +159,8 @@ def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime) -> 
             wait = max(wait, outcome.retry_after)
         row.status, row.last_error = "pending", outcome.detail
         row.next_attempt_at = now + timedelta(seconds=wait)
+    if overtaken and row.status == "pending":
+        row.status, row.last_error = "superseded", f"{outbox.SUPERSEDED} (after: {outcome.detail})"
     return ("worker", "delivery.attempted", f"request:{request_id}", {
         "delivery_id": row.id, "target": row.target, "change": row.change, "attempt": row.attempts,
         "result": outcome.result, "status": row.status, "status_code": outcome.status_code,
@@ -188,15 +201,20 @@ def _send_groups(rows: Sequence[Delivery]) -> dict[str, int]:
                 outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
         now = utcnow()
         ids = [row.id for row in group]
-        fresh_rows = {d.id: (d, request_id) for d, request_id in db.session.execute(
-            select(Delivery, ExceptionRequest.id).join(ExceptionRequest, ExceptionRequest.pk == Delivery.request_pk)
+        newer = aliased(Delivery)
+        queued_since = exists().where(newer.request_pk == Delivery.request_pk, newer.target == Delivery.target,
+                                      newer.id > Delivery.id, newer.status == "pending")
+        fresh_rows = {d.id: (d, request_id, bool(later)) for d, request_id, later in db.session.execute(
+            select(Delivery, ExceptionRequest.id, queued_since)
+            .join(ExceptionRequest, ExceptionRequest.pk == Delivery.request_pk)
             .where(Delivery.id.in_(ids)).execution_options(populate_existing=True))}
         events: list[AuditEntry] = []
         for row, outcome in zip(group, outcomes, strict=True):
-            fresh, request_id = fresh_rows.get(row.id, (None, ""))
+            fresh, request_id, later = fresh_rows.get(row.id, (None, "", False))
             if fresh is None or fresh.status != "pending":
                 continue
-            event = _record(fresh, request_id, outcome, now)
+            overtaken = later and outbox.supersedable(fresh.target, fresh.change)
+            event = _record(fresh, request_id, outcome, now, overtaken)
             if event is not None:
                 events.append(event)
             counts[outcome.result] = counts.get(outcome.result, 0) + 1
@@ -270,20 +288,57 @@ def release(rows: Sequence[Delivery]) -> None:
 
 
 def retry(delivery_id: int, actor: str) -> Delivery | None:
-    """An admin's retry: the delivery is due now, with a fresh maximum age, and its target re-enabled."""
+    """An admin's retry of a ``dead`` or ``pending`` delivery: due now, with a fresh maximum age, and its target
+    re-enabled.
+
+    Anything else is refused (``StateConflict``, nothing changed): a delivered or superseded delivery, or a dead
+    one a newer delivery for the same (request, target) has overtaken, would re-send an old version after the
+    newer one; one in flight would be sent twice at once.
+    """
     row = db.session.get(Delivery, delivery_id)
     if row is None:
         return None
     now = utcnow()
+    _check_retriable(row, now)
     row.status, row.next_attempt_at, row.lease_until, row.deadline = "pending", now, None, now + max_age()
     target = db.session.get(DeliveryTarget, row.target)
     if target is not None and target.status == "disabled":
         target.status, target.reason, target.changed_at = "active", f"re-enabled by {actor}", now
-        db.session.execute(update(Delivery).where(Delivery.target == row.target, Delivery.status == "pending")
+        db.session.execute(update(Delivery)  # never a row in flight: its lease keeps it with its sender
+                           .where(Delivery.target == row.target, Delivery.status == "pending",
+                                  outbox.not_in_flight(now))
                            .values(next_attempt_at=now, lease_until=None))
     audit.append(actor, "delivery.retry_requested", f"request:{row.request.id}",
                  {"delivery_id": row.id, "target": row.target})
     return row
+
+
+def _check_retriable(row: Delivery, now: datetime) -> None:
+    """Raise ``StateConflict`` unless an admin's retry of ``row`` keeps its (request, target) in order."""
+    details: dict[str, Any] = {"delivery_id": row.id, "status": row.status, "target": row.target}
+    if row.status in ("delivered", "superseded"):
+        why = "it was delivered" if row.status == "delivered" else "a newer change replaced it"
+        raise StateConflict(f"delivery_{row.status}", f"Delivery {row.id} is {row.status} ({why}); retrying it "
+                            "would send an old version again. Only dead or pending deliveries can be retried; "
+                            "retry the newest delivery of this request instead if it failed.", details)
+    if row.status not in ("dead", "pending"):
+        raise StateConflict("delivery_not_retriable", f"Delivery {row.id} is {row.status}; only dead or pending "
+                            "deliveries can be retried.", details)
+    if row.status == "pending" and row.lease_until is not None and row.lease_until >= now:
+        raise StateConflict("delivery_in_flight", f"Delivery {row.id} is being sent right now; wait for its "
+                            "outcome (it is retried on its own if it fails) and look again.",
+                            {**details, "lease_until": row.lease_until.isoformat()})
+    if row.status == "dead":
+        newer = db.session.scalars(
+            select(Delivery).where(Delivery.request_pk == row.request_pk, Delivery.target == row.target,
+                                   Delivery.id > row.id, Delivery.status != "dead")
+            .order_by(Delivery.id.desc()).limit(1)).first()
+        if newer is not None:
+            raise StateConflict("delivery_overtaken", f"Delivery {row.id} was overtaken by the newer delivery "
+                                f"{newer.id} ({newer.change}, {newer.status}) for the same request and target; "
+                                "retrying it would send an old version after the newer one, which carries the "
+                                "latest state: retry the newest delivery of this request if it is dead.",
+                                {**details, "newer_delivery_id": newer.id, "newer_status": newer.status})
 
 
 # --- billing ---------------------------------------------------------------------------------------------------

@@ -1,26 +1,55 @@
 """The transactional outbox (SPEC §5): the one place deliveries are created.
 
 A change and its deliveries commit together; the worker (``connector.delivery``) sends them later, in order
-per (request, target). An unsent older delivery for the same (request, target) is superseded by a newer one.
-Billing deliveries carry the entitlement version they announce. Write-backs to a source carry the change;
-the worker attaches the request as it stands when it is sent, so the source always gets the latest state.
+per (request, target). An unsent older delivery for the same (request, target) is superseded by a newer one,
+except one in flight (its sender records its outcome; the worker supersedes it then) and, on a source, an
+announcement. Billing deliveries carry the entitlement version they announce. Write-backs to a source carry the
+change; the worker attaches the request as it stands when it is sent, so the source always gets the latest state.
+An announcement (a decision or an ending: the ticket is told once, in a reply and a note) also pins what it
+announces, so each one is posted once, in order, with its own text, even when later changes follow unsent.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, or_, true, update
 
 from connector.db import db, insert_many
 from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, new_public_ids, utcnow
-from connector.representation import current_entitlement, iso
+from connector.representation import current_entitlement, decision_view, entitlement_view, iso
 
 #: Changes that produce a new entitlement version, and so a message to billing.
 VERSION_CHANGES = ("decided", "amended", "renewed", "revoked", "expired")
+#: Changes a source is told about once, in a comment (a decision's reply and note, an ending's notice): their
+#: write-backs are never superseded, since a later state cannot carry what they said.
+ANNOUNCEMENTS = VERSION_CHANGES
+SUPERSEDED = "superseded by a newer change"
+
+
+def is_source(target: str) -> bool:
+    """A write-back to a source connection (``connection:<name>``), as opposed to billing or e-mail."""
+    return target.startswith("connection:")
+
+
+def replaceable(target: str) -> ColumnElement[bool]:
+    """Which unsent deliveries to ``target`` a newer one for the same request may supersede (all but a source's
+    announcements); whether one is in flight is for the caller to add."""
+    return Delivery.change.not_in(ANNOUNCEMENTS) if is_source(target) else true()
+
+
+def supersedable(target: str, change: str) -> bool:
+    """``replaceable`` for one row already read."""
+    return not (is_source(target) and change in ANNOUNCEMENTS)
+
+
+def not_in_flight(now: datetime) -> ColumnElement[bool]:
+    """No live lease: a leased row is being sent, and superseding it under its sender would lose its outcome and
+    let a newer delivery for the same (request, target) be claimed while it is still on the wire."""
+    return or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
 
 
 def billing_payload(req: ExceptionRequest, ent: EntitlementBoundary) -> dict[str, Any]:
@@ -40,16 +69,22 @@ def billing_payload(req: ExceptionRequest, ent: EntitlementBoundary) -> dict[str
     }
 
 
+def _supersede(of_requests: ColumnElement[bool], target: str, now: datetime) -> None:
+    """Supersede the unsent older deliveries of ``of_requests`` to ``target`` that a newer one replaces."""
+    db.session.execute(
+        update(Delivery)
+        .where(and_(of_requests, Delivery.target == target, Delivery.status == "pending", replaceable(target),
+                    not_in_flight(now)))
+        .values(status="superseded", last_error=SUPERSEDED)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _enqueue(req: ExceptionRequest, target: str, change: str, payload: dict[str, Any],
              version: int | None) -> Delivery:
     db.session.flush()
-    db.session.execute(
-        update(Delivery)
-        .where(Delivery.request_pk == req.pk, Delivery.target == target, Delivery.status == "pending")
-        .values(status="superseded", last_error="superseded by a newer change")
-        .execution_options(synchronize_session=False)
-    )
     now = utcnow()
+    _supersede(Delivery.request_pk == req.pk, target, now)
     max_age = timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
     row = Delivery(request_pk=req.pk, target=target, change=change, version=version,
                    message_id="msg_" + uuid.uuid4().hex, payload=payload, status="pending", attempts=0,
@@ -60,9 +95,13 @@ def _enqueue(req: ExceptionRequest, target: str, change: str, payload: dict[str,
 
 def enqueue_for_change(req: ExceptionRequest, change: str, actor: str) -> list[Delivery]:
     rows: list[Delivery] = []
-    if req.connection is not None:
-        rows.append(_enqueue(req, f"connection:{req.connection.name}", change, {"change": change}, None))
     ent = current_entitlement(req)
+    if req.connection is not None:
+        payload: dict[str, Any] = {"change": change}
+        if change in ANNOUNCEMENTS:
+            payload["announces"] = {"decision": decision_view(req.decisions[-1] if req.decisions else None),
+                                    "entitlement": entitlement_view(ent)}
+        rows.append(_enqueue(req, f"connection:{req.connection.name}", change, payload, None))
     billing_on = bool(current_app.config.get("CONNECTOR_BILLING_WEBHOOK_URL"))
     if billing_on and change in VERSION_CHANGES and ent is not None and (
         change != "decided" or req.state == "approved" or ent.status == "revoked"
@@ -82,13 +121,7 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
     now = utcnow()
     deadline = now + timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
     for start in range(0, 0 if new_requests else len(request_pks), 500):
-        db.session.execute(
-            update(Delivery)
-            .where(Delivery.request_pk.in_(request_pks[start:start + 500]), Delivery.target == target,
-                   Delivery.status == "pending")
-            .values(status="superseded", last_error="superseded by a newer change")
-            .execution_options(synchronize_session=False)
-        )
+        _supersede(Delivery.request_pk.in_(request_pks[start:start + 500]), target, now)
     insert_many(Delivery.__table__, [
         {"request_pk": pk, "target": target, "change": change, "version": None, "message_id": "msg_" + message_id,
          "payload": {"change": change}, "status": "pending", "attempts": 0, "next_attempt_at": now,

@@ -338,12 +338,14 @@ def plan_ticket_change(payload: Mapping[str, Any], mapping: MappingDocument | No
     values = apply_outbound(mapping, view) if mapping is not None else {}
     planned = TicketChange(int(external_id), custom_fields_of(values), add, remove,
                            status=(settings.get("status_by_state") or {}).get(state))
+    # what a decision or an ending announces was pinned when it was queued (later changes may follow unsent)
+    told = {**view, **(payload.get("announces") or {})}
     if change in DECISION_CHANGES:
-        decision = view.get("decision") or {}
+        decision = told.get("decision") or {}
         planned.public_comment = decision.get("customer_summary") or None
         planned.private_note = decision.get("internal_note") or None
     elif change in ENDING_CHANGES:
-        planned.public_comment, planned.private_note = _ending_notice(change, view)
+        planned.public_comment, planned.private_note = _ending_notice(change, told)
     elif change in NEEDS_INFO_CHANGES and state == "needs_info":
         message = _needs_info_message(view)
         if settings.get("needs_info_comment") == "private":
@@ -393,6 +395,16 @@ class _Batch:
             pending = later
 
 
+def _tried(row: Delivery) -> bool:
+    """Whether an earlier attempt may have written part of ``row`` (a reply without its note) to its ticket.
+
+    A counted attempt says so, and so does a held one: it is not counted (``attempts`` is given back), but a
+    grant lost or a rate limit met between the reply and the note holds a delivery that is half on the ticket;
+    its reason stays in ``last_error``, which only a delivery clears.
+    """
+    return (row.attempts or 0) > 1 or row.last_error is not None
+
+
 class _Deliverer:
     """One ``deliver`` call. A change that only adds a comment, adds (or removes the connector's own state) tags and
     sets the connector's own custom fields cannot clobber an agent's edit, so it goes out in ``update_many``
@@ -419,11 +431,11 @@ class _Deliverer:
             except ValueError as exc:
                 self.outcomes[index] = Outcome("dead", str(exc))
         bulk_decisions = sum(1 for i, p in plans.items() if not p.batchable and p.status is None
-                             and self.rows[i].attempts <= 1) > 1
+                             and not _tried(self.rows[i])) > 1
         for index, plan in plans.items():
             if self.stop is not None:
                 break
-            if self.rows[index].attempts > 1 and plan.comments:
+            if _tried(self.rows[index]) and plan.comments:
                 unposted = self._unposted(index, plan)
                 if unposted is None:
                     continue
@@ -432,7 +444,7 @@ class _Deliverer:
                 self._one_by_one(index, plan, batch)
             elif plan.batchable:
                 batch.add(plan.bulk_item(), index)
-            elif bulk_decisions and self.rows[index].attempts <= 1:
+            elif bulk_decisions and not _tried(self.rows[index]):
                 for part in plan.in_two_updates():
                     batch.add(part.bulk_item(), index)
                 self.parts[index] = 2
@@ -588,7 +600,7 @@ class ZendeskKind(SourceKind):
             raise source_error(exc) from exc
 
     def fetch_record(self, ctx: ConnectionContext, external_id: str) -> SourceRecord:
-        if not str(external_id).strip().isdigit():
+        if not re.fullmatch(r"[0-9]{1,19}", str(external_id).strip()):  # ASCII only: "²".isdigit() is True
             raise SourceError("error", f"A Zendesk ticket id is a number, not {external_id!r}.")
         settings = adapter_settings(ctx)
         try:
