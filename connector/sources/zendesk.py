@@ -113,10 +113,13 @@ class ZendeskSettingsSchema(Schema):
     tag = fields.String(load_default="license_exception",
                         validate=validate.Regexp(r"^\S+$", error="A Zendesk tag is one word without spaces."),
                         metadata={"description": "Tickets with this tag are license exception requests."})
-    ticket_form_id = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+    # Zendesk ids are positive 64-bit integers: anything larger can be neither a Zendesk id nor stored
+    ticket_form_id = fields.Integer(allow_none=True, validate=validate.Range(
+                                        min=1, max=2**63 - 1, error="A Zendesk id: a whole number from 1 to {max}."),
                                     metadata={"description": "Tickets with this form are requests too."})
     field_ids = fields.Dict(keys=fields.String(validate=validate.OneOf(tuple(ZENDESK_PLACEHOLDER_FIELDS))),
-                            values=fields.Integer(validate=validate.Range(min=1)),
+                            values=fields.Integer(validate=validate.Range(
+                                min=1, max=2**63 - 1, error="A Zendesk id: a whole number from 1 to {max}.")),
                             metadata={"description": "Custom ticket field ids by mapping placeholder name "
                                                      "(filled by provisioning, or set by the admin)."})
     export_requests_per_minute = fields.Integer(
@@ -664,6 +667,8 @@ class ZendeskKind(SourceKind):
     def records_for_event(self, ctx: ConnectionContext, event: InboundEvent) -> list[SourceRecord]:
         """The ticket a push names, with requester and organization; nothing when it is not flagged."""
         ticket_id = str(event.external_id or (event.payload or {}).get("ticket_id") or "")
+        if not re.fullmatch(r"[0-9]{1,19}", ticket_id):  # e.g. "²", which isdigit() lets through: no ticket named
+            return []
         settings = adapter_settings(ctx)
         try:
             ticket = make_client(ctx).get_ticket(int(ticket_id))
