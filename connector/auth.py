@@ -80,10 +80,15 @@ def current_principal() -> Principal:
     return g.connector_principal  # type: ignore[no-any-return]
 
 
+_PRINCIPAL = "connector.principal"  # in the WSGI environ: one request's, never another's (``g`` can outlive it)
+
+
 def _authorize(roles: Sequence[str]) -> Principal:
-    principal: Principal | None = g.get("connector_principal")
+    """The request's principal, authenticated once per request, if its role is one of ``roles``."""
+    principal: Principal | None = request.environ.get(_PRINCIPAL)
     if principal is None:
         principal = authenticate()
+        request.environ[_PRINCIPAL] = principal
     if principal.role not in roles:
         raise AuthError(403, "forbidden", f"The {principal.role} role cannot do this; it needs one of: "
                         f"{', '.join(roles)}.", {"required_roles": list(roles)})
@@ -112,6 +117,8 @@ def authorize_endpoint() -> None:
 
     flask-smorest's decorators wrap ``requires`` with ``functools.wraps``, so the view Flask dispatches to still
     carries the roles it declared."""
+    if request.method == "OPTIONS":  # Flask answers it without calling the view: the allowed methods, no data
+        return
     view = current_app.view_functions.get(request.endpoint or "")
     roles = getattr(view, "_connector_roles", None)
     if roles is not None:

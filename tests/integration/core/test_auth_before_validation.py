@@ -34,3 +34,18 @@ def test_the_wrong_role_is_403_before_any_validation(client, token_for):
 def test_an_unknown_or_revoked_token_is_401_with_a_bad_body(client):
     r = client.post("/api/v1/requests", json=BAD_REQUEST, headers={"Authorization": "Bearer lec_nope"})
     assert r.status_code == 401 and r.get_json()["code"] == "invalid_token"
+
+
+def test_each_request_authenticates_for_itself_inside_one_app_context(app, client, token_for):
+    admin = token_for("admin")
+    with app.app_context():  # a host app's code, the CLI or a test may keep one app context (and its g) open
+        assert client.get("/api/v1/connections", headers=admin).status_code == 200
+        assert client.get("/api/v1/connections").status_code == 401
+        r = client.post("/api/v1/connections", json={"name": "x", "kind": "salesforce"},
+                        headers={"Authorization": "Bearer lec_revoked-or-unknown"})
+        assert r.status_code == 401
+
+
+def test_options_answers_the_allowed_methods_without_a_token(client):
+    r = client.options("/api/v1/requests")
+    assert r.status_code == 200 and {"GET", "POST"} <= set(r.headers["Allow"].split(", "))
