@@ -2,8 +2,8 @@
 
 A change and its deliveries commit together; the worker (``connector.delivery``) sends them later, in order
 per (request, target). An unsent older delivery for the same (request, target) is superseded by a newer one,
-except one in flight (its sender records its outcome; the worker supersedes it then) and, on a source, an
-announcement. Billing deliveries carry the entitlement version they announce. Write-backs to a source carry the
+except one in flight (its sender records its outcome; the worker supersedes it then) and, on a source that
+keeps announcements (Zendesk), an announcement. Billing deliveries carry the entitlement version they announce. Write-backs to a source carry the
 change; the worker attaches the request as it stands when it is sent, so the source always gets the latest state.
 An announcement (a decision or an ending: the ticket is told once, in a reply and a note) also pins what it
 announces, so each one is posted once, in order, with its own text, even when later changes follow unsent.
@@ -16,34 +16,41 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, or_, true, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
 from connector.db import db, insert_many
-from connector.models import Delivery, EntitlementBoundary, ExceptionRequest, new_public_ids, utcnow
+from connector.models import Connection, Delivery, EntitlementBoundary, ExceptionRequest, new_public_ids, utcnow
 from connector.representation import current_entitlement, decision_view, entitlement_view, iso
 
 #: Changes that produce a new entitlement version, and so a message to billing.
 VERSION_CHANGES = ("decided", "amended", "renewed", "revoked", "expired")
-#: Changes a source is told about once, in a comment (a decision's reply and note, an ending's notice): their
-#: write-backs are never superseded, since a later state cannot carry what they said.
+#: Changes a source may be told about once, in words (a decision's reply and note, an ending's notice): on a
+#: source that ``keeps_announcements`` their write-backs are never superseded, since a later state cannot carry
+#: what they said.
 ANNOUNCEMENTS = VERSION_CHANGES
 SUPERSEDED = "superseded by a newer change"
 
 
-def is_source(target: str) -> bool:
-    """A write-back to a source connection (``connection:<name>``), as opposed to billing or e-mail."""
-    return target.startswith("connection:")
+def keeps_announcements(target: str) -> bool:
+    """Whether ``target`` is a source connection whose kind is told decisions in words (Zendesk), not only set
+    to the current state (Salesforce, billing, e-mail)."""
+    if not target.startswith("connection:"):
+        return False
+    from connector.sources import get_kind
+
+    kind = db.session.scalar(select(Connection.kind).where(Connection.name == target.split(":", 1)[1]))
+    return kind is not None and get_kind(kind).keeps_announcements
 
 
 def replaceable(target: str) -> ColumnElement[bool]:
-    """Which unsent deliveries to ``target`` a newer one for the same request may supersede (all but a source's
-    announcements); whether one is in flight is for the caller to add."""
-    return Delivery.change.not_in(ANNOUNCEMENTS) if is_source(target) else true()
+    """Which unsent deliveries to ``target`` a newer one for the same request may supersede (all but the
+    announcements of a source that keeps them); whether one is in flight is for the caller to add."""
+    return Delivery.change.not_in(ANNOUNCEMENTS) if keeps_announcements(target) else true()
 
 
 def supersedable(target: str, change: str) -> bool:
     """``replaceable`` for one row already read."""
-    return not (is_source(target) and change in ANNOUNCEMENTS)
+    return change not in ANNOUNCEMENTS or not keeps_announcements(target)
 
 
 def not_in_flight(now: datetime) -> ColumnElement[bool]:
@@ -97,8 +104,10 @@ def enqueue_for_change(req: ExceptionRequest, change: str, actor: str) -> list[D
     rows: list[Delivery] = []
     ent = current_entitlement(req)
     if req.connection is not None:
+        from connector.sources import get_kind
+
         payload: dict[str, Any] = {"change": change}
-        if change in ANNOUNCEMENTS:
+        if change in ANNOUNCEMENTS and get_kind(req.connection.kind).keeps_announcements:
             payload["announces"] = {"decision": decision_view(req.decisions[-1] if req.decisions else None),
                                     "entitlement": entitlement_view(ent)}
         rows.append(_enqueue(req, f"connection:{req.connection.name}", change, payload, None))

@@ -97,6 +97,10 @@ class SourceKind:
     settings_schema: ClassVar[type[Schema]]
     secret_fields: ClassVar[tuple[str, ...]] = ()
     default_mapping_kind: ClassVar[str]
+    #: The source is told a decision or an ending once, in words a later state cannot carry (a Zendesk reply and
+    #: internal note): such write-backs are never superseded. A source that is only ever set to the request's
+    #: current state (Salesforce fields) lets the newest write-back replace older unsent ones.
+    keeps_announcements: ClassVar[bool] = False
 
     def managed_settings(self) -> dict[str, str]:
         """Settings the connector writes itself, by name, with what says so: read-only to admins.

@@ -542,6 +542,7 @@ class ZendeskKind(SourceKind):
     settings_schema: ClassVar[type[Schema]] = ZendeskSettingsSchema
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "api_token", "webhook_secret")
     default_mapping_kind: ClassVar[str] = "zendesk"
+    keeps_announcements: ClassVar[bool] = True  # a decision's reply and note, an ending's notice
 
     # authorization -------------------------------------------------------------------------------------------
 
