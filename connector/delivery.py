@@ -40,12 +40,14 @@ BACKOFF_CAP_SECONDS = 3600.0
 @dataclass(frozen=True)
 class Outcome:
     """The result of one send: ``delivered``, ``retry``, ``dead``, ``gone`` (410: disable the target) or
-    ``held`` (not attempted: released for later without counting an attempt)."""
+    ``held`` (not attempted: released for later without counting an attempt). ``partial``: held after part of
+    it reached the target (a reply without its note); the attempt counts, so the retry looks at what is there."""
 
     result: str
     detail: str = ""
     status_code: int | None = None
     retry_after: float | None = None
+    partial: bool = False
 
 
 #: target kind ("billing", or a connection kind such as "salesforce") → sender of a batch to one target.
@@ -136,7 +138,8 @@ def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
     """
     row.lease_until = None
     if outcome.result == "held":
-        row.attempts = max(0, row.attempts - 1)
+        if not outcome.partial:
+            row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 30)
         row.last_error = outcome.detail
         if overtaken:

@@ -3,10 +3,11 @@
 A change and its deliveries commit together; the worker (``connector.delivery``) sends them later, in order
 per (request, target). An unsent older delivery for the same (request, target) is superseded by a newer one,
 except one in flight (its sender records its outcome; the worker supersedes it then) and, on a source that
-keeps announcements (Zendesk), an announcement. Billing deliveries carry the entitlement version they announce. Write-backs to a source carry the
-change; the worker attaches the request as it stands when it is sent, so the source always gets the latest state.
-An announcement (a decision or an ending: the ticket is told once, in a reply and a note) also pins what it
-announces, so each one is posted once, in order, with its own text, even when later changes follow unsent.
+keeps announcements (Zendesk), an announcement. Billing deliveries carry the entitlement version they announce.
+Write-backs to a source carry the change; the worker attaches the request as it stands when it is sent, so the
+source always gets the latest state. An announcement (a decision or an ending: the ticket is told once, in a
+reply and a note) also pins what it announces, so each one is posted once, in order, with its own text, even
+when later changes follow unsent.
 """
 
 from __future__ import annotations

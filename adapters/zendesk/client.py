@@ -531,8 +531,12 @@ class ZendeskClient:
                 first["comment"] = note
         steps = [step for step in steps if step]
         ticket = (self._show_ticket(ticket_id).get("ticket") or {}) if steps else {}
-        for step in steps:
-            ticket = self._safe_update(ticket_id, step, str(ticket.get("updated_at") or ""), max_attempts)
+        for done, step in enumerate(steps):
+            try:
+                ticket = self._safe_update(ticket_id, step, str(ticket.get("updated_at") or ""), max_attempts)
+            except ZendeskError as exc:
+                exc.partly_written = done > 0  # the reply is on the ticket, its note is not
+                raise
         return dict(ticket)
 
     def _safe_update(

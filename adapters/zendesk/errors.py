@@ -16,6 +16,8 @@ class ZendeskError(Exception):
         self.code = code
         self.message = message
         self.status = status
+        #: set by a write of several updates (a reply, then a note) that failed after the first one was applied
+        self.partly_written = False
 
 
 class RetriableError(ZendeskError):

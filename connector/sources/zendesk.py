@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -399,13 +399,9 @@ class _Batch:
 
 
 def _tried(row: Delivery) -> bool:
-    """Whether an earlier attempt may have written part of ``row`` (a reply without its note) to its ticket.
-
-    A counted attempt says so, and so does a held one: it is not counted (``attempts`` is given back), but a
-    grant lost or a rate limit met between the reply and the note holds a delivery that is half on the ticket;
-    its reason stays in ``last_error``, which only a delivery clears.
-    """
-    return (row.attempts or 0) > 1 or row.last_error is not None
+    """Whether an earlier attempt may have written part of ``row`` (a reply without its note) to its ticket: any
+    counted attempt. A hold gives its attempt back only when nothing of the row reached Zendesk (``partial``)."""
+    return (row.attempts or 0) > 1
 
 
 class _Deliverer:
@@ -423,6 +419,7 @@ class _Deliverer:
         self.outcomes: list[Outcome | None] = [None] * len(rows)
         self.parts: dict[int, int] = {}  # owner -> bulk updates still to confirm (a reply and a note)
         self.wrote = False
+        self.partly: set[int] = set()  # rows part of which is on the ticket (a reply without its note)
         self.stop: Outcome | None = None
 
     def run(self) -> list[Outcome]:
@@ -455,7 +452,13 @@ class _Deliverer:
                 self._one_by_one(index, plan, batch)
         if self.stop is None and batch.items:
             self._in_bulk(batch)
-        return [o if o is not None else (self.stop or Outcome("retry", "not attempted")) for o in self.outcomes]
+        return [o if o is not None else self._stopped(index) for index, o in enumerate(self.outcomes)]
+
+    def _stopped(self, index: int) -> Outcome:
+        """What a row left without its own outcome gets: the stop (held), counted when part of it was written."""
+        if self.stop is None:
+            return Outcome("retry", "not attempted")
+        return replace(self.stop, partial=True) if index in self.partly else self.stop
 
     def _guard(self, index: int, change: str, ticket_id: int, exc: ZendeskError) -> None:
         """Record a failure; a rate limit or a dead grant stops the rest of this call.
@@ -463,8 +466,10 @@ class _Deliverer:
         A grant refused before anything was written marks the connection (``SourceError``); once something
         was written, the rest is held instead, so the written deliveries are still recorded as delivered.
         """
+        if exc.partly_written:
+            self.partly.add(index)
         if isinstance(exc, AuthorizationRequired):
-            if not self.wrote:
+            if not self.wrote and not exc.partly_written:
                 raise source_error(exc) from exc
             self.stop = Outcome("held", source_error(exc).message, exc.status, 60)
             return
@@ -527,6 +532,7 @@ class _Deliverer:
                     if owner in self.parts:
                         self.parts[owner] -= 1
                         if self.parts[owner] > 0:
+                            self.partly.add(owner)  # its reply is on the ticket; its note is the next round
                             continue
                     self.outcomes[owner] = Outcome("delivered", f"ticket {item['id']} updated in bulk", 200)
                     continue

@@ -185,3 +185,34 @@ def test_a_grant_lost_between_the_bulk_reply_and_note_rounds_never_posts_the_rep
         assert tickets.of(ticket_id, public=True) == [decision["customer_summary"]]
         assert tickets.of(ticket_id, public=False) == [decision["internal_note"]]
     assert {d["status"] for d in deliveries(zd).values()} == {"delivered"}
+
+
+def test_deliveries_held_before_anything_was_written_still_go_out_in_bulk(connected, chair, app):
+    from connector import connections
+    from connector.db import db
+    from connector.models import Connection
+
+    zd = connected
+    reqs = synced(zd, zd.ticket(1001), zd.ticket(1002))
+    tickets = Tickets(zd.http, [1001, 1002])
+    with app.app_context():
+        conn_id = db.session.query(Connection.id).scalar()
+        db.session.commit()  # set_status writes on its own connection
+        connections.set_status(conn_id, "paused", "Zendesk rate limit reached")
+        db.session.commit()
+    decided = {int(eid): approve(zd, chair, req)["decision"] for eid, req in reqs.items()}
+    drain(app)  # held: the connection is paused, nothing is sent
+    assert tickets.posted == []
+    with app.app_context():
+        db.session.commit()
+        connections.set_status(conn_id, "connected", None)
+        db.session.commit()
+    calls = len(zd.http.calls)
+    with time_machine.travel(utcnow() + timedelta(minutes=3)):
+        assert drain(app)["delivered"] == 2
+    urls = [call.request.url for call in zd.http.calls[calls:]]
+    assert not any("/comments.json" in url for url in urls)  # nothing was on a ticket: no re-read
+    assert sum(UPDATE_MANY in url for url in urls) == 2  # the reply round and the note round, in bulk
+    for ticket_id, decision in decided.items():
+        assert tickets.of(ticket_id, public=True) == [decision["customer_summary"]]
+        assert tickets.of(ticket_id, public=False) == [decision["internal_note"]]
