@@ -27,6 +27,7 @@ from connector.governance.schema import dump_fields, load_fields
 from connector.governance.sla import SlaClock, due_at, sla_events
 from connector.governance.triage import decide_track, derived_values, score_risk
 from connector.models import (
+    AuditEvent,
     Connection,
     Decision,
     Dispute,
@@ -434,11 +435,17 @@ def run_sla(now: datetime | None = None, actor: str = "worker") -> dict[str, int
 
 
 def _revocation_reason(req: ExceptionRequest, ent: EntitlementBoundary) -> str | None:
-    """The reason given when the revocation was scheduled: the rationale of the first version that carries it
-    (later amendments and renewals carry the date, with their own rationale)."""
-    for version in sorted(req.entitlements, key=lambda v: v.version):
-        if version.revoke_effective == ent.revoke_effective:
-            return version.rationale
+    """The reason given when the revocation in force was last scheduled, from its audit event (amendments and
+    renewals carry the date, with their own rationale; a chair may schedule the same date again, reworded)."""
+    if ent.revoke_effective is None:
+        return ent.rationale
+    effective = ent.revoke_effective.isoformat()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.subject == subject(req),
+                                                         AuditEvent.action == "entitlement.revocation_scheduled")
+                                .order_by(AuditEvent.seq.desc()))
+    for event in events:
+        if (event.data or {}).get("effective") == effective:
+            return str(event.data.get("reason") or "") or ent.rationale
     return ent.rationale
 
 

@@ -289,8 +289,8 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
     for event_id, conn_id in events:
         event = db.session.get(InboundEvent, event_id)
         conn = db.session.get(Connection, conn_id)
-        if event is None or conn is None or event.status != "pending":
-            continue
+        if event is None or conn is None or event.status != "pending" or conn.status != "connected":
+            continue  # a connection that paused on an earlier event of this batch: the rest of its events wait
         kind, ctx = get_kind(conn.kind), connections.context(conn)
         db.session.expunge(event)  # keeps its values: reading them must not reopen a transaction during HTTP
         db.session.commit()

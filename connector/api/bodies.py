@@ -2,7 +2,8 @@
 nested no deeper than any real document, and values the database and the audit chain can hold; YAML bodies
 without alias loops or bombs (``mappings.yaml_text``).
 
-``before_api_request`` runs ``body_refusal`` on every API body before authentication and before any write.
+``before_api_request`` runs ``body_refusal`` on every API body after the caller's token and role are checked
+(``auth.authorize_endpoint``) and before the route reads anything.
 """
 
 from __future__ import annotations

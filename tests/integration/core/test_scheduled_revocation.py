@@ -62,3 +62,18 @@ def test_a_scheduled_revocation_survives_an_amendment_or_renewal(app, client, to
         assert final is not None and final.rationale == "Customer breached the conditions"  # the scheduled reason
     if change == "amend":
         assert view["entitlement"]["grants"] == {"seats": 107}  # the boundaries in force when it ended
+
+
+def test_the_reason_recorded_is_the_one_given_last_for_that_date(app, client, token_for, chair, small):
+    req = approved(client, token_for, chair, small)
+    effective = (date.today() + timedelta(days=10)).isoformat()
+    client.post(f"/api/v1/requests/{req['id']}/revoke", headers=chair, json={"reason": "R1", "effective": effective})
+    client.post(f"/api/v1/requests/{req['id']}/amend", headers=chair, json={
+        "rationale": "Two more seats", "entitlement": entitlement(days=90, grants={"seats": 107})})
+    r = client.post(f"/api/v1/requests/{req['id']}/revoke", headers=chair,
+                    json={"reason": "R2: the breach, reworded", "effective": effective})
+    assert r.status_code == 201, r.get_json()
+    assert run_expiry(app, date.fromisoformat(effective))["revoked"] == 1
+    with app.app_context():
+        final = db.session.scalar(select(EntitlementBoundary).where(EntitlementBoundary.status == "revoked"))
+        assert final is not None and final.rationale == "R2: the breach, reworded"

@@ -61,10 +61,12 @@ def test_a_push_that_finds_the_share_used_pauses_without_failing_the_event(
         conn.settings = {**conn.settings, "api_usage_share": 0.93}
         db.session.commit()
     org.usage = [14000, 15000]
-    org.add(sf_record(2))
-    assert post(client, envelope([record_id(2)], ["04l5g0000000002AAA"])).status_code == 200
-    queries = org.calls["query_all"]
+    org.add(*(sf_record(n) for n in range(2, 7)))
+    notifications = [f"04l5g00000{n:05d}AAA" for n in range(2, 7)]
+    assert post(client, envelope([record_id(n) for n in range(2, 7)], notifications)).status_code == 200
+    queries, limits = org.calls["query_all"], org.calls["limits"]
     assert process(app) == {"processed": 0, "failed": 0}
     assert org.calls["query_all"] == queries  # /limits said no: no query spent
+    assert org.calls["limits"] == limits + 1  # and the rest of the batch waited without asking again
     assert connection(client, admin)["status"] == "paused"
-    assert events(app) == [("pending", 0)]
+    assert events(app) == [("pending", 0)] * 5
