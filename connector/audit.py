@@ -117,6 +117,11 @@ def append(actor: str, action: str, subject: str | None = None, data: Mapping[st
 _SECRET_NAMES: dict[str, bool] = {}
 
 
+def is_secret_name(key: str) -> bool:
+    """Whether a setting or data key names a secret (``client_secret``, ``private_key``, ``api_token`` …)."""
+    return _is_secret_name(key)
+
+
 def _is_secret_name(key: str) -> bool:
     known = _SECRET_NAMES.get(key)
     if known is None:

@@ -18,7 +18,7 @@ import yaml
 from mappings.paths import placeholders_in
 from mappings.problems import MappingError, MappingProblem
 from mappings.validation import structural_problems
-from mappings.yaml_text import MAX_DEPTH, unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, MAX_DEPTH, unsafe_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +198,7 @@ def parse_text(text: str | bytes) -> Any:
         raise MappingError([MappingProblem("document", problem.code, problem.message)])
     try:
         return yaml.load(text, Loader=_DocumentLoader)
-    except yaml.YAMLError as exc:
+    except LOAD_ERRORS as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         if mark is not None:

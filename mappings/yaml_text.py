@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import yaml
 
+#: What loading YAML can raise: syntax errors, and the plain errors PyYAML's constructors let through for a value
+#: it cannot build (``2024-02-30``, ``!!int 0x``, ``!!float abc``, a year past 9999).
+LOAD_ERRORS: tuple[type[Exception], ...] = (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError,
+                                            RecursionError)
 #: Far deeper than any mapping, policy or source record; keeps recursive walkers away from the interpreter's limit.
 MAX_DEPTH = 64
 #: How many values aliases (``*name``) may add to a document beyond what is written out.

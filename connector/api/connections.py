@@ -24,6 +24,7 @@ from connector.models import Connection, MappingVersion, OAuthState, utcnow
 from connector.representation import iso
 from connector.sources import SourceError, get_kind
 from mappings import load_mapping
+from mappings.yaml_text import LOAD_ERRORS
 
 blp = make_blueprint("connections", __name__, "Salesforce and Zendesk connections and their mappings.",
                      "/connections")
@@ -244,7 +245,7 @@ def _mapping_body() -> Any:
     if request.mimetype in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
             document = yaml.safe_load(request.get_data(as_text=True))
-        except yaml.YAMLError as exc:
+        except LOAD_ERRORS as exc:
             raise InvalidInput("mapping_not_yaml", f"The mapping is not valid YAML: {exc}") from exc
         refusal = value_refusal(document)  # NUL characters, integers beyond 64 bits, NaN/Infinity
         if refusal is not None:

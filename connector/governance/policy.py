@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from connector.governance.errors import InvalidInput
 from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.paths import flatten_errors
-from mappings.yaml_text import unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml
 
 DIMENSIONS = ("commercial", "legal", "technical", "reputational")
 BANDS = ("low", "medium", "high", "critical")
@@ -264,7 +264,7 @@ def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
                                {"fields": {"document": [problem.message]}})
         try:
             raw = yaml.safe_load(document)
-        except yaml.YAMLError as exc:
+        except LOAD_ERRORS as exc:
             raise InvalidInput("policy_not_yaml", f"The policy is not valid YAML: {exc}") from exc
     else:
         raw = document

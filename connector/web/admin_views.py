@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -11,7 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector import connections, delivery, preview, sync
+from connector import audit, connections, delivery, preview, sync
 from connector.api.bodies import MAX_BODY_DEPTH, deep_path
 from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
@@ -20,11 +21,11 @@ from connector.governance.policy import parse_policy
 from connector.models import Connection, Delivery, DeliveryTarget, MappingVersion, Principal
 from connector.policy_store import current_policy, store_policy
 from connector.sources import SourceError
-from connector.web.blueprint import bp, status_for
+from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.document_lines import line_of
 from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
 from connector.web.signin import current_user, requires_sign_in
-from mappings.yaml_text import unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml
 
 DELIVERY_PAGE = 50
 
@@ -44,8 +45,35 @@ def _connection(name: str) -> Connection:
 
 # --- connections ---------------------------------------------------------------------------------------------
 
+_SETTING_LINE = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:(.*)$")
+
+
+def without_secrets(text: str) -> str:
+    """The settings text as typed, with every secret's value emptied (a block value's lines too): a form shown
+    again after an error never carries a secret back to the page."""
+    out: list[str] = []
+    skip_deeper_than: int | None = None
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if skip_deeper_than is not None:
+            if line.strip() and indent <= skip_deeper_than:
+                skip_deeper_than = None
+            else:
+                continue
+        match = _SETTING_LINE.match(line)
+        if match and audit.is_secret_name(match.group(2)) and match.group(3).strip():
+            out.append(f'{match.group(1)}{match.group(2)}: ""  # secrets are never shown again: enter it again')
+            if match.group(3).strip()[:1] in ("|", ">"):
+                skip_deeper_than = indent
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def _render_connections(form: ConnectionForm | None = None, problems: list[str] | None = None,
                         status: int = 200) -> tuple[str, int]:
+    if form is not None and form.settings.data:
+        form.settings.data = without_secrets(form.settings.data)
     rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
     return render_template("web/connections.html", rows=[connections.connection_view(c) for c in rows],
                            form=form or ConnectionForm(formdata=None), button=ButtonForm(formdata=None),
@@ -72,7 +100,7 @@ def connection_create() -> Response | tuple[str, int]:
         return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
     try:
         settings = yaml.safe_load(form.settings.data or "") or {}
-    except yaml.YAMLError as exc:
+    except LOAD_ERRORS as exc:
         form.settings.errors = [f"Not valid YAML: {exc}"]
         return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
     if not isinstance(settings, dict):
@@ -295,7 +323,7 @@ def deliveries_page() -> str:
     status = request.args.get("status", "dead")
     if status not in (*DELIVERY_STATUSES, "all"):
         abort(400, f"Unknown status '{status}'. Use one of: {', '.join(DELIVERY_STATUSES)}, all.")
-    before = request.args.get("before", type=int)
+    before = position_arg()
     query = select(Delivery)
     if status != "all":
         query = query.where(Delivery.status == status)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from connector import audit
 from connector.db import db
 from connector.models import AuditEvent, AuditSample, ExceptionRequest
-from connector.web.blueprint import bp
+from connector.web.blueprint import bp, position_arg
 from connector.web.forms import SampleForm
 from connector.web.signin import current_user, requires_sign_in
 
@@ -19,7 +19,7 @@ EVENT_PAGE = 50
 
 def _render_audit(form: SampleForm | None = None, verification: audit.Verification | None = None,
                   status: int = 200) -> tuple[str, int]:
-    before = request.args.get("before", type=int)
+    before = position_arg()
     query = select(AuditEvent)
     if before:
         query = query.where(AuditEvent.seq < before)

@@ -30,13 +30,29 @@ class CsrfRefused(HTTPException):
     description = CSRF_REFUSED
 
 
+def position_arg(name: str = "before") -> int | None:
+    """A list page's position (``?before=<id>``): a whole number a key can be, or None (the first page)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value < 2**63 else None
+
+
 def status_for(exc: GovernanceError) -> int:
     return _STATUS_FOR_KIND.get(exc.kind, 409)
+
+
+class NulRefused(HTTPException):
+    code = 400
+    description = "Text may not contain the NUL character (U+0000): remove it and send the form again."
 
 
 @bp.before_request
 def _check_form_post() -> None:
     request.max_content_length = int(current_app.config.get("CONNECTOR_MAX_BODY_BYTES") or 1024 * 1024)
+    # PostgreSQL text cannot hold U+0000: refused here for every path, query and form value, as the API does
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                     for store in (request.args, request.form)
+                                     for key, values in store.lists() for value in values):
+        raise NulRefused()
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         try:
             validate_csrf(request.form.get("csrf_token"))

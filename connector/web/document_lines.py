@@ -35,7 +35,7 @@ def line_of(text: str, path: str) -> int | None:
     """1-based line of ``path`` in ``text``; None when the text does not parse or has no such key."""
     try:
         root = yaml.compose(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # a document nested past PyYAML's recursion: no line to show
         return None
     if root is None or not path:
         return None

@@ -23,7 +23,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from connector.governance.review import OUTCOMES, RENEWAL_MODES, VOTE_CHOICES
 
@@ -41,6 +41,13 @@ def items(text: str | None) -> list[str]:
     """Comma- or line-separated entries (environments, regions, features, usage rights)."""
     return [part.strip() for chunk in (text or "").splitlines() for part in chunk.split(",") if part.strip()]
 
+
+
+def finite(_form: Any, field: Any) -> None:
+    """A number a price can be: Python's decimals also read ``NaN``, ``Infinity`` and the signalling ``sNaN``
+    (which no comparison accepts), none of which a term can hold."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Give a finite number.")
 
 class SignInForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)],
@@ -95,7 +102,7 @@ class DecisionForm(FlaskForm):
     grants_regions = StringField("Regions", description="Comma-separated.")
     grants_features = StringField("Features", description="Comma-separated.")
     grants_usage_rights = StringField("Usage rights", description="Comma-separated.")
-    grants_price = DecimalField("Price", validators=[Optional(), NumberRange(min=0)], places=None)
+    grants_price = DecimalField("Price", validators=[Optional(), finite, NumberRange(min=0)], places=None)
     grants_other = TextAreaField("Other terms", validators=[Length(max=10000)])
     effective_from = DateField("Effective from", validators=[Optional()], description="Empty: today.")
     expires_at = DateField("Expires at", validators=[Optional()],

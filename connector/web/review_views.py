@@ -17,7 +17,7 @@ from connector.models import AuditEvent, ExceptionRequest, Principal, utcnow
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
 from connector.representation import current_entitlement, request_view
-from connector.web.blueprint import bp, status_for
+from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.forms import DecisionForm, VoteForm
 from connector.web.queue import current_votes, ready_for_decision, reviewer_queue
 from connector.web.signin import current_user, requires_sign_in
@@ -48,7 +48,7 @@ def requests_list() -> str:
     state = request.args.get("state") or None
     if state is not None and state not in review.STATES:
         abort(400, f"Unknown state '{state}'. Use one of: {', '.join(review.STATES)}.")
-    before = request.args.get("before", type=int)
+    before = position_arg()
     query = select(ExceptionRequest)
     if state:
         query = query.where(ExceptionRequest.state == state)
