@@ -16,7 +16,40 @@ from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 
 
-@click.group("connector", help="License Exception Connector administration.")
+class ConnectorGroup(click.Group):
+    """The command group: a failure a person can fix is one ``error:`` line (and the fields at fault) with exit
+    status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from cryptography.fernet import InvalidToken
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        from connector.crypto import EncryptionKeyError
+        from connector.sources import SourceError
+
+        try:
+            return super().invoke(ctx)
+        except InvalidInput as exc:
+            _report_invalid(exc)
+        except GovernanceError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+        except SourceError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+        except (InvalidToken, EncryptionKeyError) as exc:
+            click.echo("error: the stored secrets cannot be decrypted with CONNECTOR_ENCRYPTION_KEYS "
+                       f"({type(exc).__name__}{': ' + str(exc) if str(exc) else ''}); keep the key they were "
+                       "written with in the list (new key first, old keys after) until `keys rotate` has run.",
+                       err=True)
+        except (OperationalError, ProgrammingError) as exc:
+            click.echo(f"error: the database cannot be used ({str(exc.orig).splitlines()[0]}); check "
+                       "CONNECTOR_DATABASE_URL, and run `flask --app wsgi connector init` to create or upgrade it.",
+                       err=True)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # files to read, text, numbers given
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group("connector", cls=ConnectorGroup, help="License Exception Connector administration.")
 def connector_group() -> None:
     pass
 
@@ -128,8 +161,11 @@ def worker_command(once: bool, poll: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    totals = run_worker(app, once=once, stop=stop, poll=poll)
+    failed: list[str] = []
+    totals = run_worker(app, once=once, stop=stop, poll=poll, failed_jobs=failed)
     click.echo("deliveries: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    if failed:
+        _fail(f"error: periodic job(s) failed: {', '.join(sorted(set(failed)))}; the log has each error")
 
 
 @connector_group.group("audit", help="The hash-chained audit log.")
@@ -187,19 +223,32 @@ def audit_sample(size: int, seed: str | None, actor: str) -> None:
     click.echo(json.dumps(audit.sample_dict(sample), indent=2))
 
 
-def _parse_sets(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``key=value`` pairs; values that parse as JSON (numbers, true, {...}) are taken as JSON."""
+def _parse_sets(pairs: tuple[str, ...], kind: str | None = None) -> dict[str, Any]:
+    """``key=value`` pairs. A setting the kind declares as text keeps its value as typed (``api_version=62.0``,
+    an all-digit client secret); any other value that parses as JSON (numbers, true, {...}) is taken as JSON."""
     import json
 
+    from marshmallow import fields as mfields
+
+    text_settings: set[str] = set()
+    if kind is not None:
+        from connector.sources import get_kind
+
+        schema = get_kind(kind).settings_schema()
+        text_settings = {f.data_key or n for n, f in schema.fields.items() if isinstance(f, mfields.String)}
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"'{pair}' is not key=value", param_hint="--set")
+        key = key.strip()
+        if key in text_settings:
+            out[key] = value
+            continue
         try:
-            out[key.strip()] = json.loads(value)
+            out[key] = json.loads(value)
         except ValueError:
-            out[key.strip()] = value
+            out[key] = value
     return out
 
 
@@ -220,13 +269,14 @@ def connections_group() -> None:
 @connections_group.command("add", help="Add a connection: KIND is salesforce or zendesk.")
 @click.argument("kind", type=click.Choice(["salesforce", "zendesk"]))
 @click.argument("name")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A setting (repeatable).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="A setting (repeatable). Text settings are taken as typed; others as JSON when they parse.")
 @with_appcontext
 def connections_add(kind: str, name: str, sets: tuple[str, ...]) -> None:
     from connector import connections
 
     try:
-        conn = connections.create(name, kind, _parse_sets(sets), "cli")
+        conn = connections.create(name, kind, _parse_sets(sets, kind), "cli")
     except InvalidInput as exc:
         db.session.rollback()
         _report_invalid(exc)
@@ -287,7 +337,8 @@ def connections_provision(name: str) -> None:
 
 @connector_group.command("sync", help="Sync a connection (or all) now and print the counts.")
 @click.argument("name", required=False)
-@click.option("--all", "all_", is_flag=True, help="Sync every connected connection.")
+@click.option("--all", "all_", is_flag=True,
+              help="Sync every connection that is connected, paused or in error (not those awaiting authorization).")
 @with_appcontext
 def sync_command(name: str | None, all_: bool) -> None:
     from sqlalchemy import select
@@ -297,7 +348,11 @@ def sync_command(name: str | None, all_: bool) -> None:
 
     if bool(name) == all_:
         _fail("error: give a connection NAME or --all", 2)
-    names = [name] if name else list(db.session.scalars(select(Connection.name).order_by(Connection.name)))
+    names = [name] if name else list(db.session.scalars(  # --all: what the schedule would sync, not those waiting
+        select(Connection.name).where(Connection.status.in_(("connected", "paused", "error")))  # for an admin
+        .order_by(Connection.name)))
+    if not names:
+        click.echo("nothing to sync: no connection is connected, paused or in error")
     failed = False
     for each in names:
         with click.progressbar(length=0, label=f"{each}: syncing", show_pos=True) as bar:

@@ -471,8 +471,12 @@ register_sender("connection", send_to_connection)
 JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104}
 
 
+#: what ``run_job`` returns for a job that raised (logged with its traceback; the worker goes on)
+JOB_FAILED = object()
+
+
 def run_job(name: str, fn: Callable[[], Any]) -> Any:
-    """Run a periodic job unless another worker is running it.
+    """Run a periodic job unless another worker is running it; ``JOB_FAILED`` when it raised.
 
     On PostgreSQL a session-level advisory lock is held on a connection of its own for the whole job, which
     may commit many times (a sync commits per page); SQLite has one worker.
@@ -490,7 +494,7 @@ def run_job(name: str, fn: Callable[[], Any]) -> Any:
     except Exception:
         db.session.rollback()
         log.exception("periodic job %s failed", name)
-        return None
+        return JOB_FAILED
     finally:
         if lock is not None:
             lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": JOB_LOCK_IDS[name]})
@@ -522,8 +526,9 @@ def heartbeat(worker: str, delivered: int) -> None:
 
 
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
-               job_interval: float = 60.0) -> dict[str, int]:
-    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due."""
+               job_interval: float = 60.0, failed_jobs: list[str] | None = None) -> dict[str, int]:
+    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due. The names of
+    jobs that raised are appended to ``failed_jobs`` (``worker --once`` exits 1 for them)."""
     import os
     import socket
 
@@ -538,7 +543,8 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
                 last_beat = time.monotonic()
             if time.monotonic() - last_jobs >= job_interval or once:
                 for job, fn in periodic_jobs().items():
-                    run_job(job, fn)
+                    if run_job(job, fn) is JOB_FAILED and failed_jobs is not None:
+                        failed_jobs.append(job)
                 last_jobs = time.monotonic()
             counts = drain() if once else send_claimed(claim())
             for key, value in counts.items():

@@ -216,17 +216,32 @@ class Demo:
             self.echo(f"Sign in at {served.base_url}/sign-in as chair@demo.example (the chair) or "
                       f"admin@demo.example, password {story.tokens['password']}")
             self.echo(f"API tokens: admin {story.tokens['admin']}  chair {story.tokens['chair']}")
+            self.echo("A worker runs alongside: what you decide is written back to the sandboxes and billed within "
+                      "seconds, pushes are processed and the sandboxes are synced every minute.")
             self.echo("Press Ctrl+C to stop.")
+            stop = threading.Event()
+            worker = threading.Thread(target=self._work, args=(app, stop), name="demo-worker", daemon=True)
+            worker.start()
             try:
                 threading.Event().wait()
             except KeyboardInterrupt:
                 pass
             finally:
+                stop.set()
+                worker.join(timeout=10)
                 served.shutdown()
                 billing.shutdown()
                 salesforce.shutdown()
                 zendesk.shutdown()
         return story
+
+    @staticmethod
+    def _work(app: Any, stop: threading.Event) -> None:
+        """The demo's worker while it keeps serving (the demo is the only process: SQLite, one worker)."""
+        from connector.delivery import run_worker
+
+        app.config["CONNECTOR_SYNC_INTERVAL_SECONDS"] = 60
+        run_worker(app, stop=stop, poll=1.0, job_interval=15.0)
 
     def _story(self, app: Any, story: Story, base: str, salesforce: Any, zendesk: Any,
                receiver: BillingReceiver, today: date) -> None:
