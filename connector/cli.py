@@ -410,7 +410,12 @@ def mapping_validate(name: str, file: Path) -> None:
         click.echo(f"{file}: {len(problems)} problem(s)", err=True)
         _print_problems(problems)
         sys.exit(1)
-    click.echo(f"{file}: valid")
+    if source_fields is None:
+        why = f"the connection is {conn.status}" if conn.status != "connected" else "the source could not be read"
+        click.echo(f"{file}: valid, but not checked against the live source's fields ({why}); validate again "
+                   "once it is connected")
+        return
+    click.echo(f"{file}: valid (checked against the live source's fields)")
 
 
 @mapping_group.command("set", help="Validate and store a mapping file as the connection's new mapping version.")

@@ -64,3 +64,14 @@ def test_unreadable_files_and_wrong_keys_are_one_error_line(app, tmp_path):
     app.config["CONNECTOR_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # the old key left out
     result = run(app, "keys", "rotate")
     assert result.exit_code == 1 and "cannot be decrypted with CONNECTOR_ENCRYPTION_KEYS" in result.output
+
+
+def test_mapping_validate_says_when_the_live_source_was_not_checked(app, tmp_path):
+    run(app, "connections", "add", "salesforce", "sf", *SF, "--set", "client_secret=s")
+    shown = run(app, "mapping", "show", "sf")
+    assert shown.exit_code == 0, shown.output
+    document = tmp_path / "mapping.yaml"
+    document.write_text(shown.output)
+    result = run(app, "mapping", "validate", "sf", str(document))
+    assert result.exit_code == 0, result.output
+    assert "not checked against the live source's fields (the connection is needs_authorization)" in result.output
