@@ -352,8 +352,10 @@ class Demo:
             story.say(f"{item['key']:<9} {item['source']:<10} {item['track'] or '-':<8} {band:<8} "
                       f"{item['state']:<10} {item['title'] or '(no title)'}")
             if item["state"] == "needs_info":
-                missing = ", ".join(item["intake"]["missing"] + [c["code"] for c in item["intake"]["conflicts"]])
-                story.say(f"{'':<9} needs: {missing}")
+                if item["intake"]["missing"]:
+                    story.say(f"{'':<9} missing: {', '.join(item['intake']['missing'])}")
+                for conflict in item["intake"]["conflicts"]:
+                    story.say(f"{'':<9} conflict: {conflict['message']}")
         story.say("")
         story.say("Salesforce records now show:")
         for record_id in salesforce.record_ids():
