@@ -51,14 +51,20 @@ def versions():
     return [json.loads(call.request.body)["version"] for call in responses.calls]
 
 
-@responses.activate
-def test_a_newer_delivery_waits_for_the_one_in_flight_whose_outcome_is_recorded(app, client, token_for, small):
-    responses.post(BILLING, status=204)
+def amended_while_in_flight(app, client, token_for, small, billing_status):
+    """Worker A claims the approval's billing delivery; the chair amends while A is still sending it."""
+    responses.post(BILLING, status=billing_status)
     chair = token_for("reviewer", "licensing")
     req = approve(client, token_for, small, chair)
     worker_a = claim(app)
     assert len(worker_a) == 1
-    amend(client, chair, req)  # while worker A is still sending version 1
+    amend(client, chair, req)
+    return worker_a
+
+
+@responses.activate
+def test_a_newer_delivery_waits_for_the_one_in_flight_whose_outcome_is_recorded(app, client, token_for, small):
+    worker_a = amended_while_in_flight(app, client, token_for, small, 204)
 
     assert [d[:2] for d in deliveries(app)] == [("decided", "pending"), ("amended", "pending")]
     assert claim(app) == [], "worker B claimed version 2 while version 1 was in flight"
@@ -70,11 +76,7 @@ def test_a_newer_delivery_waits_for_the_one_in_flight_whose_outcome_is_recorded(
 
 @responses.activate
 def test_a_delivery_that_fails_in_flight_is_recorded_then_superseded_by_the_newer_one(app, client, token_for, small):
-    responses.post(BILLING, status=503)
-    chair = token_for("reviewer", "licensing")
-    req = approve(client, token_for, small, chair)
-    worker_a = claim(app)
-    amend(client, chair, req)
+    worker_a = amended_while_in_flight(app, client, token_for, small, 503)
     assert claim(app) == []
 
     assert send(app, worker_a)["retry"] == 1
