@@ -10,13 +10,13 @@ Checks work on the raw dict so that a rule with several faults reports all of th
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from mappings.paths import fill, path_problem, placeholders_in
 from mappings.problems import MappingError, MappingProblem
+from mappings.storable import unstorable
 from mappings.transforms import (
     CASES,
     COERCIONS,
@@ -121,45 +121,16 @@ def validate_mapping(
     return list(_document_problems(data, context))
 
 
-_INT64 = 2**63
-
-
-def _unstorable_values(value: Any, path: str = "") -> Iterator[MappingProblem]:
-    """Values no stored document can hold: integers beyond 64 bits, NaN and the infinities, the NUL character
-    (PostgreSQL text). Iterative, so any nesting is walked without recursion."""
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, Mapping):
-            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
-            bad_keys = [k for k in item if isinstance(k, str) and "\x00" in k]
-            for key in bad_keys:
-                yield MappingProblem(f"{where}.{key}" if where else key, "unstorable_value",
-                                     "Text may not contain the NUL character (U+0000).")
-        elif isinstance(item, list):
-            stack.extend((v, f"{where}.{i}" if where else str(i)) for i, v in enumerate(item))
-        elif isinstance(item, bool):
-            continue
-        elif isinstance(item, int) and not -_INT64 <= item < _INT64:
-            yield MappingProblem(where or "document", "unstorable_value",
-                                 f"{item} is beyond a 64-bit integer; write it as text or a smaller number.")
-        elif isinstance(item, float) and not math.isfinite(item):
-            yield MappingProblem(where or "document", "unstorable_value",
-                                 "NaN and Infinity cannot be stored; write a finite number.")
-        elif isinstance(item, str) and "\x00" in item:
-            yield MappingProblem(where or "document", "unstorable_value",
-                                 "Text may not contain the NUL character (U+0000).")
-
-
 def _document_problems(data: Any, ctx: _Context) -> Iterator[MappingProblem]:
     if not isinstance(data, Mapping):
         yield MappingProblem(
             "document", "not_a_mapping", "A mapping document is an object with kind, inbound and outbound."
         )
         return
-    unstorable = list(_unstorable_values(data))
-    if unstorable:
-        yield from unstorable
+    bad_values = [MappingProblem(path if path != "(body)" else "document", "unstorable_value", message)
+                  for path, message in unstorable(data)]
+    if bad_values:
+        yield from bad_values
         return
     for key in data:
         if key not in TOP_KEYS:

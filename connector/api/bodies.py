@@ -9,47 +9,16 @@ without alias loops or bombs (``mappings.yaml_text``).
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from flask import request
 
 from connector.governance.errors import GovernanceError, InvalidInput
+from mappings.storable import unstorable
 from mappings.yaml_text import MAX_DEPTH as MAX_BODY_DEPTH
 from mappings.yaml_text import unsafe_yaml
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
-#: What the database columns and the JSON encoder can store (a 64-bit signed integer).
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-def nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string (value or key) holding U+0000, which PostgreSQL cannot store."""
-    if isinstance(value, str):
-        return path or "(body)" if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return inner
-            found = nul_path(item, inner)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = nul_path(item, f"{path}.{index}" if path else str(index))
-            if found:
-                return found
-    return None
-
-
-def nul_refusal(data: Any) -> InvalidInput | None:
-    """The 422 for a body with a NUL character anywhere, or None."""
-    path = nul_path(data)
-    if path is None:
-        return None
-    return InvalidInput("invalid_input", f"'{path}' holds a NUL character; nothing was changed.",
-                        {"fields": {path: ["Text may not contain the NUL character (U+0000)."]}})
 
 
 class MalformedBody(GovernanceError):
@@ -85,43 +54,14 @@ def deep_path(value: Any, limit: int = MAX_BODY_DEPTH) -> str | None:
     return None
 
 
-def _number_problem(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        if value > INT64_MAX:
-            return f"Must be at most {INT64_MAX}."
-        if value < INT64_MIN:
-            return f"Must be at least {INT64_MIN}."
-    elif isinstance(value, float) and not math.isfinite(value):
-        return "Must be a finite number: JSON has no NaN or Infinity, and a number this large overflows."
-    return None
-
-
 def value_refusal(data: Any) -> InvalidInput | None:
-    """The 422 for values that cannot be stored as sent, or None: a NUL character (PostgreSQL text cannot hold it),
-    an integer beyond 64 bits or a NaN/Infinity (no JSON column or audit event can hold them).
-
-    Call it on bodies already checked with ``deep_path``.
-    """
-    refusal = nul_refusal(data)
-    if refusal is not None:
-        return refusal
+    """The 422 naming every value that cannot be stored as sent (``mappings.storable``), or None."""
     fields: dict[str, list[str]] = {}
-    stack: list[tuple[Any, str]] = [(data, "")]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, dict):
-            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(item))
-        else:
-            problem = _number_problem(item)
-            if problem is not None:
-                fields[path or "(body)"] = [problem]
+    for path, message in unstorable(data):
+        fields.setdefault(path, []).append(message)
     if not fields:
         return None
-    return InvalidInput("invalid_input", f"{len(fields)} number(s) cannot be stored; nothing was changed: "
+    return InvalidInput("invalid_input", f"{len(fields)} value(s) cannot be stored; nothing was changed: "
                         f"{', '.join(sorted(fields))}.", {"fields": fields})
 
 
