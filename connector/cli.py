@@ -348,9 +348,8 @@ def sync_command(name: str | None, all_: bool) -> None:
 
     if bool(name) == all_:
         _fail("error: give a connection NAME or --all", 2)
-    names = [name] if name else list(db.session.scalars(  # --all: what the schedule would sync, not those waiting
-        select(Connection.name).where(Connection.status.in_(("connected", "paused", "error")))  # for an admin
-        .order_by(Connection.name)))
+    names = [name] if name else list(db.session.scalars(  # --all: the connections the schedule syncs
+        select(Connection.name).where(Connection.status.in_(sync.SCHEDULED_STATUSES)).order_by(Connection.name)))
     if not names:
         click.echo("nothing to sync: no connection is connected, paused or in error")
     failed = False

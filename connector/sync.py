@@ -269,6 +269,8 @@ def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
 _STORE_EVENT: dict[str, Any] = {}
 
 
+#: the connections the schedule (and ``sync --all``) syncs: not those waiting for an admin to authorize them
+SCHEDULED_STATUSES = ("connected", "paused", "error")
 #: a connection in these states is waiting (for its API allocation, for an admin): its events wait with it,
 #: pending and uncounted, and are processed once it is connected again
 _WAITING = ("paused", "needs_authorization")
@@ -349,7 +351,7 @@ def sync_due(actor: str = "worker") -> dict[str, int]:
     interval = timedelta(seconds=float(current_app.config.get("CONNECTOR_SYNC_INTERVAL_SECONDS", 300)))
     cutoff = utcnow() - interval
     names = list(db.session.scalars(
-        select(Connection.name).where(Connection.status.in_(("connected", "paused", "error")))
+        select(Connection.name).where(Connection.status.in_(SCHEDULED_STATUSES))
         .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
         .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
         .order_by(Connection.name)))
