@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -54,6 +55,39 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # a connection marked read-only (``READ_ONLY``) takes no write lock: WAL lets it read while a writer works
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("connector_read_only") else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """One unit of work (a CLI command, a worker step): commits once when the block ends, rolls back on any
+    exception. Operations inside never commit; they flush."""
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+@contextmanager
+def released(keep_loaded: bool = False) -> Iterator[None]:
+    """End the unit of work so far (commit what it wrote), run the block with no transaction open, and let the
+    next database access begin a new one.
+
+    The block calls a source or a receiver over HTTP with plain data snapshotted before it: a transaction held
+    across that call would keep SQLite's write lock (every transaction is ``BEGIN IMMEDIATE``) and PostgreSQL's row
+    locks for as long as the remote side takes. ``keep_loaded`` keeps the session's objects readable without a
+    new transaction (their attributes are not expired by the commit); what changed meanwhile is re-read before
+    an outcome is recorded.
+    """
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = not keep_loaded
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+    yield
 
 
 #: execution options of a connection that only reads: on SQLite its transaction takes no write lock, so a

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,24 +29,12 @@ from connector.db import db
 from connector.governance.errors import StateConflict
 from connector.models import Delivery, DeliveryTarget, ExceptionRequest, utcnow
 from connector.observability import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
+from connector.sources import Outcome
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one send: ``delivered``, ``retry``, ``dead``, ``gone`` (410: disable the target) or
-    ``held`` (not attempted: released for later without counting an attempt). ``partial``: held after part of
-    it reached the target (a reply without its note); the attempt counts, so the retry looks at what is there."""
-
-    result: str
-    detail: str = ""
-    status_code: int | None = None
-    retry_after: float | None = None
-    partial: bool = False
 
 
 #: target kind ("billing", or a connection kind such as "salesforce") → sender of a batch to one target.

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from flask import Request, Response
 
     from adapters.tokens import TokenStore
-    from connector.delivery import Outcome
     from connector.models import Delivery, InboundEvent
     from mappings import MappingDocument
 
@@ -72,6 +71,19 @@ class WebhookReceipt:
 
     events: list[dict[str, Any]]  # {"event_key", "external_id", "payload"}
     respond: Any  # callable (stored: bool) -> flask Response
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one send: ``delivered``, ``retry``, ``dead``, ``gone`` (410: disable the target) or
+    ``held`` (not attempted: released for later without counting an attempt). ``partial``: held after part of
+    it reached the target (a reply without its note); the attempt counts, so the retry looks at what is there."""
+
+    result: str
+    detail: str = ""
+    status_code: int | None = None
+    retry_after: float | None = None
+    partial: bool = False
 
 
 class SourceError(Exception):

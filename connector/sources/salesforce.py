@@ -71,10 +71,10 @@ from adapters.salesforce import (
 )
 from adapters.salesforce import oauth as sf_oauth
 from adapters.salesforce.soql import validate_object_name
-from connector.delivery import Outcome
 from connector.sources import (
     AuthorizationResult,
     ConnectionContext,
+    Outcome,
     SourceError,
     SourceKind,
     SourcePage,

@@ -40,10 +40,10 @@ from adapters.zendesk import (
 from adapters.zendesk import oauth as zendesk_oauth
 from adapters.zendesk.client import TRIGGER_WEBHOOK_BODY
 from adapters.zendesk.webhook import INVOCATION_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_ID_HEADER
-from connector.delivery import Outcome
 from connector.sources import (
     AuthorizationResult,
     ConnectionContext,
+    Outcome,
     SourceError,
     SourceKind,
     SourcePage,
