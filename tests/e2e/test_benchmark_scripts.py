@@ -84,3 +84,17 @@ def test_webhooks_benchmark() -> None:
     assert {"requests", "rps", "p50_ms", "p99_ms", "errors", "processed_exactly_once"} <= result.keys()
     assert result["requests"] == 300 and result["errors"] == 0
     assert result["processed_exactly_once"] is True
+
+
+@sqlite_pass
+def test_compare_runs_two_versions_side_by_side() -> None:
+    root = BENCHMARKS.parents[1]
+    if subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.skip("compare.py exports the earlier version with git archive: this tree is not a git checkout")
+    result = run("compare.py", "--before", "HEAD", "--records", "600", "--decisions", "40", "--rounds", "1",
+                 "--only", "backfill_salesforce", "writeback_zendesk")
+    assert set(result["benchmarks"]) == {"backfill_salesforce", "writeback_zendesk"}
+    for figures in result["benchmarks"].values():
+        assert figures["before"] > 0 and figures["after"] > 0
+        assert figures["ratio"] == round(figures["after"] / figures["before"], 3)
+        assert figures["http_calls_before"] == figures["http_calls_after"]  # same code: the same calls
