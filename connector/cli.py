@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import click
+from cryptography.fernet import InvalidToken
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from marshmallow import fields as mfields
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from connector.db import db
+from connector import audit, connections, preview, provisioning, sync
+from connector.auth import ROLES, create_token
+from connector.crypto import EncryptionKeyError, rotate_token
+from connector.db import db, unit_of_work
+from connector.delivery import run_worker
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
+from connector.models import Connection
+from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
+from connector.sources import SourceError, get_kind, load_builtin_kinds
+
+#: the source kinds a connection can be made of, from the registry
+KINDS = sorted(load_builtin_kinds())
+
+
+def _listed(words: Sequence[str], conjunction: str) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return f" {conjunction} ".join(filter(None, (", ".join(words[:-1]), words[-1])))
 
 
 class ConnectorGroup(click.Group):
@@ -21,12 +44,6 @@ class ConnectorGroup(click.Group):
     status 1, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from cryptography.fernet import InvalidToken
-        from sqlalchemy.exc import OperationalError, ProgrammingError
-
-        from connector.crypto import EncryptionKeyError
-        from connector.sources import SourceError
-
         try:
             return super().invoke(ctx)
         except InvalidInput as exc:
@@ -68,8 +85,6 @@ def _report_invalid(exc: InvalidInput) -> None:
 @connector_group.command("init", help="Create or upgrade the database and load the default policy. Idempotent.")
 @with_appcontext
 def init_command() -> None:
-    from connector.policy_store import current_version, ensure_default_policy
-
     upgrade(directory=current_app.extensions["license_exception_connector"]["migrations"])
     created = ensure_default_policy()
     db.session.commit()
@@ -84,13 +99,11 @@ def tokens_group() -> None:
 
 @tokens_group.command("create", help="Create a token; the token alone is printed on the last line.")
 @click.option("--name", required=True, help="Principal name (a person or a system).")
-@click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "intake", "billing", "auditor"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--committee-role", "committee_roles", multiple=True, type=click.Choice(COMMITTEE_ROLES),
               help="Committee role held (reviewers; repeatable).")
 @with_appcontext
 def tokens_create(name: str, role: str, committee_roles: tuple[str, ...]) -> None:
-    from connector.auth import create_token
-
     try:
         token = create_token(name, role, committee_roles, actor="cli")
     except ValueError as exc:
@@ -110,8 +123,6 @@ def policy_group() -> None:
 @policy_group.command("show", help="Print the policy in force (YAML).")
 @with_appcontext
 def policy_show() -> None:
-    from connector.policy_store import current_policy
-
     policy = current_policy()
     click.echo(f"# version {policy.version}")
     click.echo(policy.document.rstrip())
@@ -133,15 +144,8 @@ def policy_validate(file: Path) -> None:
 @click.option("--actor", default="cli", help="Who makes the change (audited).")
 @with_appcontext
 def policy_set(file: Path, actor: str) -> None:
-    from connector.policy_store import store_policy
-
-    try:
+    with unit_of_work():  # an invalid policy is reported by the group, fields and all, and nothing is stored
         policy = store_policy(file.read_text("utf-8"), actor)
-    except InvalidInput as exc:
-        db.session.rollback()
-        _report_invalid(exc)
-        sys.exit(1)
-    db.session.commit()
     click.echo(f"policy version {policy.version} in force")
 
 
@@ -152,11 +156,6 @@ def policy_set(file: Path, actor: str) -> None:
 @click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
 @with_appcontext
 def worker_command(once: bool, poll: float) -> None:
-    import signal
-    import threading
-
-    from connector.delivery import run_worker
-
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -176,8 +175,6 @@ def audit_group() -> None:
 @audit_group.command("verify", help="Recompute the chain; exits 1 and names the first broken event.")
 @with_appcontext
 def audit_verify() -> None:
-    from connector import audit
-
     result = audit.verify()
     if result.ok:
         click.echo(f"ok: {result.checked} events, head seq {result.head_seq} hash {result.head_hash}")
@@ -188,10 +185,6 @@ def audit_verify() -> None:
 @audit_group.command("head", help="Print the chain head as JSON, to anchor it outside the database.")
 @with_appcontext
 def audit_head() -> None:
-    import json
-
-    from connector import audit
-
     click.echo(json.dumps(audit.head()))
 
 
@@ -200,10 +193,6 @@ def audit_head() -> None:
 @click.option("--after", default=0, show_default=True, help="Only events with a greater seq.")
 @with_appcontext
 def audit_export(output: IO[str], after: int) -> None:
-    import json
-
-    from connector import audit
-
     for event in audit.iter_events(after):
         output.write(json.dumps(audit.event_dict(event), sort_keys=True) + "\n")
 
@@ -214,10 +203,6 @@ def audit_export(output: IO[str], after: int) -> None:
 @click.option("--actor", default="cli")
 @with_appcontext
 def audit_sample(size: int, seed: str | None, actor: str) -> None:
-    import json
-
-    from connector import audit
-
     sample = audit.draw_sample(size, seed, actor)
     db.session.commit()
     click.echo(json.dumps(audit.sample_dict(sample), indent=2))
@@ -226,14 +211,8 @@ def audit_sample(size: int, seed: str | None, actor: str) -> None:
 def _parse_sets(pairs: tuple[str, ...], kind: str | None = None) -> dict[str, Any]:
     """``key=value`` pairs. A setting the kind declares as text keeps its value as typed (``api_version=62.0``,
     an all-digit client secret); any other value that parses as JSON (numbers, true, {...}) is taken as JSON."""
-    import json
-
-    from marshmallow import fields as mfields
-
     text_settings: set[str] = set()
     if kind is not None:
-        from connector.sources import get_kind
-
         schema = get_kind(kind).settings_schema()
         text_settings = {f.data_key or n for n, f in schema.fields.items() if isinstance(f, mfields.String)}
     out: dict[str, Any] = {}
@@ -253,38 +232,26 @@ def _parse_sets(pairs: tuple[str, ...], kind: str | None = None) -> dict[str, An
 
 
 def _connection_or_exit(name: str) -> Any:
-    from connector import connections
-
     conn = connections.find(name)
     if conn is None:
         _fail(f"error: no connection named '{name}'", 2)
     return conn
 
 
-@connector_group.group("connections", help="Salesforce and Zendesk connections.")
+@connector_group.group("connections", help=f"{_listed([kind.title() for kind in KINDS], 'and')} connections.")
 def connections_group() -> None:
     pass
 
 
-@connections_group.command("add", help="Add a connection: KIND is salesforce or zendesk.")
-@click.argument("kind", type=click.Choice(["salesforce", "zendesk"]))
+@connections_group.command("add", help=f"Add a connection: KIND is {_listed(KINDS, 'or')}.")
+@click.argument("kind", type=click.Choice(KINDS))
 @click.argument("name")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="A setting (repeatable). Text settings are taken as typed; others as JSON when they parse.")
 @with_appcontext
 def connections_add(kind: str, name: str, sets: tuple[str, ...]) -> None:
-    from connector import connections
-
-    try:
+    with unit_of_work():  # a refusal is reported by the group (the fields at fault too) and nothing is stored
         conn = connections.create(name, kind, _parse_sets(sets, kind), "cli")
-    except InvalidInput as exc:
-        db.session.rollback()
-        _report_invalid(exc)
-        sys.exit(1)
-    except GovernanceError as exc:
-        db.session.rollback()
-        _fail(f"error: {exc.message}")
-    db.session.commit()
     click.echo(f"connection {conn.name} ({conn.kind}) added: {conn.status}")
     click.echo(f"next: flask --app wsgi connector connections authorize {conn.name}")
 
@@ -292,10 +259,6 @@ def connections_add(kind: str, name: str, sets: tuple[str, ...]) -> None:
 @connections_group.command("list", help="List connections with their status.")
 @with_appcontext
 def connections_list() -> None:
-    from sqlalchemy import select
-
-    from connector.models import Connection
-
     rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
     if not rows:
         click.echo("no connections")
@@ -309,10 +272,8 @@ def connections_list() -> None:
 @click.argument("name")
 @with_appcontext
 def connections_authorize(name: str) -> None:
-    from connector.api.connections import start_authorization
-
     conn = _connection_or_exit(name)
-    url = start_authorization(conn, "cli")
+    url = connections.start_authorization(conn, "cli")
     db.session.commit()
     if url is None:
         click.echo(f"{name}: authorized without a browser ({conn.settings.get('auth')}); status {conn.status}")
@@ -325,10 +286,6 @@ def connections_authorize(name: str) -> None:
 @click.argument("name")
 @with_appcontext
 def connections_provision(name: str) -> None:
-    import json
-
-    from connector import provisioning
-
     conn = _connection_or_exit(name)
     result = provisioning.provision(conn, "cli")
     db.session.commit()
@@ -341,11 +298,6 @@ def connections_provision(name: str) -> None:
               help="Sync every connection that is connected, paused or in error (not those awaiting authorization).")
 @with_appcontext
 def sync_command(name: str | None, all_: bool) -> None:
-    from sqlalchemy import select
-
-    from connector import sync
-    from connector.models import Connection
-
     if bool(name) == all_:
         _fail("error: give a connection NAME or --all", 2)
     names = [name] if name else list(db.session.scalars(  # --all: the connections the schedule syncs
@@ -383,8 +335,6 @@ def mapping_group() -> None:
 @click.argument("name")
 @with_appcontext
 def mapping_show(name: str) -> None:
-    from connector import connections
-
     version, doc = connections.current_mapping(_connection_or_exit(name))
     click.echo(f"# version {version}")
     click.echo(doc.to_yaml().rstrip())
@@ -400,8 +350,6 @@ def _print_problems(problems: list[dict[str, str]]) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def mapping_validate(name: str, file: Path) -> None:
-    from connector import connections
-
     conn = _connection_or_exit(name)
     source_fields = connections.live_source_fields(conn) if conn.status == "connected" else None
     problems = connections.mapping_problems(conn, file.read_text("utf-8"), source_fields)
@@ -422,17 +370,14 @@ def mapping_validate(name: str, file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def mapping_set(name: str, file: Path) -> None:
-    from connector import connections
-
     conn = _connection_or_exit(name)
     try:
-        row = connections.set_mapping(conn, file.read_text("utf-8"), "cli")
+        with unit_of_work():
+            row = connections.set_mapping(conn, file.read_text("utf-8"), "cli")
     except InvalidInput as exc:
-        db.session.rollback()
         click.echo(f"error: {exc.message}", err=True)
         _print_problems(exc.details.get("problems") or [])
         sys.exit(1)
-    db.session.commit()
     click.echo(f"mapping version {row.version} in force for {name}")
 
 
@@ -442,10 +387,6 @@ def mapping_set(name: str, file: Path) -> None:
 @click.option("--external-id", default=None)
 @with_appcontext
 def mapping_preview(name: str, record_file: Path | None, external_id: str | None) -> None:
-    import json
-
-    from connector import preview
-
     conn = _connection_or_exit(name)
     if (record_file is None) == (external_id is None):
         _fail("error: give --record FILE or --external-id ID", 2)
@@ -464,11 +405,6 @@ def keys_group() -> None:
                                    "CONNECTOR_ENCRYPTION_KEYS (keep the old key listed until this has run).")
 @with_appcontext
 def keys_rotate() -> None:
-    from sqlalchemy import text
-
-    from connector import audit
-    from connector.crypto import rotate_token
-
     count = 0
     for table, column, key in (("connections", "secrets", "id"), ("connections", "token", "id"),
                                ("oauth_states", "code_verifier", "state")):
@@ -487,6 +423,7 @@ def keys_rotate() -> None:
 @click.option("--once", is_flag=True, help="Print what happened and exit.")
 @with_appcontext
 def demo_command(once: bool) -> None:
+    # not at the top: the demo builds its own app with create_app, which registers this group (an import cycle)
     from connector.demo import run_demo
 
     story = run_demo(current_app.instance_path, once, click.echo)

@@ -5,22 +5,24 @@ Secrets are write-only: they are stored encrypted and never returned; the public
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from marshmallow import ValidationError
-from sqlalchemy import select, update
+from marshmallow import RAISE, Schema, ValidationError, validate
+from marshmallow import fields as mfields
+from sqlalchemy import CursorResult, select, update
 
 from connector import audit
-from connector.db import READ_ONLY, db
-from connector.governance.errors import InvalidInput, StateConflict
+from connector.db import READ_ONLY, db, released
+from connector.governance.errors import GovernanceError, InvalidInput, StateConflict
 from connector.governance.fields import GOVERNANCE_FIELDS, OUTBOUND_PATHS
 from connector.governance.paths import flatten_errors
-from connector.models import Connection, ExceptionRequest, MappingVersion, utcnow
+from connector.models import Connection, ExceptionRequest, MappingVersion, OAuthState, utcnow
 from connector.representation import iso
-from connector.sources import ConnectionContext, SourceKind, get_kind, load_builtin_kinds
+from connector.sources import ConnectionContext, SourceError, SourceKind, get_kind, load_builtin_kinds
 from mappings import (
     InboundProgram,
     MappingDocument,
@@ -30,8 +32,6 @@ from mappings import (
     resolve_placeholders,
     validate_mapping,
 )
-
-STATUSES = ("needs_authorization", "connected", "paused", "error")
 
 
 def kind_or_error(kind: str) -> SourceKind:
@@ -289,3 +289,130 @@ def inbound_program(conn: Connection) -> tuple[int, InboundProgram, MappingDocum
     version, doc = current_mapping(conn)
     doc = resolved(conn, doc)
     return version, _program(conn.id, version, json.dumps(doc.to_dict(), sort_keys=True, default=str)), doc
+
+
+# --- the shape of a new connection (API body and UI form) ------------------------------------------------------
+
+class KnownKind(validate.Validator):
+    """One of the registered source kinds, read from the registry when a value is checked and when the OpenAPI
+    document lists them (an ``enum``, as ``OneOf`` gives)."""
+
+    error = "Must be one of: {choices}."
+
+    @property
+    def choices(self) -> list[str]:
+        return sorted(load_builtin_kinds())
+
+    def __call__(self, value: Any) -> Any:
+        choices = self.choices
+        if value not in choices:
+            raise ValidationError(self.error.format(choices=", ".join(choices)))
+        return value
+
+
+class ConnectionCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = mfields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,62}$",
+                                                                  error="Use lowercase letters, digits, - and _."))
+    kind = mfields.String(required=True, validate=KnownKind())
+    settings = mfields.Dict(load_default=dict)
+
+
+# --- authorization ---------------------------------------------------------------------------------------------
+
+#: how long an authorize link (its OAuth state) stays usable
+STATE_TTL_SECONDS = 900
+
+
+class AuthorizationRefused(GovernanceError):
+    """An OAuth callback that cannot complete (unknown or expired state, no code, a refused exchange): answered
+    400, and the admin starts again from the authorize link."""
+
+    kind = "malformed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_request", message)
+
+
+def redirect_uri() -> str:
+    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
+    return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/oauth/callback"
+
+
+def start_authorization(conn: Connection, actor: str) -> str | None:
+    """The provider URL to send the admin to (state + PKCE), or None when a server-to-server flow finished."""
+    kind = get_kind(conn.kind)
+    ctx = context(conn)
+    direct = kind.authorize_without_browser(ctx)
+    if direct is not None:
+        _record_authorization(conn, direct.token, direct.settings_update, actor)
+        return None
+    state = secrets.token_urlsafe(32)
+    url, verifier = kind.authorization_url(ctx, state, redirect_uri())
+    db.session.add(OAuthState(state=state, connection_id=conn.id, code_verifier=verifier,
+                              redirect_uri=redirect_uri(), created_at=utcnow()))
+    audit.append(actor, "connection.authorization_started", f"connection:{conn.name}", {})
+    return url
+
+
+def _record_authorization(conn: Connection, token: dict[str, Any], settings_update: dict[str, Any],
+                          actor: str) -> None:
+    conn.token = token
+    if settings_update:
+        conn.settings = {**(conn.settings or {}), **settings_update}
+    conn.status, conn.status_detail = "connected", None
+    audit.append(actor, "connection.authorized", f"connection:{conn.name}", {"settings": settings_update})
+
+
+def claim_state(state_value: str) -> bool:
+    """Mark an OAuth state used, atomically: False when another callback already did.
+
+    ``UPDATE … WHERE used_at IS NULL`` decides between concurrent callbacks (PostgreSQL re-checks the condition
+    once the other transaction commits; SQLite serialises writers), so at most one ever gets to the exchange.
+    """
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(OAuthState).where(OAuthState.state == state_value, OAuthState.used_at.is_(None))
+        .values(used_at=utcnow())))
+    return claimed.rowcount == 1
+
+
+def _claimed_state(state_value: str, code: str | None) -> OAuthState:
+    """The callback's state, claimed; refused when unknown, spent, expired or without a code."""
+    state = db.session.get(OAuthState, state_value) if state_value else None
+    if state is None:
+        raise AuthorizationRefused("Unknown or forged OAuth state; start again from the connection's authorize link.")
+    used_again = StateConflict("conflict", "This authorization was already completed; start again from the "
+                               "authorize link.")
+    if state.used_at is not None:
+        raise used_again
+    if (utcnow() - state.created_at).total_seconds() > STATE_TTL_SECONDS:
+        raise AuthorizationRefused("This authorization link expired; start again from the connection's authorize "
+                                   "link.")
+    if not code:
+        raise AuthorizationRefused("The provider did not return an authorization code.")
+    if not claim_state(state_value):
+        raise used_again
+    return state
+
+
+def finish_authorization(state_value: str, code: str | None) -> Connection:
+    """Complete the authorization the provider redirected back with: claim the state, exchange the code, store
+    the token. The state is spent before the provider sees the code: a failed exchange (which rolls the request
+    back) must not make it usable again, and no transaction stays open while the provider answers."""
+    state = _claimed_state(state_value, code)
+    conn = db.session.get(Connection, state.connection_id)
+    assert conn is not None and code is not None
+    kind = get_kind(conn.kind)
+    ctx, conn_id, verifier, return_uri = context(conn), conn.id, state.code_verifier, state.redirect_uri
+    with released():
+        try:
+            result = kind.complete_authorization(ctx, code, verifier, return_uri)
+        except SourceError as exc:
+            raise AuthorizationRefused(f"Authorization failed: {exc.message}") from exc
+    reloaded = db.session.get(Connection, conn_id)
+    if reloaded is None:
+        raise StateConflict("conflict", "The connection was deleted while it was being authorized.")
+    _record_authorization(reloaded, result.token, result.settings_update, "oauth")
+    return reloaded

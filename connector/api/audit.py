@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from connector import audit
-from connector.api import make_blueprint
+from connector.api.blueprint import make_blueprint
 from connector.api.pagination import PageArgs, decode_cursor, page
 from connector.auth import current_principal, requires
 from connector.db import db

@@ -14,8 +14,9 @@ from typing import Any
 from flask import request
 
 from connector.governance.errors import GovernanceError, InvalidInput
+from connector.nesting import MAX_DEPTH as MAX_BODY_DEPTH
+from connector.nesting import deep_path
 from mappings.storable import unstorable
-from mappings.yaml_text import MAX_DEPTH as MAX_BODY_DEPTH
 from mappings.yaml_text import unsafe_yaml
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
@@ -32,26 +33,6 @@ def too_deep(field: str = "(body)") -> MalformedBody:
     return MalformedBody("body_too_deep", f"The body nests objects or lists more than {MAX_BODY_DEPTH} levels deep "
                          f"(at '{field}'); send a flatter document. Nothing was changed.",
                          {"max_depth": MAX_BODY_DEPTH, "fields": {field: [message]}})
-
-
-def deep_path(value: Any, limit: int = MAX_BODY_DEPTH) -> str | None:
-    """The dotted path of the first object or list nested deeper than ``limit``, or None.
-
-    Iterative, so it never hits the recursion limit itself.
-    """
-    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
-    while stack:
-        item, path, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.items()
-        elif isinstance(item, list):
-            children = enumerate(item)
-        else:
-            continue
-        if depth > limit:
-            return path or "(body)"
-        stack.extend((child, f"{path}.{key}" if path else str(key), depth + 1) for key, child in children)
-    return None
 
 
 def value_refusal(data: Any) -> InvalidInput | None:

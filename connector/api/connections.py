@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
-from typing import Any, cast
+from typing import Any
 
 import yaml
-from flask import abort, current_app, flash, redirect, request, url_for
-from marshmallow import RAISE, Schema, fields, validate
-from sqlalchemy import CursorResult, select, update
+from flask import abort, flash, redirect, request, url_for
+from marshmallow import RAISE, Schema, fields
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector import audit, connections, sync
-from connector.api import make_blueprint
+from connector import connections, preview, provisioning, sync
+from connector.api.blueprint import make_blueprint
 from connector.api.bodies import value_refusal
 from connector.api.pagination import PageArgs, decode_cursor, page
 from connector.auth import current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput, StateConflict
-from connector.models import Connection, MappingVersion, OAuthState, utcnow
+from connector.models import Connection, MappingVersion
 from connector.representation import iso
-from connector.sources import SourceError, get_kind
+from connector.sources import SourceError
 from mappings import load_mapping
 from mappings.yaml_text import LOAD_ERRORS
 
 blp = make_blueprint("connections", __name__, "Salesforce and Zendesk connections and their mappings.",
                      "/connections")
 oauth_blp = make_blueprint("oauth", __name__, "The OAuth redirect target.")
-STATE_TTL_SECONDS = 900
-
-
-class ConnectionCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,62}$",
-                                                                 error="Use lowercase letters, digits, - and _."))
-    kind = fields.String(required=True, validate=validate.OneOf(("salesforce", "zendesk")))
-    settings = fields.Dict(load_default=dict)
 
 
 class ConnectionPatchSchema(Schema):
@@ -81,7 +67,7 @@ def list_connections(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ConnectionCreateSchema)
+@blp.arguments(connections.ConnectionCreateSchema)
 @blp.response(201)
 @requires("admin")
 def create_connection(body: dict[str, Any]) -> dict[str, Any]:
@@ -113,49 +99,13 @@ def delete_connection(name: str) -> tuple[str, int]:
     return "", 204
 
 
-def _pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    return verifier, challenge
-
-
-def redirect_uri() -> str:
-    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
-    return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/oauth/callback"
-
-
-def start_authorization(conn: Connection, actor: str) -> str | None:
-    """The provider URL to send the admin to (state + PKCE), or None when a server-to-server flow finished."""
-    kind = get_kind(conn.kind)
-    ctx = connections.context(conn)
-    direct = kind.authorize_without_browser(ctx)
-    if direct is not None:
-        _finish_authorization(conn, direct.token, direct.settings_update, actor)
-        return None
-    state = secrets.token_urlsafe(32)
-    url, verifier = kind.authorization_url(ctx, state, redirect_uri())
-    db.session.add(OAuthState(state=state, connection_id=conn.id, code_verifier=verifier,
-                              redirect_uri=redirect_uri(), created_at=utcnow()))
-    audit.append(actor, "connection.authorization_started", f"connection:{conn.name}", {})
-    return url
-
-
-def _finish_authorization(conn: Connection, token: dict[str, Any], settings_update: dict[str, Any],
-                          actor: str) -> None:
-    conn.token = token
-    if settings_update:
-        conn.settings = {**(conn.settings or {}), **settings_update}
-    conn.status, conn.status_detail = "connected", None
-    audit.append(actor, "connection.authorized", f"connection:{conn.name}", {"settings": settings_update})
-
-
 @blp.route("/<name>/authorize")
 @blp.response(302, description="Redirect to the provider's consent page (state + PKCE).")
 @requires("admin")
 def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
     conn = find_connection(name)
     try:
-        url = start_authorization(conn, current_principal().name)
+        url = connections.start_authorization(conn, current_principal().name)
     except SourceError as exc:  # a refused login host, a JWT the org rejects …: the admin's to fix, not a 500
         raise StateConflict("authorization_failed", f"Authorization failed: {exc.message}") from exc
     if url is None:  # a server-to-server flow finished: 200 with the connection, not a 302 without Location
@@ -163,53 +113,13 @@ def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
     return redirect(url, 302)
 
 
-def claim_state(state_value: str) -> bool:
-    """Mark an OAuth state used, atomically: False when another callback already did.
-
-    ``UPDATE … WHERE used_at IS NULL`` decides between concurrent callbacks (PostgreSQL re-checks the condition
-    once the other transaction commits; SQLite serialises writers), so at most one ever gets to the exchange.
-    """
-    claimed = cast(CursorResult[Any], db.session.execute(
-        update(OAuthState).where(OAuthState.state == state_value, OAuthState.used_at.is_(None))
-        .values(used_at=utcnow())))
-    return claimed.rowcount == 1
-
-
 @oauth_blp.route("/oauth/callback")
 @oauth_blp.response(200, description="Where the provider returns the admin; completes the authorization.")
 def oauth_callback() -> dict[str, Any] | Response:
-    state_value = request.args.get("state", "")
-    code = request.args.get("code")
     if request.args.get("error"):
         reason = request.args.get("error_description") or request.args["error"]
         abort(400, f"The provider refused the authorization: {reason}.")
-    state = db.session.get(OAuthState, state_value) if state_value else None
-    if state is None:
-        abort(400, "Unknown or forged OAuth state; start again from the connection's authorize link.")
-    used_again = "This authorization was already completed; start again from the authorize link."
-    if state.used_at is not None:
-        abort(409, used_again)
-    if (utcnow() - state.created_at).total_seconds() > STATE_TTL_SECONDS:
-        abort(400, "This authorization link expired; start again from the connection's authorize link.")
-    if not code:
-        abort(400, "The provider did not return an authorization code.")
-    if not claim_state(state_value):
-        abort(409, used_again)
-    conn = db.session.get(Connection, state.connection_id)
-    assert conn is not None
-    kind = get_kind(conn.kind)
-    ctx, conn_id, verifier, return_uri = connections.context(conn), conn.id, state.code_verifier, state.redirect_uri
-    # The state is spent before the provider sees the code: a failed exchange (which rolls the request back)
-    # must not make it usable again. No transaction stays open while the provider answers.
-    db.session.commit()
-    try:
-        result = kind.complete_authorization(ctx, code, verifier, return_uri)
-    except SourceError as exc:
-        abort(400, f"Authorization failed: {exc.message}")
-    conn = db.session.get(Connection, conn_id)
-    if conn is None:
-        abort(409, "The connection was deleted while it was being authorized.")
-    _finish_authorization(conn, result.token, result.settings_update, "oauth")
+    conn = connections.finish_authorization(request.args.get("state", ""), request.args.get("code"))
     message = f"{conn.kind.title()} connection '{conn.name}' is authorized; you can close this page."
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         flash(f"{conn.kind.title()} connection '{conn.name}' is authorized.", "success")
@@ -230,8 +140,6 @@ def sync_now(name: str) -> dict[str, Any]:
 @blp.response(200, description="Create what the source needs (Zendesk: ticket fields, webhook, trigger).")
 @requires("admin")
 def provision(name: str) -> dict[str, Any]:
-    from connector import provisioning
-
     conn = find_connection(name)
     return provisioning.provision(conn, current_principal().name)
 
@@ -302,8 +210,6 @@ def mapping_versions(args: dict[str, Any], name: str) -> dict[str, Any]:
 @blp.response(200, description="The mapped request, field errors and intake result; nothing is written.")
 @requires("admin")
 def preview_mapping(name: str) -> dict[str, Any]:
-    from connector import preview
-
     conn = find_connection(name)
     body = PreviewSchema().load(request.get_json(silent=True) or {})  # invalid JSON never gets here: 400 before
     if (body["record"] is None) == (body["external_id"] is None):

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from connector import delivery
-from connector.api import make_blueprint
+from connector.api.blueprint import make_blueprint
 from connector.api.pagination import PageArgs, decode_cursor, encode_cursor, page
 from connector.auth import current_principal, requires
 from connector.db import db

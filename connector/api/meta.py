@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from connector.api import make_blueprint
+from connector.api.blueprint import make_blueprint
 from connector.db import db
 
 blp = make_blueprint("meta", __name__, "Service health.")

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 from flask import request
 
-from connector.api import make_blueprint
+from connector.api.blueprint import make_blueprint
 from connector.auth import current_principal, requires
 from connector.governance.errors import InvalidInput
 from connector.policy_store import current_policy, store_policy

@@ -8,7 +8,7 @@ from flask import abort, request
 from sqlalchemy import or_, select
 
 from connector import operations
-from connector.api import make_blueprint
+from connector.api.blueprint import make_blueprint
 from connector.api.pagination import decode_cursor, page
 from connector.api.schemas import (
     AmendSchema,
@@ -23,6 +23,7 @@ from connector.api.schemas import (
     VoteSchema,
     WithdrawSchema,
 )
+from connector.audit import event_dict
 from connector.auth import current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput
@@ -191,8 +192,6 @@ def precedents(args: dict[str, Any], ref: str) -> dict[str, Any]:
 @blp.response(200, description="The audit events about this request, oldest first.")
 @requires(*READERS)
 def history(args: dict[str, Any], ref: str) -> dict[str, Any]:
-    from connector.audit import event_dict
-
     req = find_request(ref)
     query = select(AuditEvent).where(AuditEvent.subject == operations.subject(req))
     after = decode_cursor(args.get("after"))

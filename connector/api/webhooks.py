@@ -13,7 +13,8 @@ from flask import abort, request
 from werkzeug.wrappers import Response
 
 from connector import connections, sync
-from connector.api import error_response, make_blueprint
+from connector.api.blueprint import make_blueprint
+from connector.api.errors import error_response
 from connector.observability import WEBHOOK_EVENTS
 from connector.sources import WebhookRefused, get_kind
 

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from connector import audit, connections, delivery, preview, sync
-from connector.api.bodies import MAX_BODY_DEPTH, deep_path
 from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
 from connector.governance.policy import parse_policy
 from connector.models import Connection, Delivery, DeliveryTarget, MappingVersion, Principal
+from connector.nesting import MAX_DEPTH, deep_path
 from connector.policy_store import current_policy, store_policy
 from connector.sources import SourceError
 from connector.web.blueprint import bp, position_arg, status_for
@@ -89,8 +89,6 @@ def connections_page() -> tuple[str, int]:
 @bp.route("/admin/connections", methods=["POST"])
 @requires_sign_in("admin")
 def connection_create() -> Response | tuple[str, int]:
-    from connector.api.connections import ConnectionCreateSchema
-
     form = ConnectionForm()
     if not form.validate():
         return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
@@ -107,7 +105,8 @@ def connection_create() -> Response | tuple[str, int]:
         form.settings.errors = ["Write the settings as 'key: value' lines."]
         return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
     try:
-        body = ConnectionCreateSchema().load({"name": form.name.data, "kind": form.kind.data, "settings": settings})
+        body = connections.ConnectionCreateSchema().load({"name": form.name.data, "kind": form.kind.data,
+                                                          "settings": settings})
         conn = connections.create(body["name"], body["kind"], body["settings"], _actor())
     except ValidationError as exc:
         return _field_problems(form, flatten_errors(exc.messages), "The connection was not added.")
@@ -136,11 +135,9 @@ def _field_problems(form: ConnectionForm, fields: dict[str, list[str]], message:
 @bp.route("/admin/connections/<name>/connect", methods=["POST"])
 @requires_sign_in("admin")
 def connection_connect(name: str) -> Response | tuple[str, int]:
-    from connector.api.connections import start_authorization
-
     conn = _connection(name)
     try:
-        url = start_authorization(conn, _actor())
+        url = connections.start_authorization(conn, _actor())
     except SourceError as exc:
         db.session.rollback()
         return _render_connections(problems=[f"Could not start the authorization of '{name}': {exc.message}"],
@@ -214,7 +211,7 @@ def _preview_record(form: MappingForm) -> tuple[dict[str, Any] | None, str | Non
         form.record.errors = ["The record nests too deeply to be a source record."]
         return None, None
     if deep_path(record) is not None:
-        form.record.errors = [f"The record nests more than {MAX_BODY_DEPTH} levels deep."]
+        form.record.errors = [f"The record nests more than {MAX_DEPTH} levels deep."]
         return None, None
     if not isinstance(record, dict):
         form.record.errors = ["The record must be a JSON object ({...})."]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from connector.api.reports import decision_facts
 from connector.governance.metrics import OUTCOMES, PERIODS, governance_metrics
 from connector.models import utcnow
+from connector.reports import decision_facts
 from connector.web import charts
 from connector.web.blueprint import bp
 from connector.web.signin import requires_sign_in

@@ -128,7 +128,7 @@ def fresh_app(database_url: str | None, **config: Any) -> Any:
 def connect(app: Any, kind: str, name: str, settings: dict[str, Any]) -> None:
     """Create the connection and authorise it through the sandbox's real OAuth endpoints."""
     from connector import connections
-    from connector.api.connections import start_authorization
+    from connector.connections import start_authorization
     from connector.db import db
 
     with app.app_context():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from connector.api.bodies import MAX_BODY_DEPTH, deep_path, value_refusal, yaml_refusal
+from connector.api.bodies import MAX_BODY_DEPTH, value_refusal, yaml_refusal
+from connector.nesting import deep_path
 
 
 def nest(levels: int) -> object:

@@ -1,0 +1,74 @@
+"""The API's blueprints: who may call, what they may send, one transaction per request, errors as JSON.
+
+Every route module makes its blueprint with ``make_blueprint``, so the checks and the commit are attached once.
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from connector.api.bodies import YAML_TYPES, body_refusal
+from connector.api.errors import (
+    error_response,
+    handle_auth_error,
+    handle_governance_error,
+    handle_http_exception,
+    handle_unexpected,
+    handle_validation_error,
+)
+from connector.auth import AuthError, authorize_endpoint
+from connector.db import db
+from connector.governance.errors import GovernanceError
+
+_BODY_TYPES = {"application/json", *YAML_TYPES}
+
+
+def before_api_request() -> Response | None:
+    request.max_content_length = int(current_app.config["CONNECTOR_MAX_BODY_BYTES"])
+    if request.blueprint and request.blueprint.endswith("webhooks"):
+        request.get_data(cache=True)
+        return None
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = request.get_data(cache=True)  # enforces the size limit (413) before anything is parsed
+        if body and request.mimetype not in _BODY_TYPES:
+            return error_response(415, "unsupported_media_type",
+                                  "Send the body as JSON with 'Content-Type: application/json'.")
+        refusal = body_refusal() if body else None
+        if refusal is not None:
+            return handle_governance_error(refusal)
+    return None
+
+
+def finish_transaction(response: Response) -> Response:
+    """Commit once when the request succeeded; roll back on any error response."""
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return error_response(409, "conflict", "A concurrent change touched the same record; retry the request.")
+    except OperationalError:
+        db.session.rollback()
+        return error_response(503, "database_unavailable", "The database is unavailable; retry shortly.",
+                              headers={"Retry-After": "5"})
+    return response
+
+
+def make_blueprint(name: str, import_name: str, description: str, url_prefix: str = "") -> Blueprint:
+    """A flask-smorest blueprint with the API's transaction, body and error handling attached once."""
+    blp = Blueprint(name, import_name, description=description, url_prefix=url_prefix)
+    blp.before_request(authorize_endpoint)  # first: who may call comes before what they sent
+    blp.before_request(before_api_request)
+    blp.after_request(finish_transaction)
+    blp.register_error_handler(HTTPException, handle_http_exception)
+    blp.register_error_handler(GovernanceError, handle_governance_error)
+    blp.register_error_handler(AuthError, handle_auth_error)
+    blp.register_error_handler(ValidationError, handle_validation_error)
+    blp.register_error_handler(Exception, handle_unexpected)
+    return blp
