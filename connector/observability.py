@@ -27,6 +27,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from connector.db import db
+from connector.models import Connection, Delivery, InboundEvent, WorkerHeartbeat
+
 SYNC_RUNS = Counter("connector_sync_runs_total", "Sync runs by connection and result", ["connection", "result"])
 SYNC_RECORDS = Counter("connector_sync_records_total", "Records synced by connection and outcome",
                        ["connection", "outcome"])
@@ -92,9 +95,6 @@ class DatabaseCollector(Collector):
         self.app = app
 
     def collect(self) -> Any:
-        from connector.db import db
-        from connector.models import Connection, Delivery, InboundEvent, WorkerHeartbeat
-
         with self.app.app_context():
             deliveries = GaugeMetricFamily("connector_deliveries", "Deliveries by status and target",
                                            labels=["status", "target"])

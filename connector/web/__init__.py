@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from flask import Flask
 
+from connector.cli import connector_group
+from connector.web import admin_views, audit_views, auth_views, metrics_views, review_views  # noqa: F401 (routes)
+from connector.web.blueprint import bp
+from connector.web.cli import users_group
+from connector.web.filters import install
+from connector.web.oidc import init_oidc
+
 __all__ = ["init_web"]
 
 
 def init_web(app: Flask) -> None:
-    from connector.cli import connector_group
-    from connector.web import admin_views, audit_views, auth_views, metrics_views, review_views  # noqa: F401
-    from connector.web.blueprint import bp
-    from connector.web.cli import users_group
-    from connector.web.filters import install
-    from connector.web.oidc import init_oidc
-
     app.config.setdefault("CONNECTOR_OIDC_ISSUER", None)
     app.config.setdefault("CONNECTOR_OIDC_CLIENT_ID", None)
     app.config.setdefault("CONNECTOR_OIDC_CLIENT_SECRET", None)

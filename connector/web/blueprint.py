@@ -13,6 +13,7 @@ from wtforms.validators import ValidationError
 
 from connector.db import db
 from connector.governance.errors import GovernanceError
+from connector.web.signin import current_user
 
 bp = Blueprint("connector_web", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/assets")
@@ -120,6 +121,4 @@ def _unexpected(exc: Exception) -> Response:
 
 @bp.context_processor
 def _page_context() -> dict[str, Any]:
-    from connector.web.signin import current_user
-
     return {"user": current_user(), "csrf_token": generate_csrf}

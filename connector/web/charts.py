@@ -6,7 +6,7 @@ Each chart has a title and a text description for screen readers; the pages also
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from markupsafe import Markup, escape
 
@@ -72,28 +72,38 @@ def line_chart(ident: str, title: str, labels: Sequence[str], series: Mapping[st
     def y(v: float) -> float:
         return plot_bottom - (plot_bottom - _PAD_TOP) * v / top
 
-    body = _y_axis(top, height, unit)
-    every = max(1, math.ceil(len(labels) / 8))
-    for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
-            body.append(f'<text class="tick" x="{x(i):.1f}" y="{plot_bottom + 18}" text-anchor="middle">'
-                        f'{escape(label)}</text>')
+    body = _y_axis(top, height, unit) + _x_labels(labels, x, plot_bottom)
     for name, vs in series.items():
-        segment: list[str] = []
-        for i, v in enumerate(vs):
-            if v is None:
-                if len(segment) > 1:
-                    body.append(f'<polyline class="line s-{escape(name)}" points="{" ".join(segment)}"/>')
-                segment = []
-                continue
-            segment.append(f"{x(i):.1f},{y(v):.1f}")
-            body.append(f'<circle class="dot s-{escape(name)}" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5">'
-                        f'<title>{escape(name)} {escape(labels[i])}: {_number(v)}{escape(unit)}</title></circle>')
-        if len(segment) > 1:
-            body.append(f'<polyline class="line s-{escape(name)}" points="{" ".join(segment)}"/>')
+        body += _line(name, vs, labels, x, y, unit)
     desc = "; ".join(f"{name}: " + ", ".join(f"{lbl} {_number(v)}{unit}" for lbl, v in zip(labels, vs, strict=True)
                                              if v is not None) for name, vs in series.items())
     return _svg(title, desc, height, body, ident)
+
+
+def _x_labels(labels: Sequence[str], x: Callable[[int], float], plot_bottom: int) -> list[str]:
+    """At most about eight period labels under the plot, the last one always."""
+    every = max(1, math.ceil(len(labels) / 8))
+    return [f'<text class="tick" x="{x(i):.1f}" y="{plot_bottom + 18}" text-anchor="middle">{escape(label)}</text>'
+            for i, label in enumerate(labels) if i % every == 0 or i == len(labels) - 1]
+
+
+def _line(name: str, values: Sequence[float | None], labels: Sequence[str], x: Callable[[int], float],
+          y: Callable[[float], float], unit: str) -> list[str]:
+    """One series: a dot per value (with its figure as a tooltip) and a polyline per unbroken run of values."""
+    out: list[str] = []
+    segment: list[str] = []
+    for i, v in enumerate(values):
+        if v is None:
+            if len(segment) > 1:
+                out.append(f'<polyline class="line s-{escape(name)}" points="{" ".join(segment)}"/>')
+            segment = []
+            continue
+        segment.append(f"{x(i):.1f},{y(v):.1f}")
+        out.append(f'<circle class="dot s-{escape(name)}" cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5">'
+                   f'<title>{escape(name)} {escape(labels[i])}: {_number(v)}{escape(unit)}</title></circle>')
+    if len(segment) > 1:
+        out.append(f'<polyline class="line s-{escape(name)}" points="{" ".join(segment)}"/>')
+    return out
 
 
 def stacked_bars(ident: str, title: str, rows: Mapping[str, Mapping[str, int]], parts: Sequence[str]) -> Markup:

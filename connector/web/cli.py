@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from connector.auth import ROLES
-from connector.db import db
+from connector.db import db, unit_of_work
 from connector.governance.policy import COMMITTEE_ROLES
 from connector.models import UserAccount
 from connector.web.accounts import AccountError, create_account, find_by_email, set_password
@@ -43,12 +43,11 @@ def users_create(email: str, role: str, committee_roles: tuple[str, ...], name: 
         raise click.UsageError("Give at most one of --password-stdin and --no-password.")
     password = None if no_password else _read_password(password_stdin)
     try:
-        account = create_account(email, role, committee_roles, password=password, name=name, actor="cli")
+        with unit_of_work():
+            account = create_account(email, role, committee_roles, password=password, name=name, actor="cli")
     except AccountError as exc:
-        db.session.rollback()
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    db.session.commit()
     roles = f"; committee roles: {', '.join(committee_roles)}" if committee_roles else ""
     click.echo(f"account {account.email} created for principal '{account.principal.name}' ({role}{roles})")
 
@@ -63,12 +62,11 @@ def users_set_password(email: str, password_stdin: bool) -> None:
         click.echo(f"error: no account for {email}", err=True)
         sys.exit(2)
     try:
-        set_password(account, _read_password(password_stdin))
+        with unit_of_work():
+            set_password(account, _read_password(password_stdin))
     except AccountError as exc:
-        db.session.rollback()
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    db.session.commit()
     click.echo(f"password of {account.email} changed")
 
 
