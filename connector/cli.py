@@ -30,8 +30,18 @@ from connector.models import Connection
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
 from connector.sources import SourceError, get_kind, load_builtin_kinds
 
-#: the source kinds a connection can be made of, from the registry
-KINDS = sorted(load_builtin_kinds())
+
+class RegisteredKinds(Sequence[str]):
+    """The source kinds a connection can be made of, read from the registry whenever a command checks one."""
+
+    def __getitem__(self, index: Any) -> Any:
+        return sorted(load_builtin_kinds())[index]
+
+    def __len__(self) -> int:
+        return len(load_builtin_kinds())
+
+
+KINDS = RegisteredKinds()
 
 
 def _listed(words: Sequence[str], conjunction: str) -> str:
@@ -243,7 +253,7 @@ def connections_group() -> None:
     pass
 
 
-@connections_group.command("add", help=f"Add a connection: KIND is {_listed(KINDS, 'or')}.")
+@connections_group.command("add", help=f"Add a connection: KIND is {_listed(list(KINDS), 'or')}.")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("name")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
