@@ -23,12 +23,12 @@ from connector import audit, connections, preview, provisioning, sync
 from connector.auth import ROLES, create_token
 from connector.crypto import EncryptionKeyError, rotate_token
 from connector.db import db, unit_of_work
-from connector.delivery import run_worker
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import Connection
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
 from connector.sources import SourceError, get_kind, load_builtin_kinds
+from connector.worker import run_worker
 
 
 class RegisteredKinds(Sequence[str]):

@@ -1,4 +1,4 @@
-"""The deliveries worker: outbox rows → adapters (write-back, billing), at least once, in order.
+"""Deliveries: outbox rows → their senders (write-back, billing, e-mail), at least once, in order.
 
 Claiming: a short transaction picks due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock
 otherwise) and puts a lease on them, so a row is never sent by two workers at once; the HTTP call happens
@@ -7,6 +7,8 @@ row pending; once its lease lapses another worker sends it again with the same m
 de-duplicate. While a row is leased no newer delivery for its (request, target) is claimed, and a newer change
 does not supersede it under its sender: its outcome is recorded, and only then, if it is still unsent, is it
 superseded by the newer one.
+
+The loop that calls ``claim`` and ``send_claimed`` is ``connector.worker``; the senders are ``connector.senders``.
 """
 
 from __future__ import annotations
@@ -14,21 +16,21 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import exists, inspect, or_, select, text, update
+from flask import current_app
+from sqlalchemy import exists, inspect, or_, select, update
 from sqlalchemy.orm import aliased
 
 from connector import audit, outbox
-from connector.db import db
+from connector.db import db, released, unit_of_work
 from connector.governance.errors import StateConflict
 from connector.models import Delivery, DeliveryTarget, ExceptionRequest, utcnow
 from connector.observability import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
+from connector.senders import SENDERS
 from connector.sources import Outcome
 
 log = logging.getLogger(__name__)
@@ -36,15 +38,8 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
 
-
-#: target kind ("billing", or a connection kind such as "salesforce") → sender of a batch to one target.
-Sender = Callable[[str, Sequence[Delivery]], list[Outcome]]
+#: one ``audit.append_many`` entry: actor, action, subject, data
 AuditEntry = tuple[str, str, str | None, dict[str, Any]]
-SENDERS: dict[str, Sender] = {}
-
-
-def register_sender(kind: str, sender: Sender) -> None:
-    SENDERS[kind] = sender
 
 
 def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
@@ -100,20 +95,10 @@ def claim(limit: int | None = None, now: datetime | None = None, due_by: datetim
     for row in rows:
         row.lease_until = now + lease()
         row.attempts += 1
-    _commit_keeping_loaded()
-    return rows
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring the session's objects: reading a claimed row while it is sent must not begin a
-    transaction (on SQLite it would hold the write lock through every HTTP call of the batch); what changed
-    meanwhile is re-read before an outcome is recorded."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    # the leases are every worker's to see; the rows stay loaded, so reading one while it is sent begins no
+    # transaction (on SQLite that would hold the write lock through every HTTP call of the batch)
+    with released(keep_loaded=True):
+        return rows
 
 
 def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
@@ -168,52 +153,64 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
     stale = [row for row in rows if inspect(row).expired_attributes]  # a commit since the claim expired them
     for row in stale:
         db.session.refresh(row)
-    if stale:
-        _commit_keeping_loaded()
-    for row in rows:  # detached, loaded: no sender and no commit of an earlier group can reopen a transaction
-        db.session.expunge(row)
-    with kept_leased([row.id for row in rows]):
-        return _send_groups(rows)
+    with released(keep_loaded=True):  # ends the refresh's transaction, if any
+        for row in rows:  # detached, loaded: no sender and no commit of an earlier group can reopen a transaction
+            db.session.expunge(row)
+        with kept_leased([row.id for row in rows]):
+            return _send_groups(rows)
 
 
 def _send_groups(rows: Sequence[Delivery]) -> dict[str, int]:
+    """Each target's group sent with no transaction open, then its outcomes recorded in a unit of work of their
+    own."""
     counts = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
     by_target: dict[str, list[Delivery]] = {}
     for row in rows:
         by_target.setdefault(row.target, []).append(row)
     for target, group in by_target.items():
-        kind = target_kind(target)
-        sender = SENDERS.get(kind)
-        if sender is None:
-            outcomes = [Outcome("retry", f"no sender for target kind '{kind}'")] * len(group)
-        else:
-            try:
-                outcomes = sender(target, group)
-            except Exception as exc:  # a sender bug must not lose the deliveries: retry them later
-                log.exception("sender for %s failed", target)
-                outcomes = [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
-        now = utcnow()
-        ids = [row.id for row in group]
-        newer = aliased(Delivery)
-        queued_since = exists().where(newer.request_pk == Delivery.request_pk, newer.target == Delivery.target,
-                                      newer.id > Delivery.id, newer.status == "pending")
-        fresh_rows = {d.id: (d, request_id, bool(later)) for d, request_id, later in db.session.execute(
-            select(Delivery, ExceptionRequest.id, queued_since)
-            .join(ExceptionRequest, ExceptionRequest.pk == Delivery.request_pk)
-            .where(Delivery.id.in_(ids)).execution_options(populate_existing=True))}
-        events: list[AuditEntry] = []
-        for row, outcome in zip(group, outcomes, strict=True):
-            fresh, request_id, later = fresh_rows.get(row.id, (None, "", False))
-            if fresh is None or fresh.status != "pending":
-                continue
-            overtaken = later and outbox.supersedable(fresh.target, fresh.change)
-            event = _record(fresh, request_id, outcome, now, overtaken)
-            if event is not None:
-                events.append(event)
-            counts[outcome.result] = counts.get(outcome.result, 0) + 1
-        audit.append_many(events, at=now)
-        db.session.commit()
+        outcomes = _send_group(target, group)
+        with unit_of_work():
+            for result in _record_group(group, outcomes):
+                counts[result] = counts.get(result, 0) + 1
     return counts
+
+
+def _send_group(target: str, group: Sequence[Delivery]) -> list[Outcome]:
+    kind = target_kind(target)
+    sender = SENDERS.get(kind)
+    if sender is None:
+        return [Outcome("retry", f"no sender for target kind '{kind}'")] * len(group)
+    try:
+        return sender(target, group)
+    except Exception as exc:  # a sender bug must not lose the deliveries: retry them later
+        log.exception("sender for %s failed", target)
+        return [Outcome("retry", f"{type(exc).__name__}: {exc}")] * len(group)
+
+
+def _record_group(group: Sequence[Delivery], outcomes: Sequence[Outcome]) -> list[str]:
+    """Record each outcome on its row as it stands now (skipping rows no longer pending: an admin or a newer
+    change got there first) and audit the attempts; returns the results recorded."""
+    now = utcnow()
+    newer = aliased(Delivery)
+    queued_since = exists().where(newer.request_pk == Delivery.request_pk, newer.target == Delivery.target,
+                                  newer.id > Delivery.id, newer.status == "pending")
+    fresh_rows = {d.id: (d, request_id, bool(later)) for d, request_id, later in db.session.execute(
+        select(Delivery, ExceptionRequest.id, queued_since)
+        .join(ExceptionRequest, ExceptionRequest.pk == Delivery.request_pk)
+        .where(Delivery.id.in_([row.id for row in group])).execution_options(populate_existing=True))}
+    events: list[AuditEntry] = []
+    results: list[str] = []
+    for row, outcome in zip(group, outcomes, strict=True):
+        fresh, request_id, later = fresh_rows.get(row.id, (None, "", False))
+        if fresh is None or fresh.status != "pending":
+            continue
+        overtaken = later and outbox.supersedable(fresh.target, fresh.change)
+        event = _record(fresh, request_id, outcome, now, overtaken)
+        if event is not None:
+            events.append(event)
+        results.append(outcome.result)
+    audit.append_many(events, at=now)
+    return results
 
 
 @contextmanager
@@ -277,7 +274,8 @@ def release(rows: Sequence[Delivery]) -> None:
     for row in rows:
         row.lease_until = None
         row.attempts = max(0, row.attempts - 1)
-    _commit_keeping_loaded()  # the other rows of the claim are about to be sent
+    with released(keep_loaded=True):  # the other rows of the claim are about to be sent: they stay loaded
+        return
 
 
 def retry(delivery_id: int, actor: str) -> Delivery | None:
@@ -334,215 +332,4 @@ def _check_retriable(row: Delivery, now: datetime) -> None:
                                 {**details, "newer_delivery_id": newer.id, "newer_status": newer.status})
 
 
-# --- billing ---------------------------------------------------------------------------------------------------
-
-def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
-    from adapters.billing import BillingWebhook
-
-    url = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_URL")
-    secret = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_SECRET")
-    if not url or not secret:
-        return [Outcome("retry", "billing webhook URL or secret not configured")] * len(rows)
-    hook = BillingWebhook(url, secret, timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10)))
-    outcomes: list[Outcome] = []
-    for row in rows:
-        if outcomes and outcomes[-1].result in ("gone", "held"):
-            outcomes.append(Outcome("held", "billing endpoint disabled"))
-            continue
-        res = hook.send(row.message_id, row.payload)
-        if res.ok:
-            outcomes.append(Outcome("delivered", status_code=res.status_code))
-        elif res.gone:
-            outcomes.append(Outcome("gone", res.detail, res.status_code))
-        elif res.retriable:
-            outcomes.append(Outcome("retry", res.detail, res.status_code, res.retry_after))
-        else:
-            outcomes.append(Outcome("dead", res.detail, res.status_code))
-    return outcomes
-
-
-register_sender("billing", send_billing)
-
-
-def send_email(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
-    """Notification e-mails over SMTP (``CONNECTOR_SMTP_URL``: ``smtp://user:password@host:587`` uses STARTTLS
-    when the server offers it — and never sends a password without TLS —, ``smtps://`` implicit TLS)."""
-    import smtplib
-    from email.message import EmailMessage
-    from urllib.parse import unquote, urlsplit
-
-    url = urlsplit(str(current_app.config.get("CONNECTOR_SMTP_URL") or ""))
-    if url.scheme not in ("smtp", "smtps") or not url.hostname:
-        return [Outcome("held", "CONNECTOR_SMTP_URL is not a smtp:// or smtps:// URL", retry_after=600)] * len(rows)
-    sender = str(current_app.config.get("CONNECTOR_MAIL_FROM") or "license-connector@localhost")
-    timeout = float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30))
-    try:
-        if url.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=timeout)
-            secure = True
-        else:
-            client = smtplib.SMTP(url.hostname, url.port or 25, timeout=timeout)
-            client.ehlo()
-            secure = client.has_extn("starttls")
-            if secure:
-                client.starttls()
-                client.ehlo()
-        if url.username:
-            if not secure:
-                client.quit()
-                return [Outcome("held", "the mail server offers no TLS; the password is not sent in clear",
-                                retry_after=600)] * len(rows)
-            client.login(unquote(url.username), unquote(url.password or ""))
-    except (OSError, smtplib.SMTPException) as exc:
-        return [Outcome("retry", f"mail server: {type(exc).__name__}")] * len(rows)
-    outcomes: list[Outcome] = []
-    with client:
-        for row in rows:
-            message = EmailMessage()
-            message["From"], message["To"] = sender, row.payload["to"]
-            message["Subject"], message["Message-ID"] = row.payload["subject"], f"<{row.message_id}@connector>"
-            message.set_content(row.payload["body"])
-            try:
-                client.send_message(message)
-                outcomes.append(Outcome("delivered"))
-            except smtplib.SMTPRecipientsRefused as exc:
-                outcomes.append(Outcome("dead", f"recipient refused: {exc.recipients}"))
-            except (OSError, smtplib.SMTPException) as exc:
-                outcomes.append(Outcome("retry", f"mail server: {type(exc).__name__}: {exc}"))
-    return outcomes
-
-
-register_sender("email", send_email)
-
-
-def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
-    """Write-back through the connection's source kind (which batches: Collections, update_many)."""
-    from connector import connections
-    from connector.sources import SourceError, get_kind
-
-    conn = connections.connection_of_target(target)
-    if conn is None:
-        return [Outcome("dead", f"{target} no longer exists")] * len(rows)
-    if conn.status in ("needs_authorization", "paused"):
-        return [Outcome("held", f"connection {conn.name} is {conn.status}", retry_after=60)] * len(rows)
-    from sqlalchemy.orm import joinedload, selectinload
-
-    from connector.representation import request_view
-
-    requests = {req.pk: req for req in db.session.scalars(
-        select(ExceptionRequest).where(ExceptionRequest.pk.in_({row.request_pk for row in rows}))
-        .options(selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.decisions),
-                 selectinload(ExceptionRequest.entitlements), joinedload(ExceptionRequest.connection)))}
-    for row in rows:  # the request as it stands now (not persisted: the outbox row keeps only the change)
-        if row in db.session:  # send_claimed detaches its rows; a direct caller's must not be flushed with this
-            db.session.expunge(row)
-        row.payload = {**row.payload, "request": request_view(requests[row.request_pk])}
-    kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
-    db.session.commit()  # no transaction (SQLite: no write lock) while the source talks HTTP: a token refresh commits
-    try:
-        return kind.deliver(ctx, rows)
-    except SourceError as exc:
-        db.session.rollback()
-        connections.set_status(conn_id, exc.status, exc.message)
-        db.session.commit()
-        if exc.status in ("needs_authorization", "paused"):
-            return [Outcome("held", exc.message, retry_after=exc.retry_after or 60)] * len(rows)
-        return [Outcome("retry", exc.message, retry_after=exc.retry_after)] * len(rows)
-
-
-register_sender("connection", send_to_connection)
-
-
-# --- periodic jobs and the loop ------------------------------------------------------------------------------
-
-JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104}
-
-
-#: what ``run_job`` returns for a job that raised (logged with its traceback; the worker goes on)
-JOB_FAILED = object()
-
-
-def run_job(name: str, fn: Callable[[], Any]) -> Any:
-    """Run a periodic job unless another worker is running it; ``JOB_FAILED`` when it raised.
-
-    On PostgreSQL a session-level advisory lock is held on a connection of its own for the whole job, which
-    may commit many times (a sync commits per page); SQLite has one worker.
-    """
-    lock = None
-    if db.engine.dialect.name == "postgresql":
-        lock = db.engine.connect()
-        if not lock.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": JOB_LOCK_IDS[name]}).scalar():
-            lock.close()
-            return None
-    try:
-        result = fn()
-        db.session.commit()
-        return result
-    except Exception:
-        db.session.rollback()
-        log.exception("periodic job %s failed", name)
-        return JOB_FAILED
-    finally:
-        if lock is not None:
-            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": JOB_LOCK_IDS[name]})
-            lock.rollback()
-            lock.close()
-
-
-def periodic_jobs() -> dict[str, Callable[[], Any]]:
-    from connector import operations, sync
-
-    return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
-            "sync": sync.sync_due}
-
-
-HEARTBEAT_SECONDS = 10.0
-
-
-def heartbeat(worker: str, delivered: int) -> None:
-    """Record that this worker is alive (its own short transaction)."""
-    from connector.models import WorkerHeartbeat
-
-    row = db.session.get(WorkerHeartbeat, worker)
-    now = utcnow()
-    if row is None:
-        db.session.add(WorkerHeartbeat(worker=worker, started_at=now, seen_at=now, delivered=delivered))
-    else:
-        row.seen_at, row.delivered = now, delivered
-    db.session.commit()
-
-
-def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
-               job_interval: float = 60.0, failed_jobs: list[str] | None = None) -> dict[str, int]:
-    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due. The names of
-    jobs that raised are appended to ``failed_jobs`` (``worker --once`` exits 1 for them)."""
-    import os
-    import socket
-
-    stop = stop or threading.Event()
-    totals: dict[str, int] = {}
-    last_jobs = last_beat = 0.0
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    with app.app_context():
-        while not stop.is_set():
-            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                heartbeat(worker, totals.get("delivered", 0))
-                last_beat = time.monotonic()
-            if time.monotonic() - last_jobs >= job_interval or once:
-                for job, fn in periodic_jobs().items():
-                    if run_job(job, fn) is JOB_FAILED and failed_jobs is not None:
-                        failed_jobs.append(job)
-                last_jobs = time.monotonic()
-            counts = drain() if once else send_claimed(claim())
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + value
-            db.session.remove()
-            if once:
-                heartbeat(worker, totals.get("delivered", 0))
-                break
-            if not any(counts.values()):
-                stop.wait(poll)
-    return totals
-
-
-__all__ = ["Outcome", "claim", "drain", "register_sender", "retry", "run_worker", "send_claimed"]
+__all__ = ["claim", "drain", "kept_leased", "release", "retry", "send_claimed"]

@@ -30,9 +30,9 @@ from adapters.zendesk.sandbox import ZendeskSandbox
 from connector import audit, create_app
 from connector.auth import create_token
 from connector.db import unit_of_work
-from connector.delivery import run_worker
 from connector.policy_store import ensure_default_policy
 from connector.web.accounts import create_account
+from connector.worker import run_worker
 
 COMMITTEE = ("licensing", "legal", "product", "sales", "security")
 

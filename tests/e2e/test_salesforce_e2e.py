@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from support.servers import serve
 
 from adapters.salesforce.sandbox import SalesforceSandbox
-from connector import delivery
+from connector import worker
 from connector.db import db
 from connector.models import Delivery, ExceptionRequest, InboundEvent
 
@@ -91,7 +91,7 @@ def test_salesforce_from_oauth_to_the_decision_on_the_record(app, token_for, san
         assert decided.status_code == 201, decided.text
 
         started = time.perf_counter()
-        totals = delivery.run_worker(app, once=True)  # the pushed event, then every write-back
+        totals = worker.run_worker(app, once=True)  # the pushed event, then every write-back
         timings["worker"] = time.perf_counter() - started
         with app.app_context():
             sent = db.session.scalar(select(func.count()).select_from(Delivery).where(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from support.servers import serve
 
 from adapters.zendesk.sandbox import ZendeskSandbox
-from connector import delivery, sync
+from connector import sync, worker
 from connector.db import db
 from connector.models import AuditEvent, Delivery, ExceptionRequest, InboundEvent
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
@@ -100,7 +100,7 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
         # test looks at (the decision's echo below is), so the webhook is off meanwhile, as an admin could do.
         sandbox.set_webhook_status(report["webhook"]["id"], "inactive")
         started = time.perf_counter()
-        delivery.run_worker(app, once=True)  # processes the event, then sends the backfill's write-backs
+        worker.run_worker(app, once=True)  # processes the event, then sends the backfill's write-backs
         timings["worker"] = time.perf_counter() - started
         sandbox.set_webhook_status(report["webhook"]["id"], "active")
         found = http.get(f"{api}/requests?source=zendesk&state=in_review&limit=200", headers=admin).json()
@@ -117,7 +117,7 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
         sandbox.agent_edit(ticket_id, add_tags=["vip"])  # the agent works the ticket meanwhile (a webhook too)
         sandbox.flush_webhooks()
         sent_before = len(sandbox.webhook_deliveries)
-        delivery.run_worker(app, once=True)
+        worker.run_worker(app, once=True)
 
         # The trigger fires on our own write-back too: Zendesk echoes it as webhooks naming the ticket. Processing
         # an echo fetches the ticket, whose mapped content is what the request already holds (same content hash):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from connector import delivery
+from connector import worker
 from connector.db import db
 from connector.models import Connection
 
@@ -49,7 +49,7 @@ def test_worker_once_exits_1_when_a_periodic_job_fails(app, monkeypatch):
     def broken() -> None:
         raise RuntimeError("the job broke")
 
-    monkeypatch.setattr(delivery, "periodic_jobs", lambda: {"sync": broken})
+    monkeypatch.setattr(worker, "periodic_jobs", lambda: {"sync": broken})
     result = run(app, "worker", "--once")
     assert result.exit_code == 1 and "periodic job(s) failed: sync" in result.output
 

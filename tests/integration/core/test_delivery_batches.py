@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector import delivery
+from connector import delivery, senders
 from connector.db import db
 from connector.models import Delivery, ExceptionRequest, utcnow
+from connector.sources import Outcome
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def two_targets(app, client, token_for, small):
 def test_every_group_is_sent_with_no_transaction_open(app, two_targets, monkeypatch):
     seen: dict[str, dict[str, Any]] = {}
 
-    def sender(target: str, rows: list[Delivery]) -> list[delivery.Outcome]:
+    def sender(target: str, rows: list[Delivery]) -> list[Outcome]:
         seen[target] = {"payloads": [row.payload for row in rows], "in_transaction": db.session().in_transaction()}
         if db.engine.dialect.name == "sqlite":  # can another connection take the write lock meanwhile?
             other = sqlite3.connect(db.engine.url.database, timeout=0.5, isolation_level=None)
@@ -47,10 +48,10 @@ def test_every_group_is_sent_with_no_transaction_open(app, two_targets, monkeypa
                 seen[target]["other_writer"] = str(exc)
             finally:
                 other.close()
-        return [delivery.Outcome("delivered")] * len(rows)
+        return [Outcome("delivered")] * len(rows)
 
-    monkeypatch.setitem(delivery.SENDERS, "alpha", sender)
-    monkeypatch.setitem(delivery.SENDERS, "beta", sender)
+    monkeypatch.setitem(senders.SENDERS, "alpha", sender)
+    monkeypatch.setitem(senders.SENDERS, "beta", sender)
     with app.app_context():
         assert delivery.drain()["delivered"] == 2
     assert seen["alpha:1"]["payloads"] == [{"n": 0}] and seen["beta:1"]["payloads"] == [{"n": 1}]
@@ -64,7 +65,7 @@ def test_the_groups_still_waiting_keep_their_lease_while_an_earlier_one_is_slow(
     sent: list[str] = []
     competitor: dict[str, list[str]] = {}
 
-    def slow(target: str, rows: list[Delivery]) -> list[delivery.Outcome]:
+    def slow(target: str, rows: list[Delivery]) -> list[Outcome]:
         time.sleep(1.5)  # two and a half leases: the row of beta:1, still waiting, must not come free
 
         def other_worker() -> None:
@@ -76,14 +77,14 @@ def test_the_groups_still_waiting_keep_their_lease_while_an_earlier_one_is_slow(
         thread.start()
         thread.join(10)
         sent.append(target)
-        return [delivery.Outcome("delivered")] * len(rows)
+        return [Outcome("delivered")] * len(rows)
 
-    def fast(target: str, rows: list[Delivery]) -> list[delivery.Outcome]:
+    def fast(target: str, rows: list[Delivery]) -> list[Outcome]:
         sent.append(target)
-        return [delivery.Outcome("delivered")] * len(rows)
+        return [Outcome("delivered")] * len(rows)
 
-    monkeypatch.setitem(delivery.SENDERS, "alpha", slow)
-    monkeypatch.setitem(delivery.SENDERS, "beta", fast)
+    monkeypatch.setitem(senders.SENDERS, "alpha", slow)
+    monkeypatch.setitem(senders.SENDERS, "beta", fast)
     with app.app_context():
         assert delivery.drain()["delivered"] == 2
     assert competitor["claimed"] == [], "another worker claimed a row of the batch"

@@ -11,7 +11,7 @@ import pytest
 import responses
 from support.bodies import entitlement
 
-from connector import delivery
+from connector import worker
 from connector.observability import JsonFormatter, RedactingFilter, scrub
 
 BILLING = "https://billing.example/terms"
@@ -29,7 +29,7 @@ def test_metrics_report_deliveries_and_latency(app, client, token_for, small):
     req = client.post("/api/v1/requests", json=small, headers=token_for("intake")).get_json()
     client.post(f"/api/v1/requests/{req['id']}/decision", headers=token_for("reviewer", "licensing"),
                 json={"outcome": "approved", "rationale": "ok", "entitlement": entitlement()})
-    delivery.run_worker(app, once=True)
+    worker.run_worker(app, once=True)
     r = client.get("/metrics")
     assert r.status_code == 200 and r.content_type.startswith("text/plain")
     text = r.get_data(as_text=True)

@@ -224,7 +224,7 @@ def test_the_worker_sync_schedule_resumes_a_paused_connection(client, admin, org
 
     import time_machine
 
-    from connector import delivery
+    from connector import worker
     from connector.models import utcnow
 
     org.add(sf_record(1))
@@ -234,9 +234,9 @@ def test_the_worker_sync_schedule_resumes_a_paused_connection(client, admin, org
     assert "REQUEST_LIMIT_EXCEEDED" in sync(client, admin)["stopped"]
     assert connection(client, admin)["status"] == "paused"
     with app.app_context():
-        delivery.run_job("sync", delivery.periodic_jobs()["sync"])  # synced moments ago: not due yet
+        worker.run_job("sync", worker.periodic_jobs()["sync"])  # synced moments ago: not due yet
     assert len(requests_of(client, admin)) == 1
     with time_machine.travel(utcnow() + timedelta(minutes=6)), app.app_context():
-        delivery.run_job("sync", delivery.periodic_jobs()["sync"])
+        worker.run_job("sync", worker.periodic_jobs()["sync"])
     assert len(requests_of(client, admin)) == 2
     assert connection(client, admin)["status"] == "connected"
