@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 import responses
 import time_machine
-from integration.core.test_deliveries import BILLING, SECRET, approve, deliveries, drain
 from sqlalchemy import select
+from support.billing import BILLING, BILLING_CONFIG, approve, deliveries, drain
 from support.bodies import entitlement
 
 from connector import delivery
@@ -20,7 +20,7 @@ from connector.models import AuditEvent, Delivery, utcnow
 
 @pytest.fixture
 def app_overrides():
-    return {"CONNECTOR_BILLING_WEBHOOK_URL": BILLING, "CONNECTOR_BILLING_WEBHOOK_SECRET": SECRET}
+    return BILLING_CONFIG
 
 
 def amend(client, chair, req, seats=110):

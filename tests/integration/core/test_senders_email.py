@@ -1,4 +1,5 @@
-"""An overdue request is escalated once, and the policy's escalation contact is e-mailed through the outbox."""
+"""The e-mail sender: an overdue request's escalation reaches its contact through the outbox, and what the mail
+server answers becomes each delivery's outcome."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from connector import delivery, operations
+from connector import delivery, operations, senders
 from connector.db import db
-from connector.models import utcnow
+from connector.models import Delivery, utcnow
+from connector.sources import Outcome
 
 SENT: list = []
 
@@ -69,3 +71,47 @@ def test_overdue_request_emails_the_escalation_contact_once(app, client, token_f
     assert req["key"] in message["Subject"] and "overdue" in message.get_content()
     listed = client.get("/api/v1/deliveries?target=email", headers=token_for("admin")).get_json()["items"]
     assert [d["status"] for d in listed] == ["delivered"]
+
+
+def mail_to(*addresses: str) -> list[Delivery]:
+    """Unsaved e-mail deliveries, as ``send_claimed`` hands them to the sender."""
+    return [Delivery(id=n, target="email", message_id=f"m{n}", payload={"to": to, "subject": "s", "body": "b"})
+            for n, to in enumerate(addresses, 1)]
+
+
+class PlainSMTP(FakeSMTP):
+    """A server that offers no STARTTLS."""
+
+    def has_extn(self, name):
+        return False
+
+
+class DownSMTP(FakeSMTP):
+    def __init__(self, host, port, timeout=None):
+        raise ConnectionRefusedError("connection refused")
+
+
+def test_each_message_gets_its_own_outcome(app, monkeypatch):
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    SENT.clear()
+    with app.app_context():
+        outcomes = senders.send_email("email", mail_to("a@example.com", "nobody@nowhere.invalid"))
+    assert [o.result for o in outcomes] == ["delivered", "dead"] and "recipient refused" in outcomes[1].detail
+    assert SENT[0][3]["Message-ID"] == "<m1@connector>"
+
+
+def test_no_password_without_tls_and_an_unreachable_server_is_retried(app, monkeypatch):
+    monkeypatch.setattr(smtplib, "SMTP", PlainSMTP)
+    with app.app_context():
+        assert senders.send_email("email", mail_to("a@example.com")) == [
+            Outcome("held", "the mail server offers no TLS; the password is not sent in clear", retry_after=600)]
+        monkeypatch.setattr(smtplib, "SMTP", DownSMTP)
+        assert senders.send_email("email", mail_to("a@example.com")) == [
+            Outcome("retry", "mail server: ConnectionRefusedError")]
+
+
+def test_a_url_that_is_not_smtp_holds_the_mail(app):
+    app.config["CONNECTOR_SMTP_URL"] = "https://mail.example.com"
+    with app.app_context():
+        [outcome] = senders.send_email("email", mail_to("a@example.com"))
+    assert outcome.result == "held" and "CONNECTOR_SMTP_URL" in outcome.detail
