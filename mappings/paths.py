@@ -59,20 +59,27 @@ def step(value: Any, segment: str, number: int | None) -> Any:
             found = value.get(number)  # type: ignore[call-overload]
         return found
     if isinstance(value, list):
-        has_ids = False
-        # Zendesk's ids are integers: compare them as integers when the segment is one written plainly
-        as_int = number if number is not None and str(number) == segment else None
-        for element in value:
-            if type(element) is not dict and not isinstance(element, Mapping):
-                continue
-            ident = element.get("id", _ABSENT)
-            if ident is _ABSENT:
-                continue
-            has_ids = True
-            if ident == as_int if type(ident) is int else str(ident) == segment:
-                return element.get("value") if "value" in element else element
-        if not has_ids and number is not None and -len(value) <= number < len(value):
-            return value[number]
+        return _step_into_list(value, segment, number)
+    return None
+
+
+def _step_into_list(value: list[Any], segment: str, number: int | None) -> Any:
+    """The `value` of the first element whose `id` is the segment; else, in a list without ids, the element at
+    the segment's index."""
+    has_ids = False
+    # Zendesk's ids are integers: compare them as integers when the segment is one written plainly
+    as_int = number if number is not None and str(number) == segment else None
+    for element in value:
+        if type(element) is not dict and not isinstance(element, Mapping):
+            continue
+        ident = element.get("id", _ABSENT)
+        if ident is _ABSENT:
+            continue
+        has_ids = True
+        if ident == as_int if type(ident) is int else str(ident) == segment:
+            return element.get("value") if "value" in element else element
+    if not has_ids and number is not None and -len(value) <= number < len(value):
+        return value[number]
     return None
 
 
