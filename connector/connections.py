@@ -213,9 +213,10 @@ def mapping_problems(conn: Connection, doc: MappingDocument | Mapping[str, Any] 
     from connector.policy_store import current_policy
 
     policy = current_policy()
-    placeholders = get_kind(conn.kind).mapping_placeholders(conn.settings or {})
-    problems = validate_mapping(doc, GOVERNANCE_FIELDS, OUTBOUND_PATHS, source_fields, placeholders or None,
-                                enums={"category": policy.categories})
+    kind = get_kind(conn.kind)
+    placeholders = kind.mapping_placeholders(conn.settings or {})
+    problems = validate_mapping(doc, kind.dialect, GOVERNANCE_FIELDS, OUTBOUND_PATHS, source_fields,
+                                placeholders or None, enums={"category": policy.categories})
     return [{"field": p.field, "rule": p.rule, "message": p.message} for p in problems]
 
 

@@ -6,8 +6,11 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-from mappings.document import MappingDocument, load_mapping
-from mappings.validation import KINDS
+from mappings.document import MappingDocument
+from mappings.loading import load_mapping
+
+#: The source kinds a default mapping ships for (`mappings/<kind>.yaml`).
+DEFAULT_MAPPINGS: Final[tuple[str, ...]] = ("salesforce", "zendesk")
 
 
 def _options(prefix: str, labels: dict[str, str]) -> list[dict[str, str]]:
@@ -141,8 +144,8 @@ def default_mapping_text(kind: str) -> str:
 
 @cache
 def _text(kind: str) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"No default mapping for {kind!r}; kinds are {', '.join(KINDS)}.")
+    if kind not in DEFAULT_MAPPINGS:
+        raise ValueError(f"No default mapping for {kind!r}; kinds are {', '.join(DEFAULT_MAPPINGS)}.")
     return resources.files("mappings").joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
 
 

@@ -1,24 +1,19 @@
-"""The mapping document (SPEC §4): its in-memory form, loading from YAML/JSON and writing back out.
+"""The mapping document (SPEC §4): its in-memory form and writing it back out (reading it: `mappings.loading`).
 
-The document is immutable once loaded, so a compiled inbound program cached against it can never go stale;
-edits produce a new document (`resolve_placeholders`, or loading the edited dict).
+The document is immutable once loaded, so a program compiled from it can never go stale; edits produce a new
+document (`resolve_placeholders`, or loading the edited dict).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any
 
 import yaml
 
 from mappings.paths import placeholders_in
-from mappings.problems import MappingError, MappingProblem
-from mappings.validation import structural_problems
-from mappings.yaml_text import LOAD_ERRORS, MAX_DEPTH, unsafe_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +98,6 @@ class MappingDocument:
     object: str | None = None
     select: Mapping[str, Any] | None = None
     description: str | None = None
-    programs: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The public document structure (the same as the YAML file and the API's JSON)."""
@@ -120,9 +114,6 @@ class MappingDocument:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=110)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
 
     def source_paths(self) -> list[str]:
         """Distinct source paths the inbound rules read, in document order (e.g. for a SOQL field list)."""
@@ -147,68 +138,6 @@ class MappingDocument:
         yield from self.outbound
 
 
-class _DocumentLoader(yaml.SafeLoader):
-    """YAML 1.2-ish reading: only true/false are booleans (`NO` is Norway, not False), dates stay text,
-    and a key written twice is an error rather than a silent overwrite."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is written twice", key_node.start_mark
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-_BOOL_TAG: Final = "tag:yaml.org,2002:bool"
-_TIMESTAMP_TAG: Final = "tag:yaml.org,2002:timestamp"
-_DocumentLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_DocumentLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def parse_text(text: str | bytes) -> Any:
-    """Parse a YAML or JSON mapping document; raises MappingError(`bad_syntax`) with the line at fault."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MappingError(
-                [MappingProblem("document", "bad_syntax", "The mapping document is not UTF-8 text.")]
-            ) from None
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-        except RecursionError:
-            raise MappingError([MappingProblem("document", "yaml_too_deep", f"The document nests more than "
-                                               f"{MAX_DEPTH} levels deep; send a flatter one.")]) from None
-    problem = unsafe_yaml(text)
-    if problem is not None:
-        raise MappingError([MappingProblem("document", problem.code, problem.message)])
-    try:
-        return yaml.load(text, Loader=_DocumentLoader)
-    except LOAD_ERRORS as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise MappingError(
-            [MappingProblem("document", "bad_syntax", f"The mapping is not valid YAML/JSON{where}: {reason}.")]
-        ) from None
-
-
 def document_from_data(data: Mapping[str, Any]) -> MappingDocument:
     """Build a document from data that has passed `structural_problems` (no checks repeated here)."""
     inbound = data.get("inbound") or {}
@@ -222,19 +151,3 @@ def document_from_data(data: Mapping[str, Any]) -> MappingDocument:
         inbound=MappingProxyType({target: InboundRule.from_raw(raw) for target, raw in inbound.items()}),
         outbound=MappingProxyType(dict(outbound)),
     )
-
-
-def load_mapping(source: str | bytes | Mapping[str, Any] | MappingDocument) -> MappingDocument:
-    """Load a mapping from YAML/JSON text or its dict form.
-
-    Refuses (MappingError, listing every problem) a document whose *structure* is wrong: bad kind, unknown
-    keys, malformed rules or transforms. Whether targets, outbound paths, source fields and placeholders are
-    known needs the catalogue and the live connection: that is `validate_mapping`.
-    """
-    if isinstance(source, MappingDocument):
-        return source
-    data = parse_text(source) if isinstance(source, str | bytes) else source
-    problems = structural_problems(data)
-    if problems:
-        raise MappingError(problems)
-    return document_from_data(data)

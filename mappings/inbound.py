@@ -1,24 +1,20 @@
 """Inbound mapping: a source record -> governance fields (nested) and field-level errors.
 
 This runs once per synced record, so a document is compiled once: each rule's reader, trim, case, value
-map, coercion and default are bound in advance into a transform, and the rules become one generated function
-(see InboundProgram); applying a mapping does no parsing, regex or per-record allocation beyond the result.
-Applying never raises: a value that cannot be mapped becomes an error on its governance field, so the record
-is kept as a `needs_info` request instead of being dropped.
+map, coercion and default are bound in advance into one closure (see InboundProgram); applying a mapping does
+no parsing, regex or per-record allocation beyond the result. Applying never raises: a value that cannot be
+mapped becomes an error on its governance field, so the record is kept as a `needs_info` request instead of
+being dropped.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Final
 
 from mappings.document import InboundRule, MappingDocument, map_key
-from mappings.paths import PLACEHOLDER, Reader, compile_reader, element_by_id, path_problem, step
+from mappings.paths import PLACEHOLDER, compile_reader, element_by_id, path_problem, step
 from mappings.transforms import (
     CASE_FUNCTIONS,
     COERCIONS,
@@ -33,7 +29,6 @@ from mappings.transforms import (
 UNEXPECTED_FAILURE: Final[str] = "Could not map this value"
 
 _NOT_FOUND: Final = object()
-_MAX_PROGRAMS: Final[int] = 8
 
 
 @dataclass(slots=True)
@@ -215,182 +210,198 @@ def _list_transform(rule: InboundRule, coerce: Callable[[Any], Any]) -> Transfor
     return text_list
 
 
-#: A compiled rule: leaf (target within its group), target, source (for messages), inline keys for
-#: one/two-segment paths (else a reader), whether the second key is an element id (`custom_fields.<id>`),
-#: transform (None: plain text), default and the reason the default is unusable (if it is).
-_Compiled = tuple[
-    str, str, str, str | None, str | None, bool, Reader | None, Transform | None, Any, str | None
-]  # fmt: skip
+#: A compiled rule: (record, record.get, the record's id indexes) -> the governance value, None for nothing to
+#: store; raises for the field's error.
+Rule = Callable[[Mapping[str, Any], Callable[[str], Any], dict[str, dict[Any, Any]]], Any]
+#: How a rule reads its raw value, with the same arguments.
+Read = Rule
 
 
-def _compile(leaf: str, target: str, rule: InboundRule, target_type: str | None) -> _Compiled:
+def _compile(rule: InboundRule, target_type: str | None) -> tuple[str | None, Transform | None, Rule | None]:
+    """One rule bound: (key, transform, None) for the common rule, read inline by the program; else
+    (None, None, a closure with the reading, trim, case, value map, coercion and default)."""
     is_list = target_type == "list"
     element_type = rule.type or ("string" if is_list else target_type)
     coerce = COERCIONS.get(element_type or "", to_plain)
     transform = _list_transform(rule, coerce) if is_list else _scalar_transform(rule, coerce)
-    default: Any = None
-    bad_default: str | None = None
-    if rule.default is not None:
-        if is_list:
-            values = rule.default if isinstance(rule.default, list) else [rule.default]
-            prepared = [_prepare(value, coerce) for value in values]
-            problems = [problem for _, problem in prepared if problem]
-            bad_default = problems[0] if problems else None
-            default = None if problems else [value for value, _ in prepared if value is not None] or None
-        else:
-            default, bad_default = _prepare(rule.default, coerce)
-    key1 = key2 = None
-    reader: Reader | None = None
-    source = rule.source
-    segments = source.split(".") if source else []
-    inline = (
-        source
-        and not PLACEHOLDER.search(source)
-        and path_problem(source) is None
-        and len(segments) <= 2
-        and not any(segment.isdigit() for segment in segments)
-    )
-    by_id = bool(
-        source
-        and not PLACEHOLDER.search(source)
-        and path_problem(source) is None
-        and len(segments) == 2
-        and not segments[0].isdigit()
-        and segments[1].isdigit()
-    )
-    if inline or by_id:
-        key1 = segments[0]
-        key2 = segments[1] if len(segments) == 2 else None
-    else:
+    default, bad_default = _default(rule, coerce, is_list)
+    keys = _inline_keys(rule.source)
+    if default is None and bad_default is None and keys is not None and not keys[2]:
+        if keys[1] is None:
+            return keys[0], transform, None
+        return None, None, _two_keys_rule(keys[0], keys[1], transform)
+    return None, None, _fallback_rule(_reader(rule.source, keys), transform, default, bad_default)
+
+
+def _default(rule: InboundRule, coerce: Callable[[Any], Any], is_list: bool) -> tuple[Any, str | None]:
+    """The rule's default coerced in advance, and why it does not fit the field (if it does not)."""
+    if rule.default is None:
+        return None, None
+    if not is_list:
+        return _prepare(rule.default, coerce)
+    values = rule.default if isinstance(rule.default, list) else [rule.default]
+    prepared = [_prepare(value, coerce) for value in values]
+    problems = [problem for _, problem in prepared if problem]
+    if problems:
+        return None, problems[0]
+    return [value for value, _ in prepared if value is not None] or None, None
+
+
+def _inline_keys(source: str | None) -> tuple[str, str | None, bool] | None:
+    """(first key, second key, whether the second is an element id) for a one- or two-segment path read without
+    a general reader (`Name`, `Account__r.Name`, `custom_fields.123`); None for any other path."""
+    if not source or PLACEHOLDER.search(source) or path_problem(source) is not None:
+        return None
+    segments = source.split(".")
+    if len(segments) > 2 or segments[0].isdigit():
+        return None
+    if len(segments) == 1:
+        return segments[0], None, False
+    return segments[0], segments[1], segments[1].isdigit()
+
+
+def _reader(source: str | None, keys: tuple[str, str | None, bool] | None) -> Read:
+    if keys is None:
         reader = compile_reader(source)
-    return (leaf, target, source or "default", key1, key2, by_id, reader, transform, default, bad_default)
+        return lambda record, get, indexed: reader(record)
+    key, second, by_id = keys
+    if second is None:
+        return lambda record, get, indexed: get(key)
+    if by_id:
+
+        def read_element(record: Mapping[str, Any], get: Callable[[str], Any], indexed: dict[str, Any]) -> Any:
+            raw = get(key)
+            return None if raw is None else element_by_id(raw, second, key, indexed)
+
+        return read_element
+
+    def read_two(record: Mapping[str, Any], get: Callable[[str], Any], indexed: dict[str, Any]) -> Any:
+        raw = get(key)
+        if raw is None:
+            return None
+        return raw.get(second) if type(raw) is dict else step(raw, second, None)
+
+    return read_two
+
+
+def _two_keys_rule(key: str, second: str, transform: Transform | None) -> Rule:
+    """`Account__r.Name` with nothing to fall back on: both steps and the transform in one call."""
+
+    def rule(record: Mapping[str, Any], get: Callable[[str], Any], indexed: dict[str, Any]) -> Any:
+        raw = get(key)
+        if raw is None:
+            return None
+        raw = raw.get(second) if type(raw) is dict else step(raw, second, None)
+        if raw is None:
+            return None
+        if transform is not None:
+            return transform(raw)
+        return (raw.strip() if type(raw) is str else to_text(raw)) or None
+
+    return rule
+
+
+def _fallback_rule(read: Read, transform: Transform | None, default: Any, bad_default: str | None) -> Rule:
+    """Any rule: a missing or blank value takes the default; an unusable default is the field's error."""
+
+    def rule(record: Mapping[str, Any], get: Callable[[str], Any], indexed: dict[str, Any]) -> Any:
+        raw = read(record, get, indexed)
+        if raw is None:
+            value = default
+        elif transform is None:
+            value = (raw.strip() if type(raw) is str else to_text(raw)) or default
+        else:
+            value = transform(raw)
+            if value is None:
+                value = default
+        if value is None and bad_default is not None:
+            raise InvalidValue(bad_default)
+        return value
+
+    return rule
+
+
+#: One compiled rule in its group: leaf (the target within its group), then either the key and transform (None:
+#: plain text) the program reads inline, or None, None and the rule's closure.
+_Bound = tuple[str, str | None, Transform | None, Rule | None]
+#: One group of rules building one nested object: its name (None: the top level), the message when it is also
+#: mapped as a whole, whether its leaves nest further (`a.b` within `x`), its rules, and by leaf the target and
+#: the `source: ` that starts the field's error message.
+_Group = tuple[str | None, str, bool, tuple[_Bound, ...], dict[str, tuple[str, str]]]
 
 
 class InboundProgram:
     """A mapping document compiled against a governance catalogue; call it with a source record.
 
-    The rules become one generated Python function with a straight-line block per rule, which maps a record
-    about a third faster than interpreting the rule tuples in a loop (sync maps every record of a backfill).
-    The generated text holds no document content: every path, target, transform and default reaches it as
-    a bound constant (`K3`, `T3`, ...), so a mapping cannot inject code. Rules are grouped by the first
-    segment of their target (`customer.name` -> `customer`) so each nested object is built once.
+    Each rule is bound in advance: the commonest (`title: Name`, `seats: {from: Seats__c, type: integer}`)
+    into its key and transform, read inline by the program's loop; any other into one closure holding its
+    reader, trim, case, value map, coercion and default. Rules are grouped by the first segment of their target
+    (`customer.name` -> `customer`) so each nested object is built once. No source text is generated.
     """
 
-    __slots__ = ("_run", "source")
+    __slots__ = ("_groups",)
 
     def __init__(self, doc: MappingDocument, targets: Mapping[str, str]) -> None:
-        groups: dict[str | None, list[_Compiled]] = {None: []}
+        groups: dict[str | None, list[tuple[str, str, InboundRule]]] = {None: []}
         for target, rule in doc.inbound.items():
             group, _, leaf = target.partition(".")
-            key = group if leaf else None
-            groups.setdefault(key, []).append(_compile(leaf or target, target, rule, targets.get(target)))
-        self.source, self._run = _generate(groups)
+            groups.setdefault(group if leaf else None, []).append((leaf or target, target, rule))
+        self._groups: tuple[_Group, ...] = tuple(
+            (
+                group,
+                f"{group!r} is mapped both as a whole and field by field; keep one.",
+                any("." in leaf for leaf, _, _ in rules),
+                tuple((leaf, *_compile(rule, targets.get(target))) for leaf, target, rule in rules),
+                {leaf: (target, f"{rule.source or 'default'}: ") for leaf, target, rule in rules},
+            )
+            for group, rules in groups.items()
+        )
 
     def __call__(self, record: Mapping[str, Any]) -> InboundResult:
-        result: InboundResult = self._run(record)
-        return result
-
-
-def _unexpected(exc: Exception) -> str:
-    return f"{UNEXPECTED_FAILURE} ({type(exc).__name__})."
-
-
-def _generate(
-    groups: Mapping[str | None, list[_Compiled]],
-) -> tuple[str, Callable[[Mapping[str, Any]], InboundResult]]:
-    """Source text and function applying the compiled rules; see InboundProgram."""
-    constants: dict[str, Any] = {
-        "InboundResult": InboundResult,
-        "InvalidValue": InvalidValue,
-        "Mapping": Mapping,
-        "to_text": to_text,
-        "step": step,
-        "element": element_by_id,
-        "unexpected": _unexpected,
-        "nest": _nest,
-    }
-    lines = [
-        "def apply(record):",
-        "    if type(record) is not dict and not isinstance(record, Mapping):",
-        "        record = {}",
-        "    fields = {}",
-        "    errors = {}",
-        "    indexed = {}",
-        "    get = record.get",
-    ]
-    index = 0
-    for group_index, (group, rules) in enumerate(groups.items()):
-        node = "fields" if group is None else "node"
-        if group is not None:
-            lines.append("    node = {}")
-        for leaf, target, source, key1, key2, by_id, reader, transform, default, bad_default in rules:
-            i = index
-            index += 1
-            constants.update(
-                {f"L{i}": leaf, f"G{i}": target, f"S{i}": f"{source}: ", f"D{i}": default, f"B{i}": bad_default}
-            )
-            lines.append("    try:")
-            if key1 is not None:
-                constants[f"K{i}"] = key1
-                lines.append(f"        raw = get(K{i})")
-                if key2 is not None and by_id:
-                    constants[f"J{i}"] = key2
-                    lines.append("        if raw is not None:")
-                    lines.append(f"            raw = element(raw, J{i}, K{i}, indexed)")
-                elif key2 is not None:
-                    constants[f"J{i}"] = key2
-                    lines.append("        if raw is not None:")
-                    lines.append(f"            raw = raw.get(J{i}) if type(raw) is dict else step(raw, J{i}, None)")
-            elif reader is not None:
-                constants[f"R{i}"] = reader
-                lines.append(f"        raw = R{i}(record)")
-            else:
-                lines.append("        raw = None")
-            if default is None and bad_default is None:  # the common rule: nothing to fall back on
-                lines.append("        if raw is not None:")
-                if transform is None:
-                    lines.append("            value = raw.strip() if type(raw) is str else to_text(raw)")
-                    lines.append("            if value:")
+        record = _as_record(record)
+        fields: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        indexed: dict[str, dict[Any, Any]] = {}
+        get = record.get
+        for group, conflict, deep, rules, labels in self._groups:
+            node = fields if group is None else {}
+            for leaf, key, transform, rule in rules:
+                try:
+                    if key is None:
+                        value = rule(record, get, indexed)  # type: ignore[misc]
+                    else:  # the commonest rule, read inline
+                        raw = get(key)
+                        if raw is None:
+                            continue
+                        if transform is not None:
+                            value = transform(raw)
+                        else:
+                            value = (raw.strip() if type(raw) is str else to_text(raw)) or None
+                except Exception as exc:
+                    _fail(errors, labels[leaf], exc)
+                    continue
+                if value is not None:
+                    node[leaf] = value
+            if group is not None and node:
+                if group in fields:
+                    errors[group] = conflict
                 else:
-                    constants[f"T{i}"] = transform
-                    lines.append(f"            value = T{i}(raw)")
-                    lines.append("            if value is not None:")
-                lines.append(f"                {node}[L{i}] = value")
-            else:
-                lines.append("        if raw is None:")
-                lines.append(f"            value = D{i}")
-                if transform is None:
-                    lines.append("        else:")
-                    lines.append(f"            value = (raw.strip() if type(raw) is str else to_text(raw)) or D{i}")
-                else:
-                    constants[f"T{i}"] = transform
-                    lines.append("        else:")
-                    lines.append(f"            value = T{i}(raw)")
-                    lines.append("            if value is None:")
-                    lines.append(f"                value = D{i}")
-                lines.append("        if value is not None:")
-                lines.append(f"            {node}[L{i}] = value")
-                if bad_default is not None:
-                    lines.append("        else:")
-                    lines.append(f"            raise InvalidValue(B{i})")
-            lines.append("    except InvalidValue as exc:")
-            lines.append(f"        errors[G{i}] = S{i} + str(exc)")
-            lines.append("    except Exception as exc:")
-            lines.append(f"        errors[G{i}] = S{i} + unexpected(exc)")
-        if group is not None:
-            deep = any("." in rule[0] for rule in rules)
-            constants[f"N{group_index}"] = group
-            constants[f"C{group_index}"] = f"{group!r} is mapped both as a whole and field by field; keep one."
-            lines.append("    if node:")
-            lines.append(f"        if N{group_index} in fields:")
-            lines.append(f"            errors[N{group_index}] = C{group_index}")
-            lines.append("        else:")
-            value = f"nest(node, N{group_index}, errors)" if deep else "node"
-            lines.append(f"            fields[N{group_index}] = {value}")
-    lines.append("    return InboundResult(fields, errors)")
-    text = "\n".join(lines) + "\n"
-    exec(compile(text, "<mapping inbound program>", "exec"), constants)
-    return text, constants["apply"]
+                    fields[group] = _nest(node, group, errors) if deep else node
+        return InboundResult(fields, errors)
+
+
+def _as_record(record: Any) -> Mapping[str, Any]:
+    """A record that is not an object maps as an empty one (every field missing), never as an exception."""
+    return record if type(record) is dict or isinstance(record, Mapping) else {}
+
+
+def _fail(errors: dict[str, str], where: tuple[str, str], exc: Exception) -> None:
+    """A rule's failure as its field's error: the reason, or that it failed unexpectedly (never the exception)."""
+    target, label = where
+    if isinstance(exc, InvalidValue):
+        errors[target] = label + str(exc)
+    else:
+        errors[target] = f"{label}{UNEXPECTED_FAILURE} ({type(exc).__name__})."
 
 
 def _nest(flat: dict[str, Any], group: str, errors: dict[str, str]) -> dict[str, Any]:
@@ -418,39 +429,3 @@ def _set_nested(node: dict[str, Any], leaf: tuple[str, ...], value: Any) -> None
 def compile_inbound(doc: MappingDocument, targets: Mapping[str, str]) -> InboundProgram:
     """Compile once, apply to many records (what sync does for each page)."""
     return InboundProgram(doc, targets)
-
-
-def apply_inbound(doc: MappingDocument, record: Mapping[str, Any], targets: Mapping[str, str]) -> InboundResult:
-    """Map one source record; the compiled program is cached on the (immutable) document per catalogue."""
-    entry = doc.programs.get(id(targets))
-    if entry is None or entry[0] is not targets:
-        if len(doc.programs) >= _MAX_PROGRAMS:
-            doc.programs.clear()
-        entry = (targets, InboundProgram(doc, targets))
-        doc.programs[id(targets)] = entry
-    program: InboundProgram = entry[1]
-    return program(record)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-def content_hash(result: InboundResult | Mapping[str, Any]) -> str:
-    """SHA-256 of the mapped fields and errors as canonical JSON: equal hashes mean an unchanged record.
-
-    Errors are included so that a value that stays invalid but changes (`abc` -> `xyz`) counts as a change.
-    """
-    payload: dict[str, Any]
-    if isinstance(result, InboundResult):
-        payload = {"errors": result.errors, "fields": result.fields}
-    else:
-        payload = {"errors": {}, "fields": result}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

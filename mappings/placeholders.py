@@ -21,9 +21,4 @@ def resolve_placeholders(doc: MappingDocument, placeholders: Mapping[str, str | 
         for target, rule in doc.inbound.items()
     }
     outbound = {fill(key, placeholders): path for key, path in doc.outbound.items()}
-    return dataclasses.replace(
-        doc,
-        inbound=MappingProxyType(inbound),
-        outbound=MappingProxyType(outbound),
-        programs={},
-    )
+    return dataclasses.replace(doc, inbound=MappingProxyType(inbound), outbound=MappingProxyType(outbound))

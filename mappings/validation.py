@@ -1,19 +1,27 @@
 """Checking a mapping document, reporting every problem at once (never stopping at the first).
 
-Two layers: `structural_problems` needs nothing but the document (shape, kinds, transforms) and is what
-`load_mapping` enforces; `validate_mapping` adds what needs context the caller passes in: the governance
-catalogue (targets and outbound paths), the live source's fields, and placeholder values.
+Two layers: `structural_problems` needs nothing but the document (shape, keys, rules, transforms) and is what
+`load_mapping` enforces; `validate_mapping` adds what needs context the caller passes in: the dialect of the
+source the mapping reads (object, select, path and write-back key syntax), the governance catalogue (targets
+and outbound paths), the live source's fields, and placeholder values.
 
-Checks work on the raw dict so that a rule with several faults reports all of them.
+Checks work on the raw dict so that a rule with several faults reports all of them. Nothing here knows a source
+kind by name: what differs between kinds is declared by the kind's `SourceDialect`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Final
 
+from mappings.dialect import SourceDialect
+from mappings.document import MappingDocument
+from mappings.parsing import parse_text
 from mappings.paths import fill, path_problem, placeholders_in
 from mappings.problems import MappingError, MappingProblem
 from mappings.storable import unstorable
@@ -25,32 +33,10 @@ from mappings.transforms import (
     InvalidValue,
 )
 
-if TYPE_CHECKING:
-    from mappings.document import MappingDocument
-
-KINDS: Final[tuple[str, ...]] = ("salesforce", "zendesk")
 TOP_KEYS: Final[tuple[str, ...]] = ("kind", "description", "object", "select", "inbound", "outbound")
 RULE_KEYS: Final[tuple[str, ...]] = ("from", "type", "map", "default", "strict", "split", "trim", "case")
-SELECT_KEYS: Final[tuple[str, ...]] = ("tag", "ticket_form_id")
 
-#: Zendesk ticket attributes (Tickets API) plus the `requester` and `organization` objects the connector
-#: attaches; a Zendesk source path may start with any of them.
-ZENDESK_TICKET_ATTRIBUTES: Final[frozenset[str]] = frozenset(
-    {
-        "id", "url", "external_id", "type", "subject", "raw_subject", "description", "priority", "status",
-        "recipient", "requester_id", "submitter_id", "assignee_id", "organization_id", "group_id",
-        "collaborator_ids", "follower_ids", "email_cc_ids", "forum_topic_id", "problem_id", "has_incidents",
-        "is_public", "due_at", "tags", "custom_fields", "fields", "satisfaction_rating",
-        "sharing_agreement_ids", "followup_ids", "ticket_form_id", "brand_id", "allow_channelback",
-        "allow_attachments", "from_messaging_channel", "created_at", "updated_at", "via", "custom_status_id",
-        "generated_timestamp", "requester", "organization", "submitter", "assignee",
-    }
-)  # fmt: skip
-
-_API_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _TARGET: Final = re.compile(r"[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*")
-_ZENDESK_CUSTOM_KEY: Final = re.compile(r"custom_fields\.(?:\d+|\{[A-Za-z_][A-Za-z0-9_]*\})")
-_ZENDESK_CUSTOM_SEGMENTS: Final = ("custom_fields", "fields")
 _SCALARS: Final = (str, int, float, bool)
 
 
@@ -59,37 +45,38 @@ def _suggest(name: str, choices: Collection[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+@dataclass(frozen=True)
 class _Context:
-    """What the caller knows beyond the document; a None member disables the checks that need it."""
+    """What the caller knows beyond the document; a None member disables the checks that need it.
 
-    def __init__(
-        self,
-        targets: Mapping[str, str] | None = None,
-        outbound_paths: Collection[str] | None = None,
-        source_fields: Collection[str] | None = None,
-        placeholders: Mapping[str, str | int] | None = None,
-        check_placeholders: bool = False,
-        enums: Mapping[str, Collection[str]] | None = None,
-    ) -> None:
-        self.targets = targets
-        self.outbound_paths = outbound_paths
-        self.source_fields = source_fields
-        self.known_sources = {str(name).lower() for name in source_fields} if source_fields is not None else None
-        self.placeholders = placeholders
-        self.check_placeholders = check_placeholders
-        self.enums = enums
+    `dialect` is None for structural checks, and for a document naming another kind than the dialect's (its
+    source-specific checks would only repeat that it is for another source).
+    """
+
+    dialect: SourceDialect | None = None
+    targets: Mapping[str, str] | None = None
+    outbound_paths: Collection[str] | None = None
+    source_fields: Collection[str] | None = None
+    placeholders: Mapping[str, str | int] | None = None
+    check_placeholders: bool = False
+    enums: Mapping[str, Collection[str]] | None = None
+
+    @cached_property
+    def known_sources(self) -> set[str] | None:
+        return {str(name).lower() for name in self.source_fields} if self.source_fields is not None else None
 
     def resolve(self, path: str) -> str:
         return fill(path, self.placeholders) if self.placeholders else path
 
 
 def structural_problems(data: Any) -> list[MappingProblem]:
-    """Problems that make a document unusable whatever the catalogue and connection."""
+    """Problems that make a document unusable whatever the source, catalogue and connection."""
     return list(_document_problems(data, _Context()))
 
 
 def validate_mapping(
     doc_or_dict: MappingDocument | Mapping[str, Any] | str,
+    dialect: SourceDialect,
     targets: Mapping[str, str],
     outbound_paths: Sequence[str],
     source_fields: Collection[str] | None = None,
@@ -97,27 +84,27 @@ def validate_mapping(
     *,
     enums: Mapping[str, Collection[str]] | None = None,
 ) -> list[MappingProblem]:
-    """Every problem with a mapping against the governance catalogue (and the live source, when given).
+    """Every problem with a mapping for a source of `dialect` against the governance catalogue (and the live
+    source, when given).
 
-    `targets` is the governance catalogue (dotted path -> type name) and `outbound_paths` the governance
-    paths an outbound rule may read. `source_fields`, when given, are the source's field names (Salesforce
-    describe; Zendesk ticket field ids and attributes): the first segment of each source path must be one of
-    them (`Account__r.Name` passes when `Account__r` or `Account__c` is known). `placeholders` are the values
-    `{name}` placeholders will take; a placeholder without one is an `unresolved_placeholder`. `enums` (target
-    -> allowed values) lets value maps and defaults of enum targets be checked too.
+    The document's `kind` must be the dialect's name. `targets` is the governance catalogue (dotted path ->
+    type name) and `outbound_paths` the governance paths an outbound rule may read. `source_fields`, when
+    given, are the source's field names (Salesforce describe; Zendesk ticket field ids and attributes): the
+    first segment of each source path must be one of them (`Account__r.Name` passes when `Account__r` or
+    `Account__c` is known). `placeholders` are the values `{name}` placeholders will take; a placeholder without
+    one is an `unresolved_placeholder`. `enums` (target -> allowed values) lets value maps and defaults of enum
+    targets be checked too.
     """
     if isinstance(doc_or_dict, str):
-        from mappings.document import parse_text
-
         try:
             data: Any = parse_text(doc_or_dict)
         except MappingError as exc:
             return exc.problems
-    elif hasattr(doc_or_dict, "to_dict"):
+    elif isinstance(doc_or_dict, MappingDocument):
         data = doc_or_dict.to_dict()
     else:
         data = doc_or_dict
-    context = _Context(targets, outbound_paths, source_fields, placeholders, True, enums)
+    context = _Context(dialect, targets, outbound_paths, source_fields, placeholders, True, enums)
     return list(_document_problems(data, context))
 
 
@@ -140,20 +127,35 @@ def _document_problems(data: Any, ctx: _Context) -> Iterator[MappingProblem]:
                 f"Unknown key {key!r} in the mapping document (allowed: {', '.join(TOP_KEYS)})."
                 + _suggest(str(key), TOP_KEYS),
             )
-    kind = data.get("kind")
-    if kind not in KINDS:
-        yield MappingProblem(
-            "kind",
-            "bad_kind",
-            f"kind must be one of {', '.join(KINDS)}"
-            + (f", not {kind!r}." if kind is not None else "; it is missing."),
-        )
+    kind_problem = _kind_problem(data.get("kind"), ctx.dialect)
+    if kind_problem is not None:
+        yield kind_problem
+        ctx = dataclasses.replace(ctx, dialect=None)
     description = data.get("description")
     if description is not None and not isinstance(description, str):
         yield MappingProblem("description", "bad_description", "description must be text.")
-    yield from _object_problems(kind, data.get("object"))
-    yield from _select_problems(kind, data.get("select"))
+    if ctx.dialect is not None:
+        yield from _object_problems(ctx.dialect, data.get("object"))
+        yield from _select_problems(ctx.dialect, data.get("select"))
+    yield from _sections_problems(data, ctx)
 
+
+def _kind_problem(kind: Any, dialect: SourceDialect | None) -> MappingProblem | None:
+    """Without a dialect any kind name will do (loading); with one, the document must be for its source."""
+    if dialect is None:
+        if isinstance(kind, str) and kind:
+            return None
+        expected = "kind must name the kind of source the mapping reads"
+    elif kind == dialect.name:
+        return None
+    else:
+        expected = f"kind must be {dialect.name}"
+    return MappingProblem(
+        "kind", "bad_kind", expected + (f", not {kind!r}." if kind is not None else "; it is missing.")
+    )
+
+
+def _sections_problems(data: Mapping[str, Any], ctx: _Context) -> Iterator[MappingProblem]:
     inbound = data.get("inbound")
     if inbound is None:
         yield MappingProblem(
@@ -164,79 +166,76 @@ def _document_problems(data: Any, ctx: _Context) -> Iterator[MappingProblem]:
     else:
         targets = [t for t in inbound if isinstance(t, str)]
         for target, raw in inbound.items():
-            yield from _inbound_problems(kind, target, raw, targets, ctx)
+            yield from _inbound_problems(target, raw, targets, ctx)
 
     outbound = data.get("outbound")
     if outbound is not None and not isinstance(outbound, Mapping):
         yield MappingProblem("outbound", "bad_section", "outbound must map source fields to governance paths.")
     elif outbound:
-        yield from _outbound_problems(kind, outbound, ctx)
+        yield from _outbound_problems(outbound, ctx)
 
 
-def _object_problems(kind: Any, obj: Any) -> Iterator[MappingProblem]:
-    if kind == "salesforce":
-        if obj is None or obj == "":
+def _object_problems(dialect: SourceDialect, obj: Any) -> Iterator[MappingProblem]:
+    if dialect.object_name is None:
+        if obj is not None:
             yield MappingProblem(
-                "object",
-                "missing_object",
-                "A Salesforce mapping names the sObject to read, e.g. object: License_Exception_Request__c.",
+                "object", "bad_object", f"object does not apply to {dialect.label} mappings; remove it."
             )
-        elif not isinstance(obj, str) or not _API_NAME.fullmatch(obj):
-            yield MappingProblem("object", "bad_object", f"object must be a Salesforce API name, not {obj!r}.")
-    elif obj is not None and kind in KINDS:
-        yield MappingProblem("object", "bad_object", f"object applies to Salesforce mappings only, not {kind}.")
+    elif obj is None or obj == "":
+        yield MappingProblem("object", "missing_object", f"A {dialect.label} mapping names {dialect.object_hint}.")
+    elif not isinstance(obj, str) or not dialect.object_name.fullmatch(obj):
+        yield MappingProblem("object", "bad_object", f"object must be a {dialect.label} API name, not {obj!r}.")
 
 
-def _select_problems(kind: Any, select: Any) -> Iterator[MappingProblem]:
+def _select_problems(dialect: SourceDialect, select: Any) -> Iterator[MappingProblem]:
     if select is None:
         return
-    if kind == "salesforce":
-        yield MappingProblem(
-            "select", "bad_select", "select applies to Zendesk mappings only; Salesforce reads the object."
-        )
+    selectors = dialect.selectors
+    if not selectors:
+        reads = f"; {dialect.label} reads the object." if dialect.object_name is not None else "."
+        yield MappingProblem("select", "bad_select", f"select does not apply to {dialect.label} mappings" + reads)
         return
     if not isinstance(select, Mapping) or not select:
-        yield MappingProblem("select", "bad_select", "select must be {tag: <tag>} or {ticket_form_id: <id>}.")
+        shapes = " or ".join(f"{{{key}: {selector.shape}}}" for key, selector in selectors.items())
+        yield MappingProblem("select", "bad_select", f"select must be {shapes}.")
         return
     for key in select:
-        if key not in SELECT_KEYS:
+        if key not in selectors:
             yield MappingProblem(
-                f"select.{key}",
-                "unknown_key",
-                f"Unknown key {key!r} in select (allowed: {', '.join(SELECT_KEYS)}).",
+                f"select.{key}", "unknown_key", f"Unknown key {key!r} in select (allowed: {', '.join(selectors)})."
             )
-    if "tag" in select and "ticket_form_id" in select:
-        yield MappingProblem("select", "bad_select", "select takes a tag or a ticket_form_id, not both.")
-    tag = select.get("tag")
-    if "tag" in select and (not isinstance(tag, str) or not tag or any(c.isspace() for c in tag)):
-        yield MappingProblem("select.tag", "bad_select", f"A Zendesk tag is one word without spaces, not {tag!r}.")
-    form = select.get("ticket_form_id")
-    if "ticket_form_id" in select and not (
-        (isinstance(form, int) and not isinstance(form, bool) and form > 0)
-        or (isinstance(form, str) and form.isdigit())
-    ):
-        yield MappingProblem(
-            "select.ticket_form_id", "bad_select", f"ticket_form_id must be a Zendesk form id, not {form!r}."
-        )
+    chosen = [key for key in selectors if key in select]
+    if len(chosen) > 1:
+        several = ", not both." if len(chosen) == 2 else ", only one of them."
+        yield MappingProblem("select", "bad_select", "select takes a " + " or a ".join(chosen) + several)
+    for key in chosen:
+        if not selectors[key].valid(select[key]):
+            message = selectors[key].invalid.format(value=repr(select[key]))
+            yield MappingProblem(f"select.{key}", "bad_select", message)
 
 
-def _inbound_problems(
-    kind: Any, target: Any, raw: Any, all_targets: list[str], ctx: _Context
-) -> Iterator[MappingProblem]:
+def _inbound_problems(target: Any, raw: Any, all_targets: list[str], ctx: _Context) -> Iterator[MappingProblem]:
     where = f"inbound.{target}"
-    target_type: str | None = None
+    yield from _target_problems(where, target, all_targets, ctx)
+    if isinstance(raw, str):
+        yield from _source_problems(where, raw, ctx)
+    elif not isinstance(raw, Mapping):
+        yield MappingProblem(
+            where, "bad_rule", "A rule is a source path or an object with from, type, map, default, ..."
+        )
+    else:
+        target_type = ctx.targets.get(target) if ctx.targets is not None and isinstance(target, str) else None
+        yield from _rule_problems(where, target, raw, target_type, ctx)
+
+
+def _target_problems(where: str, target: Any, all_targets: list[str], ctx: _Context) -> Iterator[MappingProblem]:
     malformed = not isinstance(target, str) or not _TARGET.fullmatch(target)
     if malformed and ctx.targets is None:
         yield MappingProblem(where, "bad_target", f"{target!r} is not a governance field path (lowercase, dotted).")
-    if ctx.targets is not None:
-        if isinstance(target, str) and target in ctx.targets:
-            target_type = ctx.targets[target]
-        else:
-            yield MappingProblem(
-                where,
-                "unknown_target",
-                f"{target!r} is not a governance field." + _suggest(str(target), ctx.targets),
-            )
+    if ctx.targets is not None and not (isinstance(target, str) and target in ctx.targets):
+        yield MappingProblem(
+            where, "unknown_target", f"{target!r} is not a governance field." + _suggest(str(target), ctx.targets)
+        )
     if isinstance(target, str):
         for other in all_targets:
             if other.startswith(target + "."):
@@ -247,15 +246,10 @@ def _inbound_problems(
                 )
                 break
 
-    if isinstance(raw, str):
-        yield from _source_problems(kind, where, raw, ctx)
-        return
-    if not isinstance(raw, Mapping):
-        yield MappingProblem(
-            where, "bad_rule", "A rule is a source path or an object with from, type, map, default, ..."
-        )
-        return
 
+def _rule_problems(
+    where: str, target: Any, raw: Mapping[Any, Any], target_type: str | None, ctx: _Context
+) -> Iterator[MappingProblem]:
     for key in raw:
         if key not in RULE_KEYS:
             yield MappingProblem(
@@ -272,43 +266,10 @@ def _inbound_problems(
     elif not isinstance(source, str):
         yield MappingProblem(where, "bad_path", f"'from' must be a source path, not {source!r}.")
     else:
-        yield from _source_problems(kind, where, source, ctx)
-
-    rule_type = raw.get("type")
-    if rule_type is not None:
-        if rule_type not in RULE_TYPES:
-            yield MappingProblem(
-                where,
-                "unknown_type",
-                f"Unknown type {rule_type!r} (allowed: {', '.join(RULE_TYPES)})."
-                + _suggest(str(rule_type), RULE_TYPES),
-            )
-        elif target_type in COMPATIBLE_TYPES and rule_type not in COMPATIBLE_TYPES[target_type]:
-            yield MappingProblem(
-                where,
-                "type_mismatch",
-                f"type {rule_type!r} does not fit {target!r}, which holds {target_type} values.",
-            )
-
-    for option in ("strict", "trim"):
-        if option in raw and not isinstance(raw[option], bool):
-            yield MappingProblem(where, "bad_option", f"{option} must be true or false, not {raw[option]!r}.")
-    case = raw.get("case")
-    if case is not None and case not in CASES:
-        yield MappingProblem(where, "unknown_transform", f"Unknown case {case!r} (allowed: {', '.join(CASES)}).")
-
-    split = raw.get("split")
-    if "split" in raw:
-        if not isinstance(split, str) or not split:
-            yield MappingProblem(where, "bad_split", f"split must be a separator such as ';', not {split!r}.")
-        elif target_type is not None and target_type != "list":
-            yield MappingProblem(
-                where,
-                "bad_split",
-                f"split makes a list, but {target!r} holds {target_type} values; remove split.",
-            )
-
-    element_type = _element_type(rule_type, target_type)
+        yield from _source_problems(where, source, ctx)
+    yield from _type_problems(where, target, raw.get("type"), target_type)
+    yield from _option_problems(where, target, raw, target_type)
+    element_type = _element_type(raw.get("type"), target_type)
     value_map = raw.get("map")
     if "map" in raw:
         if not isinstance(value_map, Mapping):
@@ -317,10 +278,43 @@ def _inbound_problems(
             yield MappingProblem(where, "empty_map", "map is empty; list the source values to map, or remove it.")
         else:
             yield from _map_problems(where, target, value_map, element_type, ctx)
-
     default = raw.get("default")
     if default is not None:
         yield from _default_problems(where, target, default, target_type, element_type, ctx)
+
+
+def _type_problems(where: str, target: Any, rule_type: Any, target_type: str | None) -> Iterator[MappingProblem]:
+    if rule_type is None:
+        return
+    if rule_type not in RULE_TYPES:
+        yield MappingProblem(
+            where,
+            "unknown_type",
+            f"Unknown type {rule_type!r} (allowed: {', '.join(RULE_TYPES)})." + _suggest(str(rule_type), RULE_TYPES),
+        )
+    elif target_type in COMPATIBLE_TYPES and rule_type not in COMPATIBLE_TYPES[target_type]:
+        yield MappingProblem(
+            where, "type_mismatch", f"type {rule_type!r} does not fit {target!r}, which holds {target_type} values."
+        )
+
+
+def _option_problems(
+    where: str, target: Any, raw: Mapping[Any, Any], target_type: str | None
+) -> Iterator[MappingProblem]:
+    for option in ("strict", "trim"):
+        if option in raw and not isinstance(raw[option], bool):
+            yield MappingProblem(where, "bad_option", f"{option} must be true or false, not {raw[option]!r}.")
+    case = raw.get("case")
+    if case is not None and case not in CASES:
+        yield MappingProblem(where, "unknown_transform", f"Unknown case {case!r} (allowed: {', '.join(CASES)}).")
+    split = raw.get("split")
+    if "split" in raw:
+        if not isinstance(split, str) or not split:
+            yield MappingProblem(where, "bad_split", f"split must be a separator such as ';', not {split!r}.")
+        elif target_type is not None and target_type != "list":
+            yield MappingProblem(
+                where, "bad_split", f"split makes a list, but {target!r} holds {target_type} values; remove split."
+            )
 
 
 def _element_type(rule_type: Any, target_type: str | None) -> str | None:
@@ -390,130 +384,123 @@ def _coercion_problem(value: Any, element_type: str | None) -> str | None:
     return None
 
 
-def _source_problems(kind: Any, where: str, path: str, ctx: _Context) -> Iterator[MappingProblem]:
+def _source_problems(where: str, path: str, ctx: _Context) -> Iterator[MappingProblem]:
     problem = path_problem(path)
     if problem:
         yield MappingProblem(where, "bad_path", problem)
         return
     yield from _placeholder_problems(where, path, ctx)
-    resolved = ctx.resolve(path)
-    segments = resolved.split(".")
-    if kind == "salesforce":
-        bad = [s for s in segments if not placeholders_in(s) and not _API_NAME.fullmatch(s)]
-        if bad:
-            yield MappingProblem(
-                where, "bad_path", f"{bad[0]!r} in {path!r} is not a Salesforce field or relationship name."
-            )
-            return
-    custom_id_ok = len(segments) == 2 and (segments[1].isdigit() or bool(placeholders_in(segments[1])))
-    if kind == "zendesk" and segments[0] in _ZENDESK_CUSTOM_SEGMENTS and not custom_id_ok:
-        yield MappingProblem(
-            where,
-            "bad_path",
-            f"Zendesk custom fields are read as custom_fields.<field id> (a number), not {path!r}.",
-        )
+    dialect = ctx.dialect
+    if dialect is None:
         return
-    if ctx.known_sources is not None and not placeholders_in(resolved):
-        yield from _unknown_source(kind, where, resolved, ctx)
+    resolved = ctx.resolve(path)
+    syntax = _path_syntax_problem(dialect, path, resolved.split("."))
+    if syntax is not None:
+        yield MappingProblem(where, "bad_path", syntax)
+    elif ctx.known_sources is not None and not placeholders_in(resolved):
+        yield from _unknown_source(dialect, where, resolved, ctx)
 
 
-def _unknown_source(kind: Any, where: str, path: str, ctx: _Context) -> Iterator[MappingProblem]:
+def _path_syntax_problem(dialect: SourceDialect, path: str, segments: list[str]) -> str | None:
+    """Why a (placeholder-filled) source path cannot be one of this source's, or None."""
+    if dialect.field_name is not None:
+        bad = [s for s in segments if not placeholders_in(s) and not dialect.field_name.fullmatch(s)]
+        if bad:
+            return f"{bad[0]!r} in {path!r} is not a {dialect.label} field or relationship name."
+    custom_id_ok = len(segments) == 2 and (segments[1].isdigit() or bool(placeholders_in(segments[1])))
+    if segments[0] in dialect.custom_field_segments and not custom_id_ok:
+        return (
+            f"{dialect.label} custom fields are read as {dialect.custom_field_segments[0]}.<field id> (a number), "
+            f"not {path!r}."
+        )
+    return None
+
+
+def _unknown_source(dialect: SourceDialect, where: str, path: str, ctx: _Context) -> Iterator[MappingProblem]:
     known = ctx.known_sources or set()
     first, _, rest = path.partition(".")
     lowered = first.lower()
-    if kind == "zendesk":
-        if first in _ZENDESK_CUSTOM_SEGMENTS and rest:
-            if rest in known or f"custom_fields.{rest}" in known:
-                return
-            yield MappingProblem(
-                where,
-                "unknown_source_field",
-                f"Zendesk has no ticket field with id {rest} (per ticket fields).",
-            )
-            return
-        if first in ZENDESK_TICKET_ATTRIBUTES or lowered in known:
-            return
-        yield MappingProblem(
-            where,
-            "unknown_source_field",
-            f"{first!r} is not a Zendesk ticket attribute or field."
-            + _suggest(first, ZENDESK_TICKET_ATTRIBUTES | set(map(str, ctx.source_fields or ()))),
-        )
+    if first in dialect.custom_field_segments and rest:
+        if rest not in known and f"{dialect.custom_field_segments[0]}.{rest}" not in known:
+            yield MappingProblem(where, "unknown_source_field", _no_custom_field(dialect, rest, listed=True))
         return
-    if lowered in known:
+    if first in dialect.record_attributes or lowered in known:
         return
-    if lowered.endswith("__r") and lowered[:-3] + "__c" in known:
-        return
-    if rest and lowered + "id" in known:
+    if any(str(name).lower() in known for name in dialect.references(lowered, bool(rest))):
         return
     yield MappingProblem(
         where,
         "unknown_source_field",
-        f"{first!r} is not a field{' or relationship' if rest else ''} of the source object (per describe)."
-        + _suggest(first, list(map(str, ctx.source_fields or ()))),
+        f"{first!r} is not a field{' or relationship' if rest else ''} of the {dialect.label} {dialect.record_noun} "
+        f"(per {dialect.field_list})."
+        + _suggest(first, dialect.record_attributes | set(map(str, ctx.source_fields or ()))),
     )
+
+
+def _no_custom_field(dialect: SourceDialect, field_id: str, listed: bool) -> str:
+    where = f" (per {dialect.field_list})" if listed else ""
+    return f"{dialect.label} has no {dialect.record_noun} field with id {field_id}{where}."
 
 
 def _placeholder_problems(where: str, path: str, ctx: _Context) -> Iterator[MappingProblem]:
     if not ctx.check_placeholders:
         return
+    label = ctx.dialect.label if ctx.dialect is not None else "source"
     for name in placeholders_in(path):
         if ctx.placeholders is None or name not in ctx.placeholders:
             yield MappingProblem(
                 where,
                 "unresolved_placeholder",
-                f"Placeholder {{{name}}} has no value: create the Zendesk field (connector setup) or set "
+                f"Placeholder {{{name}}} has no value: create the {label} field (connector setup) or set "
                 f"{name!r} to the field id.",
             )
 
 
-def _outbound_problems(kind: Any, outbound: Mapping[Any, Any], ctx: _Context) -> Iterator[MappingProblem]:
+def _outbound_problems(outbound: Mapping[Any, Any], ctx: _Context) -> Iterator[MappingProblem]:
     seen: dict[str, str] = {}
     for key, path in outbound.items():
         where = f"outbound.{key}"
-        if not isinstance(path, str):
-            yield MappingProblem(where, "bad_rule", f"An outbound rule is a governance path, not {path!r}.")
-        elif ctx.outbound_paths is not None and path not in ctx.outbound_paths:
-            yield MappingProblem(
-                where,
-                "unknown_outbound_path",
-                f"{path!r} is not a governance value that can be written back (allowed: "
-                f"{', '.join(ctx.outbound_paths)})." + _suggest(path, ctx.outbound_paths),
-            )
+        yield from _outbound_path_problems(where, path, ctx)
         if not isinstance(key, str):
             yield MappingProblem(where, "bad_outbound_field", f"{key!r} is not a source field name.")
             continue
-        if kind == "salesforce" and not _API_NAME.fullmatch(key):
-            yield MappingProblem(where, "bad_outbound_field", f"{key!r} is not a Salesforce field API name.")
-            continue
-        if kind == "zendesk" and not _ZENDESK_CUSTOM_KEY.fullmatch(key):
-            yield MappingProblem(
-                where,
-                "bad_outbound_field",
-                f"Zendesk write-back keys are custom_fields.<field id>, not {key!r}; comments, tags and "
-                "status follow from the decision.",
-            )
+        dialect = ctx.dialect
+        if dialect is not None and not dialect.outbound_key.fullmatch(key):
+            yield MappingProblem(where, "bad_outbound_field", dialect.outbound_key_rule.format(key=repr(key)))
             continue
         yield from _placeholder_problems(where, key, ctx)
         resolved = ctx.resolve(key)
         if resolved in seen:
             yield MappingProblem(
-                where,
-                "duplicate_outbound_field",
-                f"{key!r} writes the same source field as {seen[resolved]!r}.",
+                where, "duplicate_outbound_field", f"{key!r} writes the same source field as {seen[resolved]!r}."
             )
         seen.setdefault(resolved, key)
-        if ctx.known_sources is not None and not placeholders_in(resolved):
-            if kind == "zendesk":
-                field_id = resolved.partition(".")[2]
-                if field_id not in ctx.known_sources and resolved not in ctx.known_sources:
-                    yield MappingProblem(
-                        where, "unknown_source_field", f"Zendesk has no ticket field with id {field_id}."
-                    )
-            elif resolved.lower() not in ctx.known_sources:
-                yield MappingProblem(
-                    where,
-                    "unknown_source_field",
-                    f"{resolved!r} is not a field of the source object (per describe)."
-                    + _suggest(resolved, list(map(str, ctx.source_fields or ()))),
-                )
+        if dialect is not None and ctx.known_sources is not None and not placeholders_in(resolved):
+            yield from _unknown_outbound(dialect, where, resolved, ctx)
+
+
+def _outbound_path_problems(where: str, path: Any, ctx: _Context) -> Iterator[MappingProblem]:
+    if not isinstance(path, str):
+        yield MappingProblem(where, "bad_rule", f"An outbound rule is a governance path, not {path!r}.")
+    elif ctx.outbound_paths is not None and path not in ctx.outbound_paths:
+        yield MappingProblem(
+            where,
+            "unknown_outbound_path",
+            f"{path!r} is not a governance value that can be written back (allowed: "
+            f"{', '.join(ctx.outbound_paths)})." + _suggest(path, ctx.outbound_paths),
+        )
+
+
+def _unknown_outbound(dialect: SourceDialect, where: str, key: str, ctx: _Context) -> Iterator[MappingProblem]:
+    known = ctx.known_sources or set()
+    first, _, field_id = key.partition(".")
+    if first in dialect.custom_field_segments:
+        if field_id not in known and key not in known:
+            yield MappingProblem(where, "unknown_source_field", _no_custom_field(dialect, field_id, listed=False))
+    elif key.lower() not in known:
+        yield MappingProblem(
+            where,
+            "unknown_source_field",
+            f"{key!r} is not a field of the {dialect.label} {dialect.record_noun} (per {dialect.field_list})."
+            + _suggest(key, list(map(str, ctx.source_fields or ()))),
+        )

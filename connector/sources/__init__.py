@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from marshmallow import Schema
 
+from mappings.dialect import SourceDialect
+
 if TYPE_CHECKING:
     from flask import Request, Response
 
@@ -109,6 +111,8 @@ class SourceKind:
     settings_schema: ClassVar[type[Schema]]
     secret_fields: ClassVar[tuple[str, ...]] = ()
     default_mapping_kind: ClassVar[str]
+    #: what the kind's records look to a mapping (validation takes it instead of branching on the kind)
+    dialect: ClassVar[SourceDialect]
     #: The source is told a decision or an ending once, in words a later state cannot carry (a Zendesk reply and
     #: internal note): such write-backs are never superseded. A source that is only ever set to the request's
     #: current state (Salesforce fields) lets the newest write-back replace older unsent ones.

@@ -83,7 +83,8 @@ from connector.sources import (
     WebhookRefused,
     register,
 )
-from mappings import MappingDocument, apply_outbound
+from connector.sources.dialects import SALESFORCE
+from mappings import MappingDocument, SourceDialect, apply_outbound
 
 if TYPE_CHECKING:
     from flask import Request
@@ -367,6 +368,7 @@ class SalesforceKind(SourceKind):
     settings_schema: ClassVar[type[Schema]] = SalesforceSettingsSchema
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "private_key")
     default_mapping_kind: ClassVar[str] = "salesforce"
+    dialect: ClassVar[SourceDialect] = SALESFORCE
 
     # authorization -------------------------------------------------------------------------------------------
 

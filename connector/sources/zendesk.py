@@ -52,9 +52,9 @@ from connector.sources import (
     WebhookRefused,
     register,
 )
-from mappings import ZENDESK_PLACEHOLDER_FIELDS, MappingDocument, apply_outbound, summarize_intake
+from connector.sources.dialects import ZENDESK, ZENDESK_TICKET_ATTRIBUTES
+from mappings import ZENDESK_PLACEHOLDER_FIELDS, MappingDocument, SourceDialect, apply_outbound, summarize_intake
 from mappings import zendesk_custom_fields as custom_fields_of
-from mappings.validation import ZENDESK_TICKET_ATTRIBUTES
 
 if TYPE_CHECKING:
     from flask import Request
@@ -548,6 +548,7 @@ class ZendeskKind(SourceKind):
     settings_schema: ClassVar[type[Schema]] = ZendeskSettingsSchema
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "api_token", "webhook_secret")
     default_mapping_kind: ClassVar[str] = "zendesk"
+    dialect: ClassVar[SourceDialect] = ZENDESK
     keeps_announcements: ClassVar[bool] = True  # a decision's reply and note, an ending's notice
 
     # authorization -------------------------------------------------------------------------------------------

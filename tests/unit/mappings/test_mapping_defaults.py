@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,16 +10,22 @@ from typing import Any
 import pytest
 
 from connector.governance.fields import DATA_SENSITIVITY
+from connector.sources import get_kind
 from mappings import (
     ZENDESK_PLACEHOLDER_FIELDS,
-    apply_inbound,
+    InboundResult,
+    MappingDocument,
     apply_outbound,
+    compile_inbound,
     default_mapping,
     default_mapping_text,
     load_mapping,
     resolve_placeholders,
     validate_mapping,
 )
+
+SALESFORCE = get_kind("salesforce").dialect
+ZENDESK = get_kind("zendesk").dialect
 
 CATEGORIES = (
     "seat_expansion", "deployment_scope", "term_extension", "usage_rights",
@@ -41,6 +48,10 @@ SALESFORCE_OBJECT_FIELDS = [
 ]  # fmt: skip
 
 
+def mapped(doc: MappingDocument, record: dict[str, Any], targets: dict[str, str]) -> InboundResult:
+    return compile_inbound(doc, targets)(record)
+
+
 # --- Salesforce ------------------------------------------------------------------------------------------
 
 
@@ -50,12 +61,14 @@ def test_salesforce_default_is_valid_against_the_object(
     doc = default_mapping("salesforce")
     assert doc.kind == "salesforce"
     assert doc.object == "License_Exception_Request__c"
-    problems = validate_mapping(doc, targets, outbound_paths, source_fields=SALESFORCE_OBJECT_FIELDS, enums=ENUMS)
+    problems = validate_mapping(
+        doc, SALESFORCE, targets, outbound_paths, source_fields=SALESFORCE_OBJECT_FIELDS, enums=ENUMS
+    )
     assert problems == []
 
 
 def test_salesforce_default_maps_a_full_record(salesforce_record: dict[str, Any], targets: dict[str, str]) -> None:
-    result = apply_inbound(default_mapping("salesforce"), salesforce_record, targets)
+    result = mapped(default_mapping("salesforce"), salesforce_record, targets)
     assert result.errors == {}
     assert result.fields == {
         "title": "Acme: 105 seats for the APAC rollout",
@@ -109,7 +122,7 @@ def test_salesforce_default_on_a_sparse_record_with_bad_values(
             "Requested_Regions__c": None,
         }
     )
-    result = apply_inbound(default_mapping("salesforce"), salesforce_record, targets)
+    result = mapped(default_mapping("salesforce"), salesforce_record, targets)
     assert set(result.errors) == {"category", "data_sensitivity", "requested_terms.seats"}
     assert "customer" in result.fields and "name" not in result.fields["customer"]
     assert "requester" in result.fields and "email" not in result.fields["requester"]
@@ -145,20 +158,20 @@ def test_zendesk_default_needs_its_placeholders(
     doc = default_mapping("zendesk")
     assert doc.select == {"tag": "license_exception"}
     assert set(doc.placeholders()) == set(ZENDESK_PLACEHOLDER_FIELDS)
-    problems = validate_mapping(doc, targets, outbound_paths)
+    problems = validate_mapping(doc, ZENDESK, targets, outbound_paths)
     assert {p.rule for p in problems} == {"unresolved_placeholder"}
     assert len(problems) == len(ZENDESK_PLACEHOLDER_FIELDS)
-    assert validate_mapping(doc, targets, outbound_paths, placeholders=zendesk_field_ids, enums=ENUMS) == []
+    assert validate_mapping(doc, ZENDESK, targets, outbound_paths, placeholders=zendesk_field_ids, enums=ENUMS) == []
     resolved = resolve_placeholders(doc, zendesk_field_ids)
     known = [str(i) for i in zendesk_field_ids.values()]
-    assert validate_mapping(resolved, targets, outbound_paths, source_fields=known, enums=ENUMS) == []
+    assert validate_mapping(resolved, ZENDESK, targets, outbound_paths, source_fields=known, enums=ENUMS) == []
 
 
 def test_zendesk_default_maps_a_ticket(
     zendesk_ticket: dict[str, Any], targets: dict[str, str], zendesk_field_ids: dict[str, int]
 ) -> None:
     doc = resolve_placeholders(default_mapping("zendesk"), zendesk_field_ids)
-    result = apply_inbound(doc, zendesk_ticket, targets)
+    result = mapped(doc, zendesk_ticket, targets)
     assert result.errors == {}
     assert result.fields == {
         "title": "Deploy in APAC for the Singapore team",
@@ -179,7 +192,7 @@ def test_zendesk_default_maps_a_ticket(
 def test_zendesk_default_without_placeholders_reads_them_as_missing(
     zendesk_ticket: dict[str, Any], targets: dict[str, str]
 ) -> None:
-    result = apply_inbound(default_mapping("zendesk"), zendesk_ticket, targets)
+    result = mapped(default_mapping("zendesk"), zendesk_ticket, targets)
     assert result.errors == {}
     assert result.fields["title"] == "Deploy in APAC for the Singapore team"
     assert "category" not in result.fields
@@ -196,7 +209,7 @@ def test_zendesk_numbers_as_numbers_and_missing_organization(
             entry["value"] = "lec_sensitivity_unknown"
     zendesk_ticket["organization"] = None
     doc = resolve_placeholders(default_mapping("zendesk"), zendesk_field_ids)
-    result = apply_inbound(doc, zendesk_ticket, targets)
+    result = mapped(doc, zendesk_ticket, targets)
     assert result.fields["requested_terms"]["seats"] == 105
     assert "customer" not in result.fields
     assert list(result.errors) == ["data_sensitivity"]
@@ -243,7 +256,7 @@ def test_partial_placeholders_leave_the_rest_unresolved(
     doc = resolve_placeholders(default_mapping("zendesk"), {"category": 11, "decision": "12", "not_used": 1})
     assert doc.inbound["category"].source == "custom_fields.11"
     assert "custom_fields.12" in doc.outbound
-    problems = validate_mapping(doc, targets, outbound_paths)
+    problems = validate_mapping(doc, ZENDESK, targets, outbound_paths)
     assert "inbound.category" not in {p.field for p in problems}
     assert len(problems) == len(ZENDESK_PLACEHOLDER_FIELDS) - 2
 
@@ -255,7 +268,7 @@ def test_partial_placeholders_leave_the_rest_unresolved(
 def test_default_documents_round_trip(kind: str) -> None:
     doc = default_mapping(kind)
     assert load_mapping(doc.to_yaml()) == doc
-    assert load_mapping(doc.to_json()) == doc
+    assert load_mapping(json.dumps(doc.to_dict())) == doc
     assert load_mapping(doc.to_dict()).to_dict() == doc.to_dict()
     assert default_mapping_text(kind).startswith("# Default mapping")
     assert default_mapping(kind) is not doc

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
 
 from connector.governance.fields import DATA_SENSITIVITY
-from mappings import MappingError, MappingProblem, default_mapping, load_mapping, validate_mapping
+from connector.sources import get_kind
+from mappings import (
+    MappingError,
+    MappingProblem,
+    Selector,
+    SourceDialect,
+    default_mapping,
+    load_mapping,
+    validate_mapping,
+)
+
+SALESFORCE = get_kind("salesforce").dialect
+ZENDESK = get_kind("zendesk").dialect
 
 SF_DESCRIBE_FIELDS = [
     "Id", "Name", "IsDeleted", "CurrencyIsoCode", "Account__c", "Requester__c", "Category__c",
@@ -39,7 +53,7 @@ def test_every_problem_is_reported_at_once(targets: dict[str, str], outbound_pat
         },
         "outbound": {"Governance_Status__c": "status", "Decision__c": "decision.outcome", "Bad Field": "state"},
     }
-    problems = validate_mapping(data, targets, outbound_paths)
+    problems = validate_mapping(data, SALESFORCE, targets, outbound_paths)
     assert rules(problems) == [
         ("inbond", "unknown_key"),
         ("inbound.custmer.name", "unknown_target"),
@@ -65,31 +79,31 @@ def test_every_problem_is_reported_at_once(targets: dict[str, str], outbound_pat
 
 
 def test_bad_kind_and_missing_object(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
-    assert rules(validate_mapping({"kind": "hubspot", "inbound": {}}, targets, outbound_paths)) == [
+    assert rules(validate_mapping({"kind": "hubspot", "inbound": {}}, SALESFORCE, targets, outbound_paths)) == [
         ("kind", "bad_kind")
     ]
-    assert rules(validate_mapping({"kind": "salesforce", "inbound": {}}, targets, outbound_paths)) == [
+    assert rules(validate_mapping({"kind": "salesforce", "inbound": {}}, SALESFORCE, targets, outbound_paths)) == [
         ("object", "missing_object")
     ]
-    assert rules(validate_mapping({"object": "X__c"}, targets, outbound_paths)) == [
+    assert rules(validate_mapping({"object": "X__c"}, SALESFORCE, targets, outbound_paths)) == [
         ("kind", "bad_kind"),
         ("inbound", "missing_inbound"),
     ]
-    assert rules(validate_mapping(["not", "a", "mapping"], targets, outbound_paths)) == [  # type: ignore[arg-type]
+    assert rules(validate_mapping(["not", "a", "mapping"], SALESFORCE, targets, outbound_paths)) == [  # type: ignore[arg-type]
         ("document", "not_a_mapping")
     ]
 
 
 def test_object_names_are_salesforce_api_names(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
     data = {"kind": "salesforce", "object": "Account WHERE Id != null", "inbound": {"title": "Name"}}
-    assert rules(validate_mapping(data, targets, outbound_paths)) == [("object", "bad_object")]
+    assert rules(validate_mapping(data, SALESFORCE, targets, outbound_paths)) == [("object", "bad_object")]
 
 
 def test_source_paths_must_be_salesforce_names(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
     data = {"kind": "salesforce", "object": "X__c", "inbound": {"title": "Name, (SELECT Id FROM Cases)"}}
-    assert rules(validate_mapping(data, targets, outbound_paths)) == [("inbound.title", "bad_path")]
+    assert rules(validate_mapping(data, SALESFORCE, targets, outbound_paths)) == [("inbound.title", "bad_path")]
     data["inbound"] = {"title": "Account__r..Name"}
-    assert rules(validate_mapping(data, targets, outbound_paths)) == [("inbound.title", "bad_path")]
+    assert rules(validate_mapping(data, SALESFORCE, targets, outbound_paths)) == [("inbound.title", "bad_path")]
 
 
 def test_zendesk_select_and_outbound_keys(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
@@ -99,7 +113,7 @@ def test_zendesk_select_and_outbound_keys(targets: dict[str, str], outbound_path
         "inbound": {"title": "subject", "requested_terms.seats": "custom_fields.seats"},
         "outbound": {"status": "state", "custom_fields.123": "key"},
     }
-    assert rules(validate_mapping(data, targets, outbound_paths)) == [
+    assert rules(validate_mapping(data, ZENDESK, targets, outbound_paths)) == [
         ("select.form", "unknown_key"),
         ("select.tag", "bad_select"),
         ("inbound.requested_terms.seats", "bad_path"),
@@ -120,7 +134,7 @@ def test_source_fields_from_salesforce_describe(targets: dict[str, str], outboun
         },
         "outbound": {"Governance_Status__c": "state", "Decision_Text__c": "decision.outcome"},
     }
-    problems = validate_mapping(data, targets, outbound_paths, source_fields=SF_DESCRIBE_FIELDS)
+    problems = validate_mapping(data, SALESFORCE, targets, outbound_paths, source_fields=SF_DESCRIBE_FIELDS)
     assert rules(problems) == [
         ("inbound.requester.email", "unknown_source_field"),
         ("inbound.category", "unknown_source_field"),
@@ -144,7 +158,7 @@ def test_source_fields_from_zendesk_ticket_fields(
         },
         "outbound": {"custom_fields.360001013": "state", "custom_fields.42": "key"},
     }
-    problems = validate_mapping(data, targets, outbound_paths, source_fields=known)
+    problems = validate_mapping(data, ZENDESK, targets, outbound_paths, source_fields=known)
     assert rules(problems) == [
         ("inbound.use_case", "unknown_source_field"),
         ("inbound.baseline_terms.seats", "unknown_source_field"),
@@ -161,12 +175,12 @@ def test_enum_values_are_checked_when_enums_are_given(targets: dict[str, str], o
             "data_sensitivity": {"from": "S__c", "map": {"Public": "public", "Secret": "secret"}, "default": "top"}
         },
     }
-    problems = validate_mapping(data, targets, outbound_paths, enums={"data_sensitivity": DATA_SENSITIVITY})
+    problems = validate_mapping(data, SALESFORCE, targets, outbound_paths, enums={"data_sensitivity": DATA_SENSITIVITY})
     assert rules(problems) == [
         ("inbound.data_sensitivity", "unknown_enum_value"),
         ("inbound.data_sensitivity", "unknown_enum_value"),
     ]
-    assert validate_mapping(data, targets, outbound_paths) == []
+    assert validate_mapping(data, SALESFORCE, targets, outbound_paths) == []
 
 
 def test_map_values_must_fit_the_target(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
@@ -175,7 +189,7 @@ def test_map_values_must_fit_the_target(targets: dict[str, str], outbound_paths:
         "object": "X__c",
         "inbound": {"requested_terms.seats": {"from": "T__c", "map": {"Gold": "five hundred", "Tin": [1]}}},
     }
-    assert rules(validate_mapping(data, targets, outbound_paths)) == [
+    assert rules(validate_mapping(data, SALESFORCE, targets, outbound_paths)) == [
         ("inbound.requested_terms.seats", "bad_map"),
         ("inbound.requested_terms.seats", "bad_map"),
     ]
@@ -187,23 +201,23 @@ def test_duplicate_outbound_fields_after_placeholders(targets: dict[str, str], o
         "inbound": {"title": "subject"},
         "outbound": {"custom_fields.{a}": "state", "custom_fields.{b}": "key"},
     }
-    problems = validate_mapping(data, targets, outbound_paths, placeholders={"a": 5, "b": "5"})
+    problems = validate_mapping(data, ZENDESK, targets, outbound_paths, placeholders={"a": 5, "b": "5"})
     assert rules(problems) == [("outbound.custom_fields.{b}", "duplicate_outbound_field")]
 
 
 def test_text_with_yaml_errors_is_a_problem_not_an_exception(
     targets: dict[str, str], outbound_paths: tuple[str, ...]
 ) -> None:
-    problems = validate_mapping("kind: salesforce\ninbound: [\n", targets, outbound_paths)
+    problems = validate_mapping("kind: salesforce\ninbound: [\n", SALESFORCE, targets, outbound_paths)
     assert rules(problems) == [("document", "bad_syntax")]
     assert "line" in problems[0].message
 
 
 def test_documents_and_text_validate_like_dicts(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
     doc = default_mapping("salesforce")
-    assert validate_mapping(doc, targets, outbound_paths) == []
-    assert validate_mapping(doc.to_yaml(), targets, outbound_paths) == []
-    assert validate_mapping(doc.to_json(), targets, outbound_paths) == []
+    assert validate_mapping(doc, SALESFORCE, targets, outbound_paths) == []
+    assert validate_mapping(doc.to_yaml(), SALESFORCE, targets, outbound_paths) == []
+    assert validate_mapping(json.dumps(doc.to_dict()), SALESFORCE, targets, outbound_paths) == []
 
 
 def test_load_refuses_structural_problems_with_all_of_them() -> None:
@@ -217,3 +231,51 @@ def test_load_refuses_structural_problems_with_all_of_them() -> None:
 def test_load_accepts_what_needs_the_catalogue_to_judge() -> None:
     doc = load_mapping({"kind": "zendesk", "inbound": {"no_such_target": "subject"}, "outbound": {}})
     assert list(doc.inbound) == ["no_such_target"]
+
+
+def test_a_mapping_is_checked_against_the_dialect_of_its_connection(
+    targets: dict[str, str], outbound_paths: tuple[str, ...]
+) -> None:
+    data = {"kind": "salesforce", "object": "X__c", "inbound": {"title": "Name"}, "outbound": {"Status__c": "state"}}
+    assert validate_mapping(data, SALESFORCE, targets, outbound_paths) == []
+    problems = validate_mapping(data, ZENDESK, targets, outbound_paths)
+    assert rules(problems) == [("kind", "bad_kind")]  # not also every Zendesk rule the document breaks
+    assert problems[0].message == "kind must be zendesk, not 'salesforce'."
+
+
+def test_loading_takes_any_kind_name_validation_takes_the_dialects() -> None:
+    assert load_mapping({"kind": "helpdesk", "inbound": {"title": "subject"}}).kind == "helpdesk"
+    with pytest.raises(MappingError) as refused:
+        load_mapping({"kind": "", "inbound": {}})
+    assert rules(refused.value.problems) == [("kind", "bad_kind")]
+
+
+def test_a_third_kind_brings_its_own_dialect(targets: dict[str, str], outbound_paths: tuple[str, ...]) -> None:
+    helpdesk = SourceDialect(
+        name="helpdesk",
+        label="Helpdesk",
+        record_noun="case",
+        field_list="case fields",
+        id_path="case_id",
+        modified_path="changed_at",
+        record_attributes=frozenset({"subject"}),
+        outbound_key=re.compile(r"cf_[a-z]+"),
+        outbound_key_rule="Helpdesk write-back keys are cf_<name>, not {key}.",
+        selectors={"queue": Selector("<queue>", lambda value: isinstance(value, str), "not a queue: {value}")},
+    )
+    data = {
+        "kind": "helpdesk",
+        "select": {"queue": 7},
+        "inbound": {"title": "subject", "use_case": "body", "justification": "reason"},
+        "outbound": {"cf_status": "state", "Status": "state"},
+    }
+    problems = validate_mapping(data, helpdesk, targets, outbound_paths, source_fields=["body", "cf_status"])
+    assert rules(problems) == [
+        ("select.queue", "bad_select"),
+        ("inbound.justification", "unknown_source_field"),
+        ("outbound.Status", "bad_outbound_field"),
+    ]
+    assert problems[1].message == "'reason' is not a field of the Helpdesk case (per case fields)."
+    assert problems[2].message == "Helpdesk write-back keys are cf_<name>, not 'Status'."
+    named_object = {**data, "select": None, "object": "X", "outbound": {}}
+    assert rules(validate_mapping(named_object, helpdesk, targets, outbound_paths)) == [("object", "bad_object")]
