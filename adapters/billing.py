@@ -7,6 +7,8 @@ de-duplicates on ``webhook-id``, which stays the same across retries of one mess
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,8 +77,6 @@ class BillingReceiver:
     """
 
     def __init__(self, secret: str, delay: float = 0.0) -> None:
-        import threading
-
         self._verifier = Webhook(secret)
         self.delay = delay
         self.lock = threading.Lock()
@@ -87,15 +87,13 @@ class BillingReceiver:
         self.fail_with: list[tuple[int, str | None]] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        import time as _time
-
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         with self.lock:
             self.arrivals += 1
         if self.delay:
-            _time.sleep(self.delay)
+            time.sleep(self.delay)
         with self.lock:
             if self.fail_with:
                 status, retry_after = self.fail_with.pop(0)

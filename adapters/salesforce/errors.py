@@ -1,37 +1,32 @@
-"""What can go wrong talking to Salesforce, as values with machine codes.
+"""What can go wrong talking to Salesforce: the common taxonomy of ``adapters.errors`` under Salesforce's names.
 
 The connector decides what to do from the class alone: retry later (``RetriableError``), pause the
-connection (``LimitExceeded``), ask an admin to re-authorize (``AuthorizationRequired``), or give up on
-this call (``FatalError``). ``code`` is Salesforce's ``errorCode``/OAuth ``error`` when it sent one.
-Messages never contain tokens or secrets.
+connection (``LimitExceeded``, a ``RateLimited``), ask an admin to re-authorize (``AuthorizationRequired``, an
+``AuthorizationError``), or give up on this call (``FatalError`` and the other refusals). ``code`` is
+Salesforce's ``errorCode``/OAuth ``error`` when it sent one. Messages never contain tokens or secrets.
+
+The package names stay distinct classes: ``except RetriableError`` here does not catch ``LimitExceeded`` (as
+before), while ``except adapters.errors.RetriableError`` catches both.
 """
 
 from __future__ import annotations
 
+from .. import errors as common
 
-class SalesforceError(Exception):
-    """Base of the taxonomy: ``code`` for machines, ``message`` for people, HTTP ``status`` if any."""
+
+class SalesforceError(common.AdapterError):
+    """Base of Salesforce's errors: ``code`` for machines, ``message`` for people, HTTP ``status`` if any."""
 
     retriable: bool = False
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
 
-
-class RetriableError(SalesforceError):
+class RetriableError(SalesforceError, common.RetriableError):
     """Transient: 5xx, 429, ``UNABLE_TO_LOCK_ROW``, connection failures. Try again after ``retry_after``."""
 
     retriable = True
 
-    def __init__(self, code: str, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(code, message, status)
-        self.retry_after = retry_after
 
-
-class LimitExceeded(SalesforceError):
+class LimitExceeded(SalesforceError, common.RateLimited):
     """The org's API allocation is used up (``REQUEST_LIMIT_EXCEEDED``): pause the connection.
 
     Salesforce's daily allocation is a rolling 24-hour window and the response says nothing about when it
@@ -41,10 +36,6 @@ class LimitExceeded(SalesforceError):
     """
 
     retriable = True
-
-    def __init__(self, code: str, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(code, message, status)
-        self.retry_after = retry_after
 
 
 class DailyShareExceeded(LimitExceeded):
@@ -61,20 +52,20 @@ class DailyShareExceeded(LimitExceeded):
         self.share = share
 
 
-class AuthorizationRequired(SalesforceError):
+class AuthorizationRequired(SalesforceError, common.AuthorizationError):
     """No usable token: never authorized, refresh token revoked/expired (``invalid_grant``), or the
     session stays invalid after a refresh. The connector marks the connection ``needs_authorization``."""
 
 
-class InstanceHostRefused(SalesforceError):
+class InstanceHostRefused(SalesforceError, common.FatalError):
     """A login URL or token ``instance_url`` outside Salesforce's domains and the configured allow-list."""
 
 
-class FatalError(SalesforceError):
+class FatalError(SalesforceError, common.FatalError):
     """Any other client error (4xx): retrying the same call will fail the same way."""
 
 
-class OutboundMessageError(SalesforceError):
+class OutboundMessageError(SalesforceError, common.FatalError):
     """An Outbound Message body that is not a well-formed ``notifications`` envelope."""
 
     def __init__(self, message: str) -> None:

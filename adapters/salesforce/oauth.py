@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +23,7 @@ from authlib.oauth2.rfc7523 import JWTBearerGrant
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
+from ..retry_after import parse_retry_after
 from .errors import (
     AuthorizationRequired,
     FatalError,
@@ -252,25 +252,9 @@ def _raise_for_token_error(resp: requests.Response) -> requests.Response:
     code = str(body.get("error") or f"HTTP_{resp.status_code}")
     message = str(body.get("error_description") or resp.reason or "token request failed")
     if resp.status_code >= 500 or resp.status_code == 429:
-        raise RetriableError(code, message, resp.status_code, retry_after_seconds(resp))
+        raise RetriableError(code, message, resp.status_code, parse_retry_after(resp.headers.get("Retry-After")))
     if code == "invalid_grant":
         raise AuthorizationRequired(code, message, resp.status_code)
     if code == "rate_limit_exceeded":
-        raise RetriableError(code, message, resp.status_code, retry_after_seconds(resp))
+        raise RetriableError(code, message, resp.status_code, parse_retry_after(resp.headers.get("Retry-After")))
     raise FatalError(code, message, resp.status_code)
-
-
-def retry_after_seconds(resp: requests.Response) -> float | None:
-    """``Retry-After`` in seconds (delta form; an HTTP date is converted), or None."""
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

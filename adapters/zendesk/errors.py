@@ -1,46 +1,51 @@
-"""Errors the Zendesk adapter raises: values with a machine-readable code, a message and the HTTP status.
+"""Errors the Zendesk adapter raises: the common taxonomy of ``adapters.errors`` under Zendesk's names.
 
 The split follows what the caller should do next: retry later (``RetriableError``, ``RateLimited``), send an
 admin through authorization again (``AuthorizationRequired``), re-read and re-apply (``Conflict``) or give up
-on this payload (``FatalError``).
+on this payload (``FatalError`` and the webhook refusals).
+
+``Conflict`` (a ``safe_update`` answered 409) is a common ``RetriableError``: applying the same change to the
+re-read ticket can succeed, so a delivery that met it is retried. It is not this package's ``RetriableError``
+(a 5xx or network failure), so ``except RetriableError`` here catches what it did before.
 """
 
 from __future__ import annotations
 
+from .. import errors as common
 
-class ZendeskError(Exception):
+
+class ZendeskError(common.AdapterError):
     """Base class: ``code`` is stable for programs, ``message`` is for people."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-        self.message = message
-        self.status = status
+    def __init__(self, code: str, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(code, message, status, retry_after)
         #: set by a write of several updates (a reply, then a note) that failed after the first one was applied
         self.partly_written = False
 
 
-class RetriableError(ZendeskError):
+class RetriableError(ZendeskError, common.RetriableError):
     """A 5xx or a network failure: the same request may succeed later."""
 
 
-class RateLimited(RetriableError):
+class RateLimited(RetriableError, common.RateLimited):
     """Zendesk answered 429; ``retry_after`` seconds must pass before the next try."""
 
+    retry_after: float
+
     def __init__(self, retry_after: float, message: str = "", status: int | None = 429) -> None:
-        super().__init__("rate_limited", message or f"rate limited; retry after {retry_after:g} s", status)
-        self.retry_after = retry_after
+        super().__init__("rate_limited", message or f"rate limited; retry after {retry_after:g} s", status,
+                         retry_after)
 
 
-class AuthorizationRequired(ZendeskError):
+class AuthorizationRequired(ZendeskError, common.AuthorizationError):
     """No usable token: the refresh token was refused or never obtained. An admin must authorize again."""
 
 
-class Conflict(ZendeskError):
+class Conflict(ZendeskError, common.RetriableError):
     """``safe_update`` refused the write because the ticket changed since it was read (HTTP 409)."""
 
 
-class FatalError(ZendeskError):
+class FatalError(ZendeskError, common.FatalError):
     """Any other refusal (4xx): retrying the same request cannot succeed."""
 
 
@@ -59,14 +64,14 @@ class ForeignUrl(FatalError):
         self.host = host
 
 
-class WebhookSignatureError(ZendeskError):
+class WebhookSignatureError(ZendeskError, common.FatalError):
     """A webhook failed verification: ``missing_signature``, ``bad_signature`` or ``stale_timestamp``."""
 
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(code, message, 401)
 
 
-class WebhookPayloadError(ZendeskError):
+class WebhookPayloadError(ZendeskError, common.FatalError):
     """A verified webhook whose body names no ticket we understand."""
 
     def __init__(self, code: str, message: str = "") -> None:

@@ -20,6 +20,7 @@ from authlib.common.urls import url_decode
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from ..retry_after import parse_retry_after
 from .errors import AuthorizationRequired, FatalError, RateLimited, RetriableError
 from .settings import OAUTH_SCOPE, ZendeskSettings
 
@@ -29,6 +30,8 @@ JSON_CLIENT_AUTH = "client_secret_json"
 #: OAuth error codes after which only a new authorization helps.
 _AUTHORIZATION_ERRORS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"})
 DEFAULT_TIMEOUT = 30.0
+#: How long to wait after a 429 whose ``Retry-After`` is missing or unreadable.
+DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 
 def _json_client_auth(
@@ -46,20 +49,20 @@ def _json_client_auth(
     return uri, headers, payload
 
 
+def rate_limit_wait(resp: requests.Response, now: float | None = None) -> float:
+    """Seconds a throttling answer asks us to wait: its ``Retry-After`` (an HTTP date counted from ``now``), or a
+    minute when it names none."""
+    wait = parse_retry_after(resp.headers.get("Retry-After"), now)
+    return DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
+
+
 def _check_transport_status(resp: requests.Response) -> requests.Response:
     """Turn throttling and server failures into retriable errors before authlib parses the body."""
     if resp.status_code == 429:
-        raise RateLimited(_retry_after(resp.headers.get("Retry-After")), "token endpoint rate limited")
+        raise RateLimited(rate_limit_wait(resp), "token endpoint rate limited")
     if resp.status_code >= 500:
         raise RetriableError("server_error", f"token endpoint answered {resp.status_code}", resp.status_code)
     return resp
-
-
-def _retry_after(value: str | None, default: float = 60.0) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
 
 
 def _session(settings: ZendeskSettings, timeout: float) -> OAuth2Session:

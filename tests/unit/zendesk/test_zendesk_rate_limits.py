@@ -124,3 +124,28 @@ def test_client_errors_map_to_typed_errors(client):
     with pytest.raises(Conflict) as conflict:
         client.request("PUT", "/api/v2/tickets/35436.json", json={"ticket": {}})
     assert conflict.value.code == "UpdateConflict"
+
+
+@pytest.mark.parametrize(
+    ("header", "waited"),
+    [
+        ("Fri, 15 Jan 2027 08:00:30 GMT", 30.0),  # an HTTP date, 30 s after the client's clock
+        ("garbage", 60.0),  # unreadable: a minute
+        ("-5", 0.0),
+    ],
+)
+@responses.activate
+def test_retry_after_may_be_an_http_date(client, clock, header, waited):
+    responses.get(TICKET_URL, status=429, headers={"Retry-After": header}, json={})
+    responses.get(TICKET_URL, json={"ticket": {"id": 35436}})
+    assert client.request("GET", "/api/v2/tickets/35436.json") == {"ticket": {"id": 35436}}
+    assert clock.sleeps == [waited]
+
+
+@pytest.mark.parametrize("header", ["inf", "1e12", "Thu, 01 Jan 2099 00:00:00 GMT"])
+@responses.activate
+def test_an_absurd_retry_after_is_clamped_to_a_day(client, header):
+    responses.get(TICKET_URL, status=429, headers={"Retry-After": header}, json={})
+    with pytest.raises(RateLimited) as caught:
+        client.request("GET", "/api/v2/tickets/35436.json")
+    assert caught.value.retry_after == 86400.0
