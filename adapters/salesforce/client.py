@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 import orjson
 import requests
 
+from ..retry_after import parse_retry_after
 from ..tokens import TokenStore
 from . import oauth
 from .errors import (
@@ -96,27 +97,13 @@ class ObjectDescription:
         names.update(f.relationship_name for f in self.fields if f.relationship_name)
         return frozenset(names)
 
-    def field(self, name: str) -> FieldDescription | None:
-        lowered = name.lower()
-        for candidate in self.fields:
-            if candidate.name.lower() == lowered:
-                return candidate
-        return None
-
-    def relationship(self, name: str) -> FieldDescription | None:
-        lowered = name.lower()
-        for candidate in self.fields:
-            if candidate.relationship_name and candidate.relationship_name.lower() == lowered:
-                return candidate
-        return None
-
 
 class CollectionUpdateError(SalesforceError):
     """Raised when a whole Collections chunk fails after earlier chunks succeeded: ``completed`` holds the
     results already obtained, ``cause`` the error of the failing chunk."""
 
     def __init__(self, cause: SalesforceError, completed: list[RecordResult]) -> None:
-        super().__init__(cause.code, cause.message, cause.status)
+        super().__init__(cause.code, cause.message, cause.status, cause.retry_after)
         self.cause = cause
         self.completed = completed
         self.retriable = cause.retriable
@@ -156,13 +143,6 @@ class SalesforceClient:
             raise DailyShareExceeded(self.api_usage[0], self.api_usage[1], self.settings.daily_limit_share)
 
     # -- token --------------------------------------------------------------------------------------
-    @property
-    def org_id(self) -> str | None:
-        token = self.token_store.load()
-        if not token or not token.get("id"):
-            return None
-        return oauth.org_id_from_identity_url(token["id"])
-
     def instance_url(self) -> str:
         return self._token()["instance_url"].rstrip("/")
 
@@ -289,29 +269,6 @@ class SalesforceClient:
             )
             self._describes[key] = ObjectDescription(name=raw.get("name", sobject), fields=fields, raw=raw)
         return self._describes[key]
-
-    def missing_fields(self, sobject: str, paths: Iterable[str]) -> list[str]:
-        """The field paths (``Name``, ``Account__r.Name``) that do not exist, following relationships
-        through ``describe`` of the related objects. Invalid names count as missing."""
-        missing = []
-        for path in paths:
-            try:
-                validate_field_path(path)
-            except ValueError:
-                missing.append(path)
-                continue
-            if not self._path_exists(sobject, path.split(".")):
-                missing.append(path)
-        return missing
-
-    def _path_exists(self, sobject: str, parts: Sequence[str]) -> bool:
-        description = self.describe(sobject)
-        if len(parts) == 1:
-            return description.field(parts[0]) is not None
-        relation = description.relationship(parts[0])
-        if relation is None:
-            return False
-        return any(self._path_exists(target, parts[1:]) for target in relation.reference_to)
 
     def limits(self) -> dict[str, Any]:
         """The org's ``/limits`` document (``DailyApiRequests: {Max, Remaining}`` …)."""
@@ -442,7 +399,7 @@ def _error_for(response: requests.Response, renewed: bool) -> SalesforceError:
     code, message = _error_body(response)
     code = code or f"HTTP_{status}"
     message = message or response.reason or "request failed"
-    retry_after = oauth.retry_after_seconds(response)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if code == "REQUEST_LIMIT_EXCEEDED":
         if "concurrent" in message.lower():  # too many long-running requests right now, not the daily cap
             retry_after = retry_after if retry_after is not None else CONCURRENCY_PAUSE_SECONDS

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 # One API name: optional namespace prefix "ns__", a name of alphanumerics joined by single underscores,
 # optional suffix such as __c (custom), __r (relationship), __s (compound sub-field), __x, __mdt, __pc.
@@ -76,10 +76,6 @@ def datetime_literal(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("datetimes in SOQL must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def date_literal(day: date) -> str:
-    return day.strftime("%Y-%m-%d")
 
 
 def select_list(fields: Iterable[str], required: Sequence[str] = REQUIRED_FIELDS) -> list[str]:

@@ -138,9 +138,10 @@ def test_jwt_signed_by_an_unknown_key_is_refused(sandbox: SalesforceSandbox, rsa
 def test_client_credentials_flow(sandbox: SalesforceSandbox) -> None:
     store = InMemoryTokenStore()
     client = SalesforceClient(sandbox.settings(auth="client_credentials"), store)
-    assert client.org_id is None
+    assert store.load() is None
     client.limits()
-    assert client.org_id == sandbox.org_id
+    token = store.load()
+    assert token is not None and oauth.org_id_from_identity_url(token["id"]) == sandbox.org_id
     sandbox.oauth.client_credentials_enabled = False
     with pytest.raises(AuthorizationRequired):
         oauth.client_credentials(sandbox.settings(auth="client_credentials"))

@@ -121,17 +121,14 @@ def test_records_query_and_get_record(
     assert one == {"Id": ids[0], "Name": stored["Name"], "Category__c": stored["Category__c"]}
 
 
-def test_describe_and_missing_fields_follow_relationships(
+def test_describe_lists_fields_and_relationships(
     connected: tuple[SalesforceSandbox, SalesforceClient, InMemoryTokenStore],
 ) -> None:
     sandbox, client, _ = connected
     description = client.describe(sandbox.object_name)
     assert {"Account__c", "Account__r", "Requester__r", "Governance_Status__c"} <= description.field_names
-    assert description.field("Category__c") is not None
-    missing = client.missing_fields(
-        sandbox.object_name, ["Account__r.Name", "Requester__r.Email", "Account__r.Nope", "Nope__c"]
-    )
-    assert missing == ["Account__r.Nope", "Nope__c"]
+    assert "Category__c" in description.field_names
+    assert client.describe("Account").field_names >= {"Name"}
 
 
 def test_malformed_queries_answer_like_salesforce(
