@@ -4,7 +4,7 @@ The sandbox lives in ``adapters.zendesk.sandbox`` and is not imported here, so p
 loads it.
 """
 
-from .client import ExportPage, ZendeskClient, ticket_update_body
+from .client import ExportPage, ZendeskClient, ticket_update_body, trigger_body, trigger_notifies, webhook_body
 from .errors import (
     AuthorizationRequired,
     Conflict,
@@ -42,5 +42,8 @@ __all__ = [
     "is_license_exception",
     "parse_webhook_event",
     "ticket_update_body",
+    "trigger_body",
+    "trigger_notifies",
     "verify_signature",
+    "webhook_body",
 ]

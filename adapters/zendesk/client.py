@@ -127,11 +127,18 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
 
 
-def _retry_after(value: str | None, default: float = 60.0) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
+def _error_fields(body: Mapping[str, Any]) -> tuple[str | None, str]:
+    """Code and message of a JSON error body, whichever of Zendesk's shapes it has."""
+    error = body.get("error")
+    if isinstance(error, Mapping):
+        return str(error.get("title") or "error"), str(error.get("message") or "")
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+        return str(errors[0].get("code") or errors[0].get("title") or "error"), str(errors[0].get("detail") or "")
+    message = body.get("description") or body.get("error_description") or ""
+    if body.get("details"):
+        message = f"{message} {body['details']}".strip()
+    return (str(error) if error else None), str(message)
 
 
 def _error_from_body(resp: requests.Response) -> tuple[str | None, str]:
@@ -143,17 +150,81 @@ def _error_from_body(resp: requests.Response) -> tuple[str | None, str]:
         return None, (resp.text or "")[:300]
     if not isinstance(body, Mapping):
         return None, str(body)[:300]
-    error = body.get("error")
-    if isinstance(error, Mapping):
-        return str(error.get("title") or "error"), str(error.get("message") or "")
-    if isinstance(body.get("errors"), list) and body["errors"]:
-        first = body["errors"][0]
-        if isinstance(first, Mapping):
-            return str(first.get("code") or first.get("title") or "error"), str(first.get("detail") or "")
-    message = body.get("description") or body.get("error_description") or ""
-    if body.get("details"):
-        message = f"{message} {body['details']}".strip()
-    return (str(error) if error else None), str(message)
+    return _error_fields(body)
+
+
+#: The error class and fallback code for each refused status; anything else is a 5xx or a ``FatalError``.
+_ERRORS_BY_STATUS: dict[int, tuple[type[ZendeskError], str]] = {
+    401: (AuthorizationRequired, "unauthorized"),
+    403: (FatalError, "forbidden"),
+    404: (NotFound, "not_found"),
+    409: (Conflict, "conflict"),
+}
+
+
+def _refusal(resp: requests.Response, method: str, path: str) -> ZendeskError:
+    """The taxonomy's error for a non-2xx answer."""
+    status = resp.status_code
+    code, message = _error_from_body(resp)
+    message = message or f"{method} {path} answered {status}"
+    if status in _ERRORS_BY_STATUS:
+        cls, fallback = _ERRORS_BY_STATUS[status]
+        return cls(code or fallback, message, status)
+    if status >= 500:
+        return RetriableError(code or "server_error", message, status)
+    return FatalError(code or "invalid_request", message, status)
+
+
+def _throttled(resp: requests.Response) -> bool:
+    """A 429, or a 503 that says when to come back: both mean "wait", not "broken"."""
+    return resp.status_code == 429 or (resp.status_code == 503 and resp.headers.get("Retry-After") is not None)
+
+
+def _next_link(body: Mapping[str, Any]) -> str | None:
+    """The next page of a list: cursor pagination (``links.next`` while ``meta.has_more``), else ``next_page``."""
+    meta, links = body.get("meta") or {}, body.get("links") or {}
+    link = links.get("next") if meta.get("has_more") else body.get("next_page")
+    return str(link) if link else None
+
+
+def webhook_body(name: str, endpoint_url: str) -> dict[str, Any]:
+    """The ``webhook`` object of an active JSON POST webhook that triggers can notify."""
+    return {
+        "name": name,
+        "status": "active",
+        "endpoint": endpoint_url,
+        "http_method": "POST",
+        "request_format": "json",
+        "subscriptions": ["conditional_ticket_events"],
+    }
+
+
+def trigger_body(title: str, webhook_id: str, *, tag: str | None = None,
+                 ticket_form_id: int | str | None = None) -> dict[str, Any]:
+    """The ``trigger`` object that posts ``TRIGGER_WEBHOOK_BODY`` to the webhook whenever a ticket is created or
+    changed while it carries ``tag`` or uses the ticket form ``ticket_form_id`` (exactly one of them)."""
+    if (tag is None) == (ticket_form_id is None):
+        raise ValueError("a trigger selects tickets by a tag or by a ticket form, exactly one of them")
+    condition = ({"field": "current_tags", "operator": "includes", "value": tag} if tag is not None
+                 else {"field": "ticket_form_id", "operator": "is", "value": str(ticket_form_id)})
+    return {
+        "title": title,
+        "active": True,
+        "conditions": {
+            "all": [condition],
+            "any": [
+                {"field": "update_type", "operator": "is", "value": "Create"},
+                {"field": "update_type", "operator": "is", "value": "Change"},
+            ],
+        },
+        "actions": [{"field": "notification_webhook", "value": [webhook_id, TRIGGER_WEBHOOK_BODY]}],
+    }
+
+
+def trigger_notifies(trigger: Mapping[str, Any], webhook_id: str) -> bool:
+    """Whether a trigger (as Zendesk lists it) notifies the webhook ``webhook_id``."""
+    return any(action.get("field") == "notification_webhook" and (action.get("value") or [None])[0] == webhook_id
+               for action in trigger.get("actions") or ())
 
 
 class ZendeskClient:
@@ -286,63 +357,72 @@ class ZendeskClient:
         refreshed = False
         rate_limit_retries = 0
         while True:
-            if paced and self._export_pacer is not None:
-                self._export_pacer.acquire()
-            authorization = self._auth_header()
-            self.http_calls += 1
-            try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers={"Authorization": authorization, "Accept": "application/json"},
-                    timeout=self.timeout,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise RetriableError("connection_error", f"Zendesk unreachable: {exc}") from exc
+            authorization, resp = self._send(method, url, params, json, paced)
             if resp.status_code == 401 and self.settings.auth == "oauth" and not refreshed:
                 refreshed = True
-                with self._token_lock:
-                    stale = self._token or {}
-                    if stale.get("access_token") and authorization.endswith(stale["access_token"]):
-                        self._refresh(stale)
+                self._refresh_after_401(authorization)
                 continue
-            throttled = resp.status_code == 429 or (
-                resp.status_code == 503 and resp.headers.get("Retry-After") is not None
-            )
-            if throttled:
-                wait = _retry_after(resp.headers.get("Retry-After"))
+            if _throttled(resp):
+                wait = oauth.rate_limit_wait(resp, self._clock())
                 if wait > self.max_retry_wait or rate_limit_retries >= self.max_rate_limit_retries:
                     raise RateLimited(wait, f"Zendesk asked to wait {wait:g} s before {method} {path}")
                 rate_limit_retries += 1
                 self._sleep(wait)
                 continue
+            if not 200 <= resp.status_code < 300:
+                raise _refusal(resp, method, path)
             return self._decode(resp, method, path)
 
-    def _decode(self, resp: requests.Response, method: str, path: str) -> dict[str, Any]:
-        status = resp.status_code
-        if 200 <= status < 300:
-            if status == 204 or not resp.content:
-                return {}
-            try:
-                body = orjson.loads(resp.content)  # export pages are megabytes: stdlib json was most of a sync
-            except ValueError as exc:
-                raise RetriableError("invalid_json", f"{method} {path} returned non-JSON", status) from exc
-            return body if isinstance(body, dict) else {"data": body}
-        code, message = _error_from_body(resp)
-        message = message or f"{method} {path} answered {status}"
-        if status == 401:
-            raise AuthorizationRequired(code or "unauthorized", message, status)
-        if status == 403:
-            raise FatalError(code or "forbidden", message, status)
-        if status == 404:
-            raise NotFound(code or "not_found", message, status)
-        if status == 409:
-            raise Conflict(code or "conflict", message, status)
-        if status >= 500:
-            raise RetriableError(code or "server_error", message, status)
-        raise FatalError(code or "invalid_request", message, status)
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
+              paced: bool) -> tuple[str, requests.Response]:
+        """One HTTP exchange (paced when asked); returns the ``Authorization`` sent and the response."""
+        if paced and self._export_pacer is not None:
+            self._export_pacer.acquire()
+        authorization = self._auth_header()
+        self.http_calls += 1
+        try:
+            resp = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers={"Authorization": authorization, "Accept": "application/json"},
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetriableError("connection_error", f"Zendesk unreachable: {exc}") from exc
+        return authorization, resp
+
+    def _refresh_after_401(self, authorization: str) -> None:
+        """Refresh the token a 401 refused, unless another call already replaced it."""
+        with self._token_lock:
+            stale = self._token or {}
+            if stale.get("access_token") and authorization.endswith(stale["access_token"]):
+                self._refresh(stale)
+
+    @staticmethod
+    def _decode(resp: requests.Response, method: str, path: str) -> dict[str, Any]:
+        """The JSON body of a successful answer (``{}`` when empty; a non-object is wrapped as ``data``)."""
+        if resp.status_code == 204 or not resp.content:
+            return {}
+        try:
+            body = orjson.loads(resp.content)  # export pages are megabytes: stdlib json was most of a sync
+        except ValueError as exc:
+            raise RetriableError("invalid_json", f"{method} {path} returned non-JSON", resp.status_code) from exc
+        return body if isinstance(body, dict) else {"data": body}
+
+    def paginate(self, path: str, key: str, *, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item under ``key`` of a list endpoint, page after page, lazily.
+
+        Follows cursor pagination (``links.next`` while ``meta.has_more``) and falls back to offset pagination
+        (``next_page``). ``params`` go with the first call only: the links Zendesk returns carry them on. Every
+        page goes through ``request``, so a link to another origin is refused (``ForeignUrl``).
+        """
+        url: str | None = path
+        while url:
+            body = self.request("GET", url, params=params)
+            yield from (dict(item) for item in body.get(key) or () if isinstance(item, Mapping))
+            url, params = _next_link(body), None
 
     # ----------------------------------------------------------------------------------------- reads
 
@@ -402,20 +482,6 @@ class ZendeskClient:
             raise NotFound("not_found", f"ticket {ticket_id} not found", 404)
         return self.attach_people([ticket], body.get("users") or [], body.get("organizations") or [])[0]
 
-    def show_many(self, ticket_ids: Iterable[int | str]) -> list[dict[str, Any]]:
-        """Tickets by id, 100 per call, each with ``requester`` and ``organization`` attached."""
-        tickets: list[dict[str, Any]] = []
-        for chunk in _chunks(_unique_ids(ticket_ids), SHOW_MANY_LIMIT):
-            body = self.request(
-                "GET",
-                "/api/v2/tickets/show_many.json",
-                params={"ids": ",".join(str(i) for i in chunk), "include": ",".join(SIDELOADS)},
-            )
-            tickets.extend(
-                self.attach_people(body.get("tickets") or [], body.get("users") or [], body.get("organizations") or [])
-            )
-        return tickets
-
     def show_many_users(self, user_ids: Iterable[int | str]) -> list[dict[str, Any]]:
         users: list[dict[str, Any]] = []
         for chunk in _chunks(_unique_ids(user_ids), SHOW_MANY_LIMIT):
@@ -446,49 +512,21 @@ class ZendeskClient:
 
     def comments(self, ticket_id: int | str) -> list[dict[str, Any]]:
         """All comments of a ticket, oldest first (public replies and internal notes)."""
-        comments: list[dict[str, Any]] = []
-        url: str | None = f"/api/v2/tickets/{int(ticket_id)}/comments.json"
-        while url:
-            body = self.request("GET", url)
-            comments.extend(body.get("comments") or [])
-            url = body.get("next_page")
-        return comments
+        return list(self.paginate(f"/api/v2/tickets/{int(ticket_id)}/comments.json", "comments"))
 
     def ticket_fields(self) -> list[dict[str, Any]]:
         """Every ticket field (system and custom), following cursor or offset pagination."""
-        fields: list[dict[str, Any]] = []
-        url: str | None = "/api/v2/ticket_fields.json"
-        params: dict[str, Any] | None = {"page[size]": 100}
-        while url:
-            body = self.request("GET", url, params=params)
-            fields.extend(body.get("ticket_fields") or [])
-            links = body.get("links") or {}
-            meta = body.get("meta") or {}
-            url = links.get("next") if meta.get("has_more") else body.get("next_page")
-            params = None
-        return fields
+        return list(self.paginate("/api/v2/ticket_fields.json", "ticket_fields", params={"page[size]": 100}))
+
+    def webhooks(self) -> Iterator[dict[str, Any]]:
+        """Every webhook of the account."""
+        return self.paginate("/api/v2/webhooks", "webhooks")
+
+    def triggers(self) -> Iterator[dict[str, Any]]:
+        """Every trigger of the account."""
+        return self.paginate("/api/v2/triggers.json", "triggers")
 
     # ---------------------------------------------------------------------------------------- writes
-
-    def update_ticket(
-        self,
-        ticket_id: int | str,
-        comment: Mapping[str, Any] | None = None,
-        custom_fields: Mapping[Any, Any] | Sequence[Mapping[str, Any]] | None = None,
-        status: str | None = None,
-        additional_tags: Iterable[str] | None = None,
-        updated_stamp: str | None = None,
-    ) -> dict[str, Any]:
-        """Update one ticket and return it. With ``updated_stamp`` a concurrent change raises ``Conflict``."""
-        body = ticket_update_body(
-            comment=comment,
-            custom_fields=custom_fields,
-            status=status,
-            additional_tags=additional_tags,
-            updated_stamp=updated_stamp,
-        )
-        response = self.request("PUT", f"/api/v2/tickets/{int(ticket_id)}.json", json={"ticket": body})
-        return dict(response.get("ticket") or {})
 
     def add_tags(self, ticket_id: int | str, tags: Iterable[str]) -> list[str]:
         """Add tags without touching the ones already there (``PUT .../tags``); returns the ticket's tags."""
@@ -642,15 +680,7 @@ class ZendeskClient:
 
     def create_webhook(self, name: str, endpoint_url: str) -> str:
         """Create an active JSON POST webhook for triggers (``conditional_ticket_events``); returns its id."""
-        webhook = {
-            "name": name,
-            "status": "active",
-            "endpoint": endpoint_url,
-            "http_method": "POST",
-            "request_format": "json",
-            "subscriptions": ["conditional_ticket_events"],
-        }
-        body = self.request("POST", "/api/v2/webhooks", json={"webhook": webhook})
+        body = self.request("POST", "/api/v2/webhooks", json={"webhook": webhook_body(name, endpoint_url)})
         webhook_id = (body.get("webhook") or {}).get("id")
         if not webhook_id:
             raise FatalError("invalid_response", "Zendesk created no webhook id")
@@ -664,21 +694,11 @@ class ZendeskClient:
             raise FatalError("invalid_response", f"no signing secret for webhook {webhook_id}")
         return str(secret)
 
-    def create_trigger(self, title: str, webhook_id: str, tag: str) -> dict[str, Any]:
+    def create_trigger(self, title: str, webhook_id: str, tag: str | None = None, *,
+                       ticket_form_id: int | str | None = None) -> dict[str, Any]:
         """A trigger that notifies the webhook with ``{"ticket_id": "{{ticket.id}}"}`` whenever a ticket
-        carrying ``tag`` is created or updated."""
-        trigger = {
-            "title": title,
-            "active": True,
-            "conditions": {
-                "all": [{"field": "current_tags", "operator": "includes", "value": tag}],
-                "any": [
-                    {"field": "update_type", "operator": "is", "value": "Create"},
-                    {"field": "update_type", "operator": "is", "value": "Change"},
-                ],
-            },
-            "actions": [{"field": "notification_webhook", "value": [webhook_id, TRIGGER_WEBHOOK_BODY]}],
-        }
+        carrying ``tag`` (or using the form ``ticket_form_id``) is created or updated; see ``trigger_body``."""
+        trigger = trigger_body(title, webhook_id, tag=tag, ticket_form_id=ticket_form_id)
         body = self.request("POST", "/api/v2/triggers.json", json={"trigger": trigger})
         return dict(body.get("trigger") or {})
 
@@ -690,4 +710,7 @@ __all__ = [
     "ZendeskClient",
     "ZendeskError",
     "ticket_update_body",
+    "trigger_body",
+    "trigger_notifies",
+    "webhook_body",
 ]

@@ -77,7 +77,8 @@ def test_a_stale_updated_stamp_is_refused_by_the_sandbox(make_sandbox, connect):
     sandbox.agent_edit(ticket_id, comment="Agent note")
 
     with pytest.raises(Conflict):
-        client.update_ticket(ticket_id, status="open", updated_stamp=stamp)
+        client.request("PUT", f"/api/v2/tickets/{ticket_id}.json",
+                       json={"ticket": ticket_update_body(status="open", updated_stamp=stamp)})
 
 
 def test_add_tags_keeps_the_agents_tags(make_sandbox, connect):
@@ -99,11 +100,10 @@ def test_invalid_field_values_are_refused_without_partial_writes(make_sandbox, c
     before = sandbox.ticket(ticket_id)
 
     with pytest.raises(FatalError) as caught:
-        client.update_ticket(
-            ticket_id,
+        client.request("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket_update_body(
             comment={"body": "should not land", "public": True},
             custom_fields={sandbox.field_ids["category"]: "not_an_option"},
-        )
+        )})
 
     assert caught.value.status == 422
     assert sandbox.ticket(ticket_id) == before
