@@ -1,4 +1,5 @@
-"""Principals, API tokens (stored hashed) and the role checks every route declares (SPEC §7.5)."""
+"""Principals, API tokens (stored hashed; issued with fixed roles, expiring, revocable) and the role checks every
+route declares (SPEC §7.5)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from connector import audit
 from connector.db import db
+from connector.governance.errors import InvalidInput, StateConflict
 from connector.governance.policy import COMMITTEE_ROLES
-from connector.models import ApiToken, Principal
+from connector.models import ApiToken, Principal, utcnow
+from connector.representation import iso
 
 ROLES = ("admin", "reviewer", "intake", "billing", "auditor")
 TOKEN_PREFIX = "lec_"
@@ -44,24 +49,157 @@ def role_problem(role: str, committee_roles: Sequence[str] = ()) -> str | None:
     return None
 
 
-def create_token(name: str, role: str, committee_roles: Sequence[str] = (), actor: str = "cli") -> str:
-    """Create (or update) the principal ``name`` and issue it a new token; returns the clear token once."""
-    problem = role_problem(role, committee_roles)
-    if problem:
-        raise ValueError(problem)
+#: a token's life unless said otherwise; ``expires_in_days=0`` issues one that never expires
+DEFAULT_TOKEN_DAYS = 365
+MAX_TOKEN_DAYS = 3650
+#: how stale ``last_used_at`` may be: written at most once a minute, so most requests write nothing
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: its row and the clear token, which exists only here (the row holds its hash)."""
+
+    row: ApiToken
+    secret: str
+
+
+def _roles_text(role: str, committee_roles: Sequence[str]) -> str:
+    return f"{role} ({', '.join(committee_roles)})" if committee_roles else role
+
+
+def _same_roles(principal: Principal | ApiToken, role: str, committee_roles: Sequence[str]) -> bool:
+    return principal.role == role and set(principal.committee_roles or ()) == set(committee_roles)
+
+
+def live_tokens(principal: Principal, now: datetime | None = None) -> list[ApiToken]:
+    """The principal's tokens that still authenticate (neither revoked nor expired)."""
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.principal_id == principal.id, ApiToken.revoked_at.is_(None),
+                               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+        .order_by(ApiToken.id)))
+
+
+def _revoke(row: ApiToken, actor: str, reason: str, now: datetime) -> None:
+    row.revoked_at, row.revoked_by = now, actor
+    audit.append(actor, "token.revoked", f"principal:{row.principal.name}",
+                 {"principal": row.principal.name, "token_id": row.id, "token_prefix": row.prefix, "reason": reason})
+
+
+def _principal_for(name: str, role: str, committee_roles: Sequence[str], replace: bool, actor: str,
+                   now: datetime) -> Principal:
+    """The principal ``name`` holding these roles: new, unchanged, or (``replace``) its old tokens revoked first.
+
+    A token's roles are fixed when it is issued, so a principal's roles change only with all its tokens revoked."""
     principal = db.session.scalar(select(Principal).where(Principal.name == name))
     if principal is None:
         principal = Principal(name=name, role=role, committee_roles=list(committee_roles))
         db.session.add(principal)
-    else:
-        principal.role, principal.committee_roles = role, list(committee_roles)
+        db.session.flush()
+        return principal
+    if not replace and not _same_roles(principal, role, committee_roles):
+        live = len(live_tokens(principal, now))
+        raise StateConflict(
+            "token_roles_differ",
+            f"'{name}' holds the role {_roles_text(principal.role, principal.committee_roles)}, and a token keeps "
+            f"the roles it was issued with. To issue a {_roles_text(role, committee_roles)} token, replace its "
+            f"{live} live token(s): add --replace (API: \"replace\": true), or use another name.",
+            {"principal": name, "role": principal.role, "committee_roles": list(principal.committee_roles),
+             "live_tokens": live})
+    if replace:
+        for row in live_tokens(principal, now):
+            _revoke(row, actor, "replaced", now)
+    principal.role, principal.committee_roles = role, list(committee_roles)
+    return principal
+
+
+def issue_token(name: str, role: str, committee_roles: Sequence[str] = (), *, actor: str,
+                expires_in_days: int = DEFAULT_TOKEN_DAYS, replace: bool = False) -> IssuedToken:
+    """Issue the principal ``name`` (created if new) a token with these roles for ``expires_in_days`` (0: no
+    expiry). ``replace`` revokes the principal's live tokens in the same transaction (and may change its roles);
+    without it, other roles than the principal's are refused (409 ``token_roles_differ``)."""
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("invalid_name", "Name the principal in 1 to 200 characters.",
+                           {"fields": {"name": ["1 to 200 characters"]}})
+    problem = role_problem(role, committee_roles)
+    if problem:
+        raise InvalidInput("invalid_role", problem, {"fields": {"committee_roles": [problem]}})
+    if not 0 <= expires_in_days <= MAX_TOKEN_DAYS:
+        message = f"Give the days a token lives as 1 to {MAX_TOKEN_DAYS}, or 0 for a token that never expires."
+        raise InvalidInput("invalid_expiry", message, {"fields": {"expires_in_days": [message]}})
+    now = utcnow()
+    principal = _principal_for(name, role, committee_roles, replace, actor, now)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(principal=principal, token_hash=hash_token(secret), prefix=secret[:10], role=role,
+                   committee_roles=list(committee_roles), created_at=now,
+                   expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
+    db.session.add(row)
     db.session.flush()
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(principal_id=principal.id, token_hash=hash_token(token), prefix=token[:10]))
     audit.append(actor, "token.created", f"principal:{name}",
-                 {"principal": name, "role": role, "committee_roles": list(committee_roles),
-                  "token_prefix": token[:10]})
-    return token
+                 {"principal": name, "role": role, "committee_roles": list(committee_roles), "token_id": row.id,
+                  "token_prefix": row.prefix, "expires_at": iso(row.expires_at), "replace": replace})
+    return IssuedToken(row, secret)
+
+
+def create_token(name: str, role: str, committee_roles: Sequence[str] = (), actor: str = "cli") -> str:
+    """Issue ``name`` a token (default life) and return the clear token, shown once."""
+    return issue_token(name, role, committee_roles, actor=actor).secret
+
+
+def revoke_token(token_id: int, actor: str) -> ApiToken | None:
+    """Revoke one token (already revoked: unchanged); None when there is no such token."""
+    row = db.session.get(ApiToken, token_id)
+    if row is not None and row.revoked_at is None:
+        _revoke(row, actor, "revoked", utcnow())
+    return row
+
+
+def revoke_principal_tokens(name: str, actor: str) -> list[ApiToken]:
+    """Revoke every token of the principal ``name`` not yet revoked (expired ones too: they are then final)."""
+    principal = db.session.scalar(select(Principal).where(Principal.name == name))
+    if principal is None:
+        raise InvalidInput("unknown_principal", f"No principal is named '{name}'; `tokens list` shows them.",
+                           {"fields": {"name": ["unknown principal"]}})
+    now = utcnow()
+    rows = list(db.session.scalars(select(ApiToken).where(ApiToken.principal_id == principal.id,
+                                                          ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)))
+    for row in rows:
+        _revoke(row, actor, "revoked", now)
+    return rows
+
+
+def token_status(row: ApiToken, now: datetime | None = None) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def token_view(row: ApiToken) -> dict[str, Any]:
+    """What anyone may see of a token: never the token itself, nor its hash."""
+    return {"id": row.id, "name": row.principal.name, "role": row.role, "committee_roles": list(row.committee_roles),
+            "prefix": row.prefix, "status": token_status(row), "created_at": iso(row.created_at),
+            "expires_at": iso(row.expires_at), "last_used_at": iso(row.last_used_at),
+            "revoked_at": iso(row.revoked_at), "revoked_by": row.revoked_by}
+
+
+def _refusal(row: ApiToken | None, now: datetime) -> AuthError | None:
+    """Why this token does not authenticate (saying which: unknown, revoked, expired, roles changed), or None."""
+    if row is None:
+        return AuthError(401, "invalid_token", "This API token is unknown; send the whole token as it was issued.")
+    if row.revoked_at is not None:
+        return AuthError(401, "token_revoked", f"This API token was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC; "
+                         "ask an admin for a new one.")
+    if row.expires_at is not None and row.expires_at <= now:
+        return AuthError(401, "token_expired", f"This API token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC; "
+                         "ask an admin for a new one.")
+    if not _same_roles(row.principal, row.role, row.committee_roles):
+        return AuthError(401, "token_roles_changed", f"This API token was issued as "
+                         f"{_roles_text(row.role, row.committee_roles)}, and its principal's roles have changed "
+                         "since; ask an admin for a new one.")
+    return None
 
 
 def authenticate() -> Principal:
@@ -71,8 +209,13 @@ def authenticate() -> Principal:
         raise AuthError(401, "unauthenticated", "Send an API token: 'Authorization: Bearer <token>'.")
     digest = hash_token(token.strip())
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
-        raise AuthError(401, "invalid_token", "This API token is unknown or revoked.")
+    now = utcnow()
+    refusal = _refusal(row if row is not None and hmac.compare_digest(row.token_hash, digest) else None, now)
+    if refusal is not None:
+        raise refusal
+    assert row is not None
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
     return row.principal
 
 

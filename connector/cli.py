@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,12 +21,19 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from connector import audit, connections, preview, provisioning, sync
-from connector.auth import ROLES, create_token
+from connector.auth import (
+    DEFAULT_TOKEN_DAYS,
+    MAX_TOKEN_DAYS,
+    ROLES,
+    issue_token,
+    revoke_principal_tokens,
+    revoke_token,
+)
 from connector.crypto import EncryptionKeyError, rotate_token
 from connector.db import db, unit_of_work
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
-from connector.models import Connection
+from connector.models import ApiToken, Connection
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
 from connector.sources import SourceError, get_kind, load_builtin_kinds
 from connector.worker import run_worker
@@ -107,22 +115,70 @@ def tokens_group() -> None:
     pass
 
 
-@tokens_group.command("create", help="Create a token; the token alone is printed on the last line.")
+@tokens_group.command("create", help="Issue a token; the token alone is printed on the last line. A token keeps "
+                                     "the roles it was issued with: other roles than the principal's are refused "
+                                     "unless --replace.")
 @click.option("--name", required=True, help="Principal name (a person or a system).")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--committee-role", "committee_roles", multiple=True, type=click.Choice(COMMITTEE_ROLES),
               help="Committee role held (reviewers; repeatable).")
+@click.option("--expires-in", "expires_in", type=click.IntRange(0, MAX_TOKEN_DAYS), default=DEFAULT_TOKEN_DAYS,
+              show_default=True, metavar="DAYS", help="Days until the token expires; 0 for never.")
+@click.option("--replace", is_flag=True, help="Revoke the principal's live tokens in the same transaction (and "
+                                               "give it these roles).")
 @with_appcontext
-def tokens_create(name: str, role: str, committee_roles: tuple[str, ...]) -> None:
-    try:
-        token = create_token(name, role, committee_roles, actor="cli")
-    except ValueError as exc:
-        _fail(f"error: {exc}", 2)
-        return
-    db.session.commit()
+def tokens_create(name: str, role: str, committee_roles: tuple[str, ...], expires_in: int, replace: bool) -> None:
+    with unit_of_work():
+        issued = issue_token(name, role, committee_roles, actor="cli", expires_in_days=expires_in, replace=replace)
+    row = issued.row
     roles = f" committee roles: {', '.join(committee_roles)}" if committee_roles else ""
-    click.echo(f"token for {name} ({role}){roles}; store it now, it is not shown again:")
-    click.echo(token)
+    expiry = f"expires {_when(row.expires_at)}" if row.expires_at else "never expires"
+    click.echo(f"token {row.id} for {name} ({role}){roles}; {expiry}; store it now, it is not shown again:")
+    click.echo(issued.secret)
+
+
+def _when(value: datetime | None, never: str = "never") -> str:
+    return f"{value:%Y-%m-%d %H:%M}Z" if value is not None else never
+
+
+@tokens_group.command("list", help="List tokens: who holds each, its roles and dates (never the token itself).")
+@with_appcontext
+def tokens_list() -> None:
+    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+    if not rows:
+        click.echo("no tokens")
+        return
+    click.echo("id\tname\trole\tcommittee roles\tprefix\tcreated\texpires\tlast used\trevoked")
+    for row in rows:
+        click.echo("\t".join((str(row.id), row.principal.name, row.role, ",".join(row.committee_roles) or "-",
+                              row.prefix, _when(row.created_at), _when(row.expires_at, "never (no expiry)"),
+                              _when(row.last_used_at), _when(row.revoked_at, "-"))))
+
+
+@tokens_group.command("revoke", help="Revoke one token (--id) or every token of a principal (--name).")
+@click.option("--name", default=None, help="Principal whose tokens to revoke (all of them).")
+@click.option("--id", "token_id", type=click.IntRange(1, 2**63 - 1), default=None, help="The token's id.")
+@with_appcontext
+def tokens_revoke(name: str | None, token_id: int | None) -> None:
+    if (name is None) == (token_id is None):
+        raise click.UsageError("Give exactly one of --name and --id.")
+    if token_id is not None:
+        row = db.session.get(ApiToken, token_id)
+        if row is None:
+            _fail(f"error: no token has the id {token_id}; `tokens list` shows them.")
+            return
+        if row.revoked_at is not None:
+            click.echo(f"token {token_id} of {row.principal.name} was already revoked ({_when(row.revoked_at)})")
+            return
+        with unit_of_work():
+            revoke_token(token_id, "cli")
+        click.echo(f"revoked token {token_id} of {row.principal.name}")
+        return
+    assert name is not None
+    with unit_of_work():
+        revoked = [row.id for row in revoke_principal_tokens(name, "cli")]
+    ids = ", ".join(map(str, revoked))
+    click.echo(f"revoked {len(revoked)} token(s) of {name}{': ' + ids if ids else ' (none was left to revoke)'}")
 
 
 @connector_group.group("policy", help="The governance policy.")

@@ -85,9 +85,16 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    #: the role and committee roles the token was issued with: fixed for its life (its principal's must match)
+    role: Mapped[str] = mapped_column(String(20))
+    committee_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: None: never expires (tokens issued before expiry existed, or ``--expires-in 0``)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: written at most once a minute, so authenticating costs no write on most requests
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     principal: Mapped[Principal] = relationship()
 
@@ -373,6 +380,8 @@ class UserAccount(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: part of every session's fingerprint: raised when the account is disabled, so its sessions end at once
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     principal: Mapped[Principal] = relationship()
 
@@ -385,3 +394,27 @@ class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
+    """A failed password sign-in, kept for the throttling window (in the database: every web worker counts it).
+
+    The email and the client address are stored as SHA-256 digests, never as typed: what someone types into the
+    email field is sometimes their password."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: None once the account signs in successfully (the address still counts the failure)
+    email_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SignInLock(db.Model):  # type: ignore[name-defined,misc]
+    """Sign-in refused (429) for one email or one client address until ``locked_until``."""
+
+    __tablename__ = "sign_in_locks"
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # email | address
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest, as in SignInFailure
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime] = mapped_column(UTCDateTime)

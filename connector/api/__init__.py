@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
-from connector.api import audit, connections, deliveries, meta, policy, reports, requests, webhooks
+from connector.api import audit, connections, deliveries, meta, policy, reports, requests, tokens, webhooks
 from connector.api.errors import error_response, handle_http_exception, handle_unexpected
 
 #: what the package's app factory and error handling take from here
@@ -40,7 +40,8 @@ def init_api(app: Flask) -> ConnectorApi:
     })
     api.init_app(app)
     app.register_blueprint(swagger_assets_blueprint(), url_prefix=f"{prefix}/docs/assets")
-    for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp):
+    for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp,
+                tokens.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
     root = app.config.get("CONNECTOR_URL_PREFIX", "")
     for blp in (connections.oauth_blp, webhooks.blp):

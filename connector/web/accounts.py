@@ -6,13 +6,14 @@ Passwords are hashed with werkzeug's scrypt; accounts without one sign in throug
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from connector import audit
-from connector.auth import role_problem
+from connector.auth import live_tokens, role_problem
 from connector.db import db
 from connector.models import Principal, UserAccount, utcnow
 
@@ -60,6 +61,7 @@ def create_account(email: str, role: str, committee_roles: Sequence[str] = (), *
         taken = db.session.scalar(select(UserAccount.id).where(UserAccount.principal_id == principal.id))
         if taken is not None:
             raise AccountError(f"The principal '{principal_name}' already has a sign-in account.")
+        _check_tokens_keep_their_roles(principal, role, committee_roles)
         principal.role, principal.committee_roles = role, list(committee_roles)
     db.session.flush()
     account = UserAccount(principal_id=principal.id, email=email,
@@ -71,6 +73,16 @@ def create_account(email: str, role: str, committee_roles: Sequence[str] = (), *
                  {"email": email, "role": role, "committee_roles": list(committee_roles),
                   "sign_in": "password" if password is not None else "oidc"})
     return account
+
+
+def _check_tokens_keep_their_roles(principal: Principal, role: str, committee_roles: Sequence[str]) -> None:
+    """An account taking over a principal must not change the roles its live API tokens were issued with."""
+    if principal.role == role and set(principal.committee_roles) == set(committee_roles):
+        return
+    if live_tokens(principal):
+        raise AccountError(f"The principal '{principal.name}' holds API tokens issued as {principal.role}, and a "
+                           f"token keeps its roles: give the account that role, or revoke the tokens first "
+                           f"(`tokens revoke --name '{principal.name}'`).")
 
 
 def set_password(account: UserAccount, password: str, actor: str = "cli") -> None:
@@ -89,8 +101,29 @@ def verify_password(email: str, password: str) -> UserAccount | None:
     return account
 
 
-def session_fingerprint(account: UserAccount) -> str:
-    """Changes when the password does, so a password change ends every other signed-in session."""
-    import hashlib
+def disable_account(account: UserAccount, actor: str) -> bool:
+    """Refuse the account's sign-ins and end its sessions now (their fingerprint no longer matches, and stays
+    different after ``enable_account``). False when it was already disabled."""
+    if account.disabled_at is not None:
+        return False
+    account.disabled_at = utcnow()
+    account.session_epoch = (account.session_epoch or 0) + 1
+    audit.append(actor, "account.disabled", f"principal:{account.principal.name}", {"email": account.email})
+    return True
 
-    return hashlib.sha256(f"{account.id}:{account.password_hash or ''}".encode()).hexdigest()[:16]
+
+def enable_account(account: UserAccount, actor: str) -> bool:
+    """Let the account sign in again (its old sessions stay ended). False when it was not disabled."""
+    if account.disabled_at is None:
+        return False
+    account.disabled_at = None
+    audit.append(actor, "account.enabled", f"principal:{account.principal.name}", {"email": account.email})
+    return True
+
+
+def session_fingerprint(account: UserAccount) -> str:
+    """Changes when the password does or the account is disabled, so either ends every other signed-in session."""
+    material = f"{account.id}:{account.password_hash or ''}"
+    if account.session_epoch:  # epoch 0 adds nothing: sessions begun before epochs existed stay valid
+        material += f":{account.session_epoch}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]

@@ -6,7 +6,8 @@ from authlib.integrations.base_client.errors import OAuthError
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from connector.web import oidc
+from connector.db import unit_of_work
+from connector.web import oidc, throttle
 from connector.web.accounts import find_by_email, verify_password
 from connector.web.blueprint import bp, render_error
 from connector.web.forms import ButtonForm, SignInForm
@@ -40,15 +41,27 @@ def sign_in_page() -> Response | tuple[str, int]:
     return _render_sign_in(SignInForm(formdata=None))
 
 
+def _throttled(form: SignInForm, lock: throttle.Lock) -> Response:
+    page, status = _render_sign_in(form, 429, lock.message())
+    return Response(page, status=status, mimetype="text/html", headers={"Retry-After": str(lock.retry_after())})
+
+
 @bp.route("/sign-in", methods=["POST"])
 def sign_in_post() -> Response | tuple[str, int]:
     form = SignInForm()
     if not form.validate():
         return _render_sign_in(form, 422)
+    address = request.remote_addr or "unknown"
+    lock = throttle.current_lock(form.email.data, address)
+    if lock is not None:
+        return _throttled(form, lock)
     account = verify_password(form.email.data, form.password.data)
     if account is None:
         current_app.logger.info("failed UI sign-in")
-        return _render_sign_in(form, 401, SIGN_IN_FAILED)
+        with unit_of_work():  # the failure counts although this answer is an error (which rolls back)
+            lock = throttle.record_failure(form.email.data, address)
+        return _throttled(form, lock) if lock is not None else _render_sign_in(form, 401, SIGN_IN_FAILED)
+    throttle.forget_email_failures(account.email)
     sign_in(account, "password")
     return redirect(safe_next(request.args.get("next")) or url_for("connector_web.index"), 303)
 

@@ -12,7 +12,14 @@ from connector.auth import ROLES
 from connector.db import db, unit_of_work
 from connector.governance.policy import COMMITTEE_ROLES
 from connector.models import UserAccount
-from connector.web.accounts import AccountError, create_account, find_by_email, set_password
+from connector.web.accounts import (
+    AccountError,
+    create_account,
+    disable_account,
+    enable_account,
+    find_by_email,
+    set_password,
+)
 
 
 @click.group("users", help="Sign-in accounts for the web UI.")
@@ -79,3 +86,32 @@ def users_list() -> None:
         sign_in = "password" if account.password_hash else "oidc"
         state = " (disabled)" if account.disabled_at else ""
         click.echo(f"{account.email}\t{p.role}{extra}\t{sign_in}{state}")
+
+
+def _account_or_exit(email: str) -> UserAccount:
+    account = find_by_email(email)
+    if account is None:
+        click.echo(f"error: no account for {email}; `users list` shows them.", err=True)
+        sys.exit(1)
+    return account
+
+
+@users_group.command("disable", help="Refuse the account's sign-ins and end its sessions at once (its API tokens, "
+                                     "if any, stay valid: `tokens revoke --name` ends those).")
+@click.option("--email", required=True)
+@with_appcontext
+def users_disable(email: str) -> None:
+    account = _account_or_exit(email)
+    with unit_of_work():
+        changed = disable_account(account, "cli")
+    click.echo(f"account {account.email} {'disabled; its sessions have ended' if changed else 'was already disabled'}")
+
+
+@users_group.command("enable", help="Let a disabled account sign in again (its old sessions stay ended).")
+@click.option("--email", required=True)
+@with_appcontext
+def users_enable(email: str) -> None:
+    account = _account_or_exit(email)
+    with unit_of_work():
+        changed = enable_account(account, "cli")
+    click.echo(f"account {account.email} {'enabled' if changed else 'was not disabled'}")
