@@ -19,6 +19,7 @@ from flask_migrate import upgrade
 from marshmallow import fields as mfields
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import joinedload
 
 from connector import audit, connections, preview, provisioning, sync
 from connector.auth import (
@@ -144,7 +145,7 @@ def _when(value: datetime | None, never: str = "never") -> str:
 @tokens_group.command("list", help="List tokens: who holds each, its roles and dates (never the token itself).")
 @with_appcontext
 def tokens_list() -> None:
-    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+    rows = db.session.scalars(select(ApiToken).options(joinedload(ApiToken.principal)).order_by(ApiToken.id)).all()
     if not rows:
         click.echo("no tokens")
         return

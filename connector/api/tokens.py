@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from connector.api.blueprint import make_blueprint
 from connector.api.pagination import PageArgs, decode_cursor, page
@@ -95,7 +96,7 @@ def _status_filter(status: str) -> Any:
 @blp.response(200, TokenPageSchema, description="Oldest first, revoked and expired ones included.")
 @requires("admin")
 def list_tokens(args: dict[str, Any]) -> dict[str, Any]:
-    query = select(ApiToken).order_by(ApiToken.id)
+    query = select(ApiToken).options(joinedload(ApiToken.principal)).order_by(ApiToken.id)
     if args.get("name"):
         query = query.join(Principal).where(Principal.name == args["name"])
     if args.get("status"):

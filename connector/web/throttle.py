@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from connector import audit
@@ -72,8 +72,7 @@ def record_failure(email: str, address: str, now: datetime | None = None) -> Loc
     though the request fails."""
     now = now or utcnow()
     keys = _keys(email, address)
-    db.session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - WINDOW))
-    db.session.execute(delete(SignInLock).where(SignInLock.locked_until <= now))
+    _prune(now)
     db.session.add(SignInFailure(email_key=keys["email"], address_key=keys["address"], failed_at=now))
     db.session.flush()
     started = None
@@ -85,6 +84,16 @@ def record_failure(email: str, address: str, now: datetime | None = None) -> Loc
             _audit_lock(scope, email, address, failures, now)
             started = Lock(scope, now + LOCK_TIME)
     return started
+
+
+def _prune(now: datetime) -> None:
+    """Drop what no longer counts. Rows another request is pruning are skipped, not waited for (PostgreSQL's
+    ``SKIP LOCKED``; SQLite runs one writer at a time), so concurrent failed sign-ins never deadlock here."""
+    aged = select(SignInFailure.id).where(SignInFailure.failed_at <= now - WINDOW).with_for_update(skip_locked=True)
+    db.session.execute(delete(SignInFailure).where(SignInFailure.id.in_(aged)))
+    ended = (select(SignInLock.scope, SignInLock.key).where(SignInLock.locked_until <= now)
+             .with_for_update(skip_locked=True))
+    db.session.execute(delete(SignInLock).where(tuple_(SignInLock.scope, SignInLock.key).in_(ended)))
 
 
 def _audit_lock(scope: str, email: str, address: str, failures: int, now: datetime) -> None:

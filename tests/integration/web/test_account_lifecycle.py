@@ -3,6 +3,7 @@ email and per client address, in the database (every web worker sees them), audi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,3 +174,19 @@ def test_one_principal_through_the_cli_the_api_and_the_ui(attempt, app, client, 
         actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.subject == "principal:Lena")
                                      .order_by(AuditEvent.seq)).all()
     assert actions == ["token.created", "account.created", "account.signed_in", "account.disabled", "token.revoked"]
+
+
+def test_concurrent_failures_start_one_lock_and_never_fail(attempt, app, make_account, password):
+    """Web workers failing sign-ins for the same email at once (real concurrency on PostgreSQL): every answer is
+    a 401 or a 429, never an error, and one lock is started and audited."""
+    email = make_account("admin")
+
+    def fail_three_times(_: int) -> list[int]:
+        client = app.test_client()
+        return [attempt(client, email, WRONG).status_code for _ in range(3)]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = [status for batch in pool.map(fail_three_times, range(6)) for status in batch]
+    assert set(statuses) <= {401, 429} and 429 in statuses, statuses
+    assert len(locks(app)) == 1
+    assert attempt(app.test_client(), email, password).status_code == 429
