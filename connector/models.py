@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -264,6 +265,15 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class DeliveryStatus(StrEnum):
+    """Where an outbox row stands (a ``StrEnum``: equal to the strings stored and sent in JSON)."""
+
+    PENDING = "pending"  # waiting to be sent, or leased by a worker sending it (``lease_until``)
+    DELIVERED = "delivered"
+    DEAD = "dead"  # failed for good, or still failing at its deadline: an admin may retry it
+    SUPERSEDED = "superseded"  # a newer change to the same (request, target) replaced it before it was sent
+
+
 class Delivery(db.Model):  # type: ignore[name-defined,misc]
     """An outbox row: one change to send to one target, written in the transaction of the change."""
 
@@ -275,7 +285,7 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # pending|sending|delivered|dead|superseded
+    status: Mapped[str] = mapped_column(String(20), index=True)  # a DeliveryStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

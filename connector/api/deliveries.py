@@ -13,7 +13,7 @@ from connector.api.blueprint import make_blueprint
 from connector.api.pagination import PageArgs, decode_cursor, encode_cursor, page
 from connector.auth import current_principal, requires
 from connector.db import db
-from connector.models import Delivery, DeliveryTarget, EntitlementBoundary, ExceptionRequest
+from connector.models import Delivery, DeliveryStatus, DeliveryTarget, EntitlementBoundary, ExceptionRequest
 from connector.outbox import billing_payload
 from connector.representation import iso
 
@@ -21,7 +21,7 @@ blp = make_blueprint("deliveries", __name__, "Deliveries to sources and billing;
 
 
 class DeliveryListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(("pending", "delivered", "dead", "superseded")))
+    status = fields.String(validate=validate.OneOf(tuple(DeliveryStatus)))
     target = fields.String()
     request = fields.String(metadata={"description": "request id or key"})
 

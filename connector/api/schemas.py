@@ -5,8 +5,9 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from connector.governance.policy import BANDS, COMMITTEE_ROLES, DIMENSIONS
-from connector.governance.review import OUTCOMES, STATES, VOTE_CHOICES
+from connector.governance.review import OUTCOMES, VOTE_CHOICES
 from connector.governance.schema import RequestFieldsSchema
+from connector.governance.states import STATES
 
 
 def required_text() -> fields.String:

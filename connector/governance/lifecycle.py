@@ -10,9 +10,6 @@ from connector.governance.errors import InvalidInput, StateConflict
 from connector.governance.policy import Policy
 from connector.governance.review import check_period
 
-DISPUTABLE = ("approved", "denied", "revoked", "expired")
-WITHDRAWABLE = ("needs_info", "in_review")
-
 
 def require_state(action: str, state: str, allowed: tuple[str, ...]) -> None:
     if state not in allowed:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.governance.states import OPEN_STATES
+
 APPROVING_OUTCOMES = frozenset({"approved", "approved_with_conditions"})
 OUTCOMES = ("approved", "approved_with_conditions", "denied")
-OPEN_STATES = ("needs_info", "in_review")
 TRACKS = ("fast", "standard")
 PERIODS = ("week", "month", "quarter", "year")
 

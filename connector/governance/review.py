@@ -13,13 +13,12 @@ from connector.governance.errors import InvalidInput, NotPermitted, StateConflic
 from connector.governance.paths import flatten_errors
 from connector.governance.policy import Policy
 from connector.governance.schema import TermsSchema, dump_terms
+from connector.governance.states import RequestState
 
 VOTE_CHOICES = ("approve", "reject", "request_info")
 OUTCOMES = ("approved", "approved_with_conditions", "denied")
 APPROVALS = ("approved", "approved_with_conditions")
 RENEWAL_MODES = ("none", "manual", "auto")
-STATES = ("needs_info", "in_review", "approved", "denied", "withdrawn", "expired", "revoked")
-OPEN_STATES = ("needs_info", "in_review")
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def check_vote(state: str, holder_roles: Sequence[str], role: str, vote: str, ra
         raise NotPermitted("committee_role_not_held",
                            f"You do not hold the committee role '{role}'.",
                            {"role": role, "held": list(holder_roles)})
-    if state != "in_review":
+    if state != RequestState.IN_REVIEW:
         raise StateConflict("not_in_review", f"Votes are taken only in review; this request is {state}.",
                             {"state": state})
     if vote in ("reject", "request_info") and not (rationale or "").strip():
@@ -75,7 +74,7 @@ def check_decision(
     if policy.chair not in holder_roles:
         raise NotPermitted("chair_only", f"Only the chair ({policy.chair}) records decisions.",
                            {"chair": policy.chair})
-    if state != "in_review":
+    if state != RequestState.IN_REVIEW:
         raise StateConflict("not_in_review", f"Only a request in review can be decided; this one is {state}.",
                             {"state": state})
     if outcome in APPROVALS and track != "fast":

@@ -17,7 +17,7 @@ from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
 from connector.governance.policy import parse_policy
-from connector.models import Connection, Delivery, DeliveryTarget, MappingVersion, Principal
+from connector.models import Connection, Delivery, DeliveryStatus, DeliveryTarget, MappingVersion, Principal
 from connector.nesting import MAX_DEPTH, deep_path
 from connector.policy_store import current_policy, store_policy
 from connector.sources import SourceError
@@ -311,7 +311,8 @@ def policy_post() -> Response | tuple[str, int]:
 
 # --- deliveries ------------------------------------------------------------------------------------------------
 
-DELIVERY_STATUSES = ("dead", "pending", "delivered", "superseded")
+#: the page's tabs, dead first (the page opens on them)
+DELIVERY_STATUSES = (DeliveryStatus.DEAD, *(s for s in DeliveryStatus if s != DeliveryStatus.DEAD))
 
 
 @bp.route("/admin/deliveries")

@@ -13,6 +13,7 @@ from connector.db import db
 from connector.governance import review
 from connector.governance.communications import communications
 from connector.governance.errors import GovernanceError, InvalidInput
+from connector.governance.states import STATES
 from connector.models import AuditEvent, ExceptionRequest, Principal, utcnow
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
@@ -46,8 +47,8 @@ def queue() -> str:
 @requires_sign_in(*READERS)
 def requests_list() -> str:
     state = request.args.get("state") or None
-    if state is not None and state not in review.STATES:
-        abort(400, f"Unknown state '{state}'. Use one of: {', '.join(review.STATES)}.")
+    if state is not None and state not in STATES:
+        abort(400, f"Unknown state '{state}'. Use one of: {', '.join(STATES)}.")
     before = position_arg()
     query = select(ExceptionRequest)
     if state:
@@ -57,7 +58,7 @@ def requests_list() -> str:
     rows = db.session.scalars(query.order_by(ExceptionRequest.pk.desc()).limit(PAGE_SIZE + 1)).all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return render_template("web/requests.html", rows=rows, state=state, states=review.STATES, now=utcnow(),
+    return render_template("web/requests.html", rows=rows, state=state, states=STATES, now=utcnow(),
                            next_before=rows[-1].pk if more and rows else None)
 
 
