@@ -6,14 +6,26 @@ Admins edit the templates, so they run sandboxed: no attribute access to interna
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from connector.governance.errors import StateConflict
 
-if TYPE_CHECKING:
-    from connector.governance.policy import Policy
+
+class Templates(Protocol):
+    """What rendering needs of a policy (``connector.governance.policy.Policy`` is one): the policy validates its
+    templates through this module while it is being parsed, so this module cannot import the policy's."""
+
+    @property
+    def templates(self) -> Mapping[str, str]: ...
+
+    @property
+    def sla(self) -> Mapping[str, Any]: ...
+
+    @property
+    def version(self) -> int: ...
+
 
 _env = ImmutableSandboxedEnvironment(autoescape=False, trim_blocks=False, keep_trailing_newline=False)
 _lenient_env = ImmutableSandboxedEnvironment(autoescape=False)
@@ -39,7 +51,7 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     return _env.from_string(template).render(**context).strip() + "\n"
 
 
-def _render_policy_template(policy: Policy, name: str, context: Mapping[str, Any]) -> str:
+def _render_policy_template(policy: Templates, name: str, context: Mapping[str, Any]) -> str:
     """One of the policy's templates for a real decision. A template can pass the trial renders and still fail
     on a real request's values (a filter given a value of another type): the decision is then refused, with
     the template named, rather than recorded with a missing message."""
@@ -54,7 +66,7 @@ def _render_policy_template(policy: Policy, name: str, context: Mapping[str, Any
         ) from exc
 
 
-def communications(policy: Policy, request: Mapping[str, Any], decision: Mapping[str, Any],
+def communications(policy: Templates, request: Mapping[str, Any], decision: Mapping[str, Any],
                    entitlement: Mapping[str, Any] | None) -> tuple[str, str]:
     """(customer summary, internal note) for one decision version."""
     context = {
@@ -92,7 +104,7 @@ _FULL_REQUEST = {
 _DENIAL = {"outcome": "denied", "rationale": "Sample rationale", "decided_by": "chair"}
 
 
-def check_templates(policy: Policy) -> dict[str, str]:
+def check_templates(policy: Templates) -> dict[str, str]:
     """Compile and trial-render each template for a sparse approval, a full one and a denial; returns
     ``{template name: problem}``. Any exception counts (a template may divide, format or index)."""
     trials = [

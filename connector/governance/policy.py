@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from connector.governance.communications import check_templates
 from connector.governance.errors import InvalidInput
 from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.paths import flatten_errors
@@ -281,8 +282,6 @@ def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
             {"fields": fields_},
         ) from exc
     policy = Policy(data=data, document=text, version=version)
-    from connector.governance.communications import check_templates
-
     template_errors = check_templates(policy)
     if template_errors:
         raise InvalidInput(

@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from connector.governance.fields import DATA_SENSITIVITY
+from connector.governance.paths import flatten_errors
 
 _list = fields.List
 #: The largest whole number stored (a signed 64-bit column or JSON integer): larger values are refused, not lost.
@@ -147,8 +148,6 @@ def load_lenient(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 
     Used for records from a source: a bad value must not lose the record, it makes it ``needs_info``.
     """
-    from connector.governance.paths import flatten_errors
-
     try:
         return load_fields(data), {}
     except ValidationError as exc:
