@@ -62,14 +62,23 @@ def _as_set(values: Any) -> set[str]:
 
 def find_conflicts(fields: Mapping[str, Any]) -> list[Conflict]:
     """Contradictions in a request, each with a stable code."""
-    out: list[Conflict] = []
-    start, end = fields.get("requested_start"), fields.get("requested_end")
-    if start and end and end < start:
-        out.append(Conflict("end_before_start",
-                            f"requested_end {end} is before requested_start {start}.",
-                            ("requested_start", "requested_end")))
     base: Mapping[str, Any] = fields.get("baseline_terms") or {}
     want: Mapping[str, Any] = fields.get("requested_terms") or {}
+    return [*_period_conflicts(fields), *_terms_conflicts(base, want), *_licensed_conflicts(base, want),
+            *_category_conflicts(fields, want)]
+
+
+def _period_conflicts(fields: Mapping[str, Any]) -> list[Conflict]:
+    start, end = fields.get("requested_start"), fields.get("requested_end")
+    if start and end and end < start:
+        return [Conflict("end_before_start", f"requested_end {end} is before requested_start {start}.",
+                         ("requested_start", "requested_end"))]
+    return []
+
+
+def _terms_conflicts(base: Mapping[str, Any], want: Mapping[str, Any]) -> list[Conflict]:
+    """Requested terms that are no more than the licensed ones: within the license, not an exception."""
+    out: list[Conflict] = []
     if want.get("seats") is not None and base.get("seats") is not None and want["seats"] <= base["seats"]:
         out.append(Conflict("seats_not_increased",
                             f"Requested seats ({want['seats']}) are not above the licensed "
@@ -80,6 +89,11 @@ def find_conflicts(fields: Mapping[str, Any]) -> list[Conflict]:
                             f"Requested term_end {want['term_end']} is not after the licensed "
                             f"{base['term_end']}.",
                             ("requested_terms.term_end", "baseline_terms.term_end")))
+    return out
+
+
+def _licensed_conflicts(base: Mapping[str, Any], want: Mapping[str, Any]) -> list[Conflict]:
+    out: list[Conflict] = []
     for key in ("environments", "regions", "features"):
         asked = _as_set(want.get(key))
         if asked and asked <= _as_set(base.get(key)):
@@ -87,8 +101,11 @@ def find_conflicts(fields: Mapping[str, Any]) -> list[Conflict]:
                                 f"Every requested {key[:-1]} ({', '.join(sorted(asked))}) is already in "
                                 "the current license.",
                                 (f"requested_terms.{key}", f"baseline_terms.{key}")))
-    if fields.get("category") == "term_extension" and not want.get("term_end"):
-        out.append(Conflict("term_extension_without_term_end",
-                            "A term extension must say the requested term_end.",
-                            ("requested_terms.term_end",)))
     return out
+
+
+def _category_conflicts(fields: Mapping[str, Any], want: Mapping[str, Any]) -> list[Conflict]:
+    if fields.get("category") == "term_extension" and not want.get("term_end"):
+        return [Conflict("term_extension_without_term_end", "A term extension must say the requested term_end.",
+                         ("requested_terms.term_end",))]
+    return []

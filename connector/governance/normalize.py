@@ -134,20 +134,7 @@ def normalize(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     for key, value in fields.items():
         kind = type(value)
         if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):  # ABC checks are slow
-            checks = NESTED.get(key) or {}
-            group_typed: dict[str, Any] = {}
-            group_stored: dict[str, Any] = {}
-            for sub, sub_value in value.items():
-                if sub_value is None or sub_value == [] or sub_value == "":
-                    continue
-                check = checks.get(sub)
-                if check is None:
-                    errors[f"{key}.{sub}"] = "Unknown field."
-                    continue
-                try:
-                    group_typed[sub], group_stored[sub] = check(sub_value)
-                except ValueError as exc:
-                    errors[f"{key}.{sub}"] = str(exc)
+            group_typed, group_stored = _normalize_group(key, value, errors)
             if group_typed:
                 typed[key], stored[key] = group_typed, group_stored
         elif value is None or value == [] or value == "":
@@ -162,3 +149,23 @@ def normalize(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
             except ValueError as exc:
                 errors[key] = str(exc)
     return typed, stored, errors
+
+
+def _normalize_group(key: str, value: Mapping[str, Any], errors: dict[str, str]) -> tuple[dict[str, Any],
+                                                                                         dict[str, Any]]:
+    """One group of fields (``customer``): its typed and stored values; problems go into ``errors``."""
+    checks = NESTED.get(key) or {}
+    typed: dict[str, Any] = {}
+    stored: dict[str, Any] = {}
+    for sub, sub_value in value.items():
+        if sub_value is None or sub_value == [] or sub_value == "":
+            continue
+        check = checks.get(sub)
+        if check is None:
+            errors[f"{key}.{sub}"] = "Unknown field."
+            continue
+        try:
+            typed[sub], stored[sub] = check(sub_value)
+        except ValueError as exc:
+            errors[f"{key}.{sub}"] = str(exc)
+    return typed, stored

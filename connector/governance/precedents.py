@@ -137,41 +137,57 @@ def _within(ratio: float) -> str | None:
 
 
 def _similarity(target: _Profile, other: _Profile) -> tuple[float, list[str]]:
+    """The additive score of the module's table, each signal with its reason."""
     score = 0.0
     reasons: list[str] = []
-    if target.category and target.category == other.category:
-        score += WEIGHT_CATEGORY
-        reasons.append("same category")
-    union = target.term_keys | other.term_keys
-    if union:
-        shared = len(target.term_keys & other.term_keys)
-        if shared:
-            score += WEIGHT_TERMS * shared / len(union)
-            reasons.append(f"{shared} of {len(union)} term keys shared")
-    pair: tuple[float, float] | None = None
-    if target.revenue is not None and other.revenue is not None and target.currency == other.currency:
-        pair = (target.revenue, other.revenue)
-    elif target.revenue_base is not None and other.revenue_base is not None:
-        pair = (target.revenue_base, other.revenue_base)
-    if pair is not None:
-        ratio = _ratio(*pair)
-        score += WEIGHT_REVENUE * _closeness(ratio)
-        if within := _within(ratio):
-            reasons.append(f"revenue {within}")
-    size: tuple[str, float, float] | None = None
-    if target.seats is not None and other.seats is not None:
-        size = ("seats", target.seats, other.seats)
-    elif target.user_base is not None and other.user_base is not None:
-        size = ("user base", target.user_base, other.user_base)
-    if size is not None:
-        ratio = _ratio(size[1], size[2])
-        score += WEIGHT_SIZE * _closeness(ratio)
-        if within := _within(ratio):
-            reasons.append(f"{size[0]} {within}")
-    if target.segment and target.segment == other.segment:
-        score += WEIGHT_SEGMENT
-        reasons.append("same segment")
+    for points, reason in (_same(WEIGHT_CATEGORY, target.category, other.category, "same category"),
+                           _terms(target, other), _revenue(target, other), _size(target, other),
+                           _same(WEIGHT_SEGMENT, target.segment, other.segment, "same segment")):
+        score += points
+        if reason:
+            reasons.append(reason)
     return round(min(score, 1.0), 3), reasons
+
+
+#: one signal: the points earned (its weight times its credit) and the reason shown (None: none to show)
+_Signal = tuple[float, str | None]
+_NOTHING: _Signal = (0.0, None)
+
+
+def _same(weight: float, mine: str | None, theirs: str | None, reason: str) -> _Signal:
+    return (weight, reason) if mine and mine == theirs else _NOTHING
+
+
+def _terms(target: _Profile, other: _Profile) -> _Signal:
+    union = target.term_keys | other.term_keys
+    shared = len(target.term_keys & other.term_keys)
+    if not shared:
+        return _NOTHING
+    return WEIGHT_TERMS * shared / len(union), f"{shared} of {len(union)} term keys shared"
+
+
+def _revenue(target: _Profile, other: _Profile) -> _Signal:
+    """Amounts in the same currency, else both converted to the base currency."""
+    if target.revenue is not None and other.revenue is not None and target.currency == other.currency:
+        return _closeness_signal(WEIGHT_REVENUE, "revenue", target.revenue, other.revenue)
+    if target.revenue_base is not None and other.revenue_base is not None:
+        return _closeness_signal(WEIGHT_REVENUE, "revenue", target.revenue_base, other.revenue_base)
+    return _NOTHING
+
+
+def _size(target: _Profile, other: _Profile) -> _Signal:
+    """Requested seats when both ask for seats, else the user base."""
+    if target.seats is not None and other.seats is not None:
+        return _closeness_signal(WEIGHT_SIZE, "seats", target.seats, other.seats)
+    if target.user_base is not None and other.user_base is not None:
+        return _closeness_signal(WEIGHT_SIZE, "user base", target.user_base, other.user_base)
+    return _NOTHING
+
+
+def _closeness_signal(weight: float, name: str, a: float, b: float) -> _Signal:
+    ratio = _ratio(a, b)
+    within = _within(ratio)
+    return weight * _closeness(ratio), f"{name} {within}" if within else None
 
 
 def _moment(value: Any) -> datetime | None:

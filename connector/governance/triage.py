@@ -22,18 +22,21 @@ def derived_values(fields: Mapping[str, Any], policy: Policy) -> dict[str, Any]:
         "revenue_base": policy.to_base_currency(revenue.get("amount"), revenue.get("currency")),
         "duration_days": (end - start).days if start and end else None,
         "requested_keys": sorted(k for k, v in want.items() if v not in (None, [], "")),
+        **_seat_increase(base.get("seats"), want.get("seats")),
     }
-    if want.get("seats") is not None and base.get("seats") is not None:
-        out["seat_increase"] = want["seats"] - base["seats"]
-        out["seat_increase_ratio"] = (
-            (want["seats"] - base["seats"]) / base["seats"] if base["seats"] else float(want["seats"] > 0)
-        )
-    else:
-        out["seat_increase"] = out["seat_increase_ratio"] = None
     for key in ("regions", "environments", "features"):
         licensed = {str(v).lower() for v in base.get(key) or ()}
         out[f"new_{key}"] = [v for v in want.get(key) or () if str(v).lower() not in licensed]
     return out
+
+
+def _seat_increase(licensed: Any, requested: Any) -> dict[str, Any]:
+    """How many seats more than licensed, absolutely and as a ratio (none when either is unknown)."""
+    if requested is None or licensed is None:
+        return {"seat_increase": None, "seat_increase_ratio": None}
+    increase = requested - licensed
+    return {"seat_increase": increase,
+            "seat_increase_ratio": increase / licensed if licensed else float(requested > 0)}
 
 
 def _value(fields: Mapping[str, Any], derived: Mapping[str, Any], name: str) -> Any:
@@ -80,80 +83,66 @@ def _program(policy: Policy) -> list[_Rule]:
 
 
 def _predicate(op: str, expected: Any) -> Callable[[Any], bool]:
-    """The rule's test as one closure (chosen once per policy, not per record and rule)."""
+    """The rule's test as one closure (chosen once per policy, not per record and rule). The policy's schema
+    has checked ``expected`` fits ``op`` (a list for the set operators, a number for the comparisons)."""
     if op == "present":
         return lambda actual: actual not in (None, "", [], {})
-    if op in ("in", "not_in") and isinstance(expected, (list, tuple, set, frozenset)):
-        try:
-            options: Any = frozenset(expected)
-        except TypeError:
-            options = expected
-        listed = list(expected)
-
-        def member(actual: Any) -> bool:
-            try:
-                return actual in options
-            except TypeError:  # an unhashable value (a list) is compared item by item
-                return actual in listed
-
-        if op == "in":
-            return lambda actual: actual is not None and member(actual)
-        return lambda actual: actual is not None and not member(actual)
+    if op in ("in", "not_in"):
+        return _membership(expected, wanted=op == "in")
     if op == "contains_any":
-        wanted = frozenset(str(v).lower() for v in expected)
-
-        def contains_any(actual: Any) -> bool:
-            if actual is None:
-                return False
-            have = actual if isinstance(actual, (list, tuple, set)) else [actual]
-            return any(str(v).lower() in wanted for v in have)
-
-        return contains_any
+        return _contains_any(expected)
     if op == "eq":
         return lambda actual: actual is not None and bool(actual == expected)
     if op == "ne":
         return lambda actual: actual is not None and bool(actual != expected)
-    if op in _COMPARE:
-        compare, bound = _COMPARE[op], expected if isinstance(expected, int) else Decimal(str(expected))
+    return _numeric(_COMPARE[op], expected)
 
-        def numeric(actual: Any) -> bool:
-            if actual is None:
-                return False
-            return bool(compare(actual if isinstance(actual, (Decimal, int)) else Decimal(str(actual)), bound))
 
-        return numeric
-    return lambda actual: _holds(op, actual, expected)
+def _membership(expected: Any, *, wanted: bool) -> Callable[[Any], bool]:
+    """``in`` (``wanted``) or ``not_in`` a list of values; a missing value is neither."""
+    listed = list(expected)
+    try:
+        options: Any = frozenset(listed)
+    except TypeError:  # the list holds an unhashable value (a list)
+        options = listed
+
+    def member(actual: Any) -> bool:
+        if actual is None:
+            return False
+        try:
+            return (actual in options) is wanted
+        except TypeError:  # an unhashable value (a list) is compared item by item
+            return (actual in listed) is wanted
+
+    return member
+
+
+def _contains_any(expected: Any) -> Callable[[Any], bool]:
+    """Whether the value, or one of its items, is one of ``expected`` (without regard to case)."""
+    wanted = frozenset(str(v).lower() for v in expected)
+
+    def contains_any(actual: Any) -> bool:
+        if actual is None:
+            return False
+        have = actual if isinstance(actual, (list, tuple, set)) else [actual]
+        return any(str(v).lower() in wanted for v in have)
+
+    return contains_any
+
+
+def _numeric(compare: Callable[[Any, Any], Any], expected: Any) -> Callable[[Any], bool]:
+    bound = expected if isinstance(expected, int) else Decimal(str(expected))
+
+    def numeric(actual: Any) -> bool:
+        if actual is None:
+            return False
+        return bool(compare(actual if isinstance(actual, (Decimal, int)) else Decimal(str(actual)), bound))
+
+    return numeric
 
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt,
                                                   "lte": operator.le}
-
-
-def _holds(op: str, actual: Any, expected: Any) -> bool:
-    if op == "present":
-        return actual not in (None, "", [], {})
-    if actual is None:
-        return False
-    if op == "eq":
-        return bool(actual == expected)
-    if op == "ne":
-        return bool(actual != expected)
-    if op == "in":
-        return actual in expected
-    if op == "not_in":
-        return actual not in expected
-    if op == "contains_any":
-        have = {str(v).lower() for v in (actual if isinstance(actual, (list, tuple, set)) else [actual])}
-        return bool(have & {str(v).lower() for v in expected})
-    number = actual if isinstance(actual, (Decimal, int)) else Decimal(str(actual))
-    bound = expected if isinstance(expected, int) else Decimal(str(expected))
-    if op == "gt":
-        return bool(number > bound)
-    if op == "gte":
-        return bool(number >= bound)
-    if op == "lt":
-        return bool(number < bound)
-    return bool(number <= bound)
 
 
 @dataclass(frozen=True)

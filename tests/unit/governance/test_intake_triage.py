@@ -107,11 +107,31 @@ def test_governance_package_imports_no_framework():
     assert offenders == []
 
 
+def _holds(op, actual, expected):
+    """The rule semantics, as the policy's comments state them: the oracle the compiled closures must match."""
+    from decimal import Decimal
+
+    if op == "present":
+        return actual not in (None, "", [], {})
+    if actual is None:
+        return False
+    if op in ("eq", "ne"):
+        return bool(actual == expected) is (op == "eq")
+    if op in ("in", "not_in"):
+        return (actual in expected) is (op == "in")
+    if op == "contains_any":
+        have = {str(v).lower() for v in (actual if isinstance(actual, (list, tuple, set)) else [actual])}
+        return bool(have & {str(v).lower() for v in expected})
+    number = actual if isinstance(actual, (Decimal, int)) else Decimal(str(actual))
+    bound = expected if isinstance(expected, int) else Decimal(str(expected))
+    return {"gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound}[op]
+
+
 def test_compiled_rule_predicates_agree_with_the_rule_semantics():
     """Risk rules are compiled to closures once per policy; each must decide exactly as the rule reads."""
     from decimal import Decimal
 
-    from connector.governance.triage import _holds, _predicate
+    from connector.governance.triage import _predicate
 
     actuals = [None, "", [], {}, 0, 5, 10, Decimal("9.5"), 2.5, True, "EMEA", "emea", ["EMEA", "APAC"], ["x"],
                ("APAC",), "regulated", 250000]
