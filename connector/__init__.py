@@ -12,11 +12,14 @@ from flask import Flask, request
 from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
 
+from connector import audit, cli, web
 from connector import config as config_module
+from connector.api import API_PREFIX, handle_http_exception, handle_unexpected, init_api
+from connector.config import EXTENSION_KEY
+from connector.db import configure_sqlite, db
+from connector.observability import configure_logging, metrics_blueprint
 
-__all__ = ["LicenseExceptionConnector", "create_app"]
-
-EXTENSION_KEY = "license_exception_connector"
+__all__ = ["EXTENSION_KEY", "LicenseExceptionConnector", "create_app"]
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
@@ -41,36 +44,36 @@ class LicenseExceptionConnector:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        from connector import audit, cli, web
-        from connector.api import init_api
-        from connector.db import configure_sqlite, db
-
         for key, value in config_module.DEFAULTS.items():
             app.config.setdefault(key, value)
-        url = app.config.get("CONNECTOR_DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
-        if not url:
-            Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{Path(app.instance_path) / 'connector.db'}"
-        url = normalize_database_url(str(url))
-        app.config["CONNECTOR_DATABASE_URL"] = url
-        app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-            "pool_pre_ping": True, "json_serializer": _json_text, "json_deserializer": orjson.loads})
-        app.config["SQLALCHEMY_ECHO"] = bool(app.config.get("CONNECTOR_SQL_ECHO"))
+        _configure_database(app)
+        settings = config_module.install(app)  # once: everything below and every request reads these
+        app.config["SQLALCHEMY_ECHO"] = settings.sql_echo
         db.init_app(app)
         with app.app_context():
             configure_sqlite(db.engine)
         audit.install_session_hooks()
         Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
         api = init_api(app)
-        from connector.observability import configure_logging, metrics_blueprint
-
         configure_logging(app)
-        app.register_blueprint(metrics_blueprint(app), url_prefix=app.config.get("CONNECTOR_URL_PREFIX") or None)
+        app.register_blueprint(metrics_blueprint(app), url_prefix=settings.url_prefix or None)
         app.cli.add_command(cli.connector_group)
         web.init_web(app)
         _json_routing_errors(app)
-        app.extensions[EXTENSION_KEY] = {"api": api, "migrations": MIGRATIONS_DIR}
+        app.extensions[EXTENSION_KEY].update({"api": api, "migrations": MIGRATIONS_DIR})
+
+
+def _configure_database(app: Flask) -> None:
+    """The database URL (a SQLite file in the instance folder when none is given) and the engine's options."""
+    url = app.config.get("CONNECTOR_DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'connector.db'}"
+    url = normalize_database_url(str(url))
+    app.config["CONNECTOR_DATABASE_URL"] = url
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "pool_pre_ping": True, "json_serializer": _json_text, "json_deserializer": orjson.loads})
 
 
 def _json_routing_errors(app: Flask) -> None:
@@ -79,9 +82,7 @@ def _json_routing_errors(app: Flask) -> None:
     A path no route matches belongs to no blueprint, so the API blueprints' own handlers never see it; this one
     is app-wide but answers only under the prefix and hands everything else to the handler the host app had
     registered before (or to Flask's default)."""
-    from connector.api import API_PREFIX, handle_http_exception
-
-    prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
+    prefix = config_module.settings(app).url_prefix + API_PREFIX
     previous = app.error_handler_spec.get(None, {}).get(None, {}).get(HTTPException)
 
     @app.errorhandler(HTTPException)
@@ -101,7 +102,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not key.startswith(config_module.PREFIX):
             app.config[key] = value
     LicenseExceptionConnector(app)
-    from connector.api import handle_unexpected
-
     app.register_error_handler(Exception, handle_unexpected)  # standalone: any bug answers as JSON
     return app

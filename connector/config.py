@@ -1,16 +1,25 @@
 """Configuration: defaults overlaid with ``CONNECTOR_*`` environment variables or a mapping.
 
 ``create_app(config)`` and the environment take the same keys, so tests, users' scripts and deployments
-configure the connector the same way.
+configure the connector the same way. ``init_app`` resolves them once into a frozen, typed ``Settings`` (the
+defaults live only in ``DEFAULTS``); code reads ``settings()``, never ``current_app.config`` with a default of
+its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from flask import Flask, current_app
+
 PREFIX = "CONNECTOR_"
+#: where ``init_app`` keeps the connector's state (``settings``, ``api``, ``migrations``) in ``app.extensions``
+EXTENSION_KEY = "license_exception_connector"
 
 DEFAULTS: dict[str, Any] = {
     "CONNECTOR_DATABASE_URL": None,  # None: SQLite file in the instance folder
@@ -34,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_METRICS_TOKEN": None,
     "CONNECTOR_SMTP_URL": None,
     "CONNECTOR_MAIL_FROM": "license-connector@localhost",
+    "CONNECTOR_OIDC_ISSUER": None,
+    "CONNECTOR_OIDC_CLIENT_ID": None,
+    "CONNECTOR_OIDC_CLIENT_SECRET": None,
 }
 
 #: Keys parsed from strings when they come from the environment.
@@ -67,3 +79,103 @@ def resolve(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, st
     for key, value in (overrides or {}).items():
         merged[key] = _coerce(key, value)
     return merged
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every ``CONNECTOR_*`` setting, typed, read once from the app's resolved config (see ``DEFAULTS``)."""
+
+    database_url: str
+    secret_key: str | None
+    encryption_keys: str
+    base_url: str
+    policy_file: str | None
+    billing_webhook_url: str | None
+    billing_webhook_secret: str | None
+    allowed_instance_hosts: tuple[str, ...]
+    url_prefix: str
+    max_body_bytes: int
+    key_prefix: str
+    log_format: str
+    delivery_max_age_hours: float
+    delivery_lease_seconds: float
+    delivery_batch_size: int
+    http_timeout: float
+    sync_interval_seconds: float
+    sql_echo: bool
+    metrics_token: str | None
+    smtp_url: str | None
+    mail_from: str
+    oidc_issuer: str | None
+    oidc_client_id: str | None
+    oidc_client_secret: str | None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """The settings in ``config`` (an app's config: host apps may set strings, as the environment does);
+        a key left out or set to ``None`` takes its default."""
+        values = {field.name: _value(config, PREFIX + field.name.upper()) for field in dataclasses.fields(cls)}
+        hosts = values["allowed_instance_hosts"]
+        if isinstance(hosts, str):
+            hosts = hosts.split(",")
+        return cls(
+            **{name: values[name] for name in _OPTIONAL_TEXT},
+            database_url=str(values["database_url"] or ""),
+            encryption_keys=str(values["encryption_keys"] or "").strip(),
+            base_url=str(values["base_url"] or ""),
+            allowed_instance_hosts=tuple(h.strip() for h in hosts or () if h and h.strip()),
+            url_prefix=str(values["url_prefix"] or ""),
+            max_body_bytes=int(values["max_body_bytes"]),
+            key_prefix=str(values["key_prefix"]),
+            log_format=str(values["log_format"]).lower(),
+            delivery_max_age_hours=float(values["delivery_max_age_hours"]),
+            delivery_lease_seconds=float(values["delivery_lease_seconds"]),
+            delivery_batch_size=max(1, int(values["delivery_batch_size"])),
+            http_timeout=float(values["http_timeout"]),
+            sync_interval_seconds=float(values["sync_interval_seconds"]),
+            sql_echo=bool(values["sql_echo"]),
+            mail_from=str(values["mail_from"]),
+        )
+
+    @property
+    def public_url(self) -> str:
+        """The connector's public URL with its mount point (links written to sources, webhook endpoints)."""
+        return self.base_url.rstrip("/") + self.url_prefix
+
+    @property
+    def delivery_max_age(self) -> timedelta:
+        return timedelta(hours=self.delivery_max_age_hours)
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
+
+#: settings kept as given, ``None`` when unset
+_OPTIONAL_TEXT = ("secret_key", "policy_file", "billing_webhook_url", "billing_webhook_secret", "metrics_token",
+                  "smtp_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret")
+
+
+def _value(config: Mapping[str, Any], key: str) -> Any:
+    value = config.get(key)
+    return DEFAULTS[key] if value is None else _coerce(key, value)
+
+
+def install(app: Flask) -> Settings:
+    """Build the app's settings from its config (``init_app`` calls this once, after applying defaults)."""
+    built = Settings.from_config(app.config)
+    app.extensions.setdefault(EXTENSION_KEY, {})["settings"] = built
+    return built
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app``, by default the current app's."""
+    target = current_app if app is None else app
+    return target.extensions[EXTENSION_KEY]["settings"]  # type: ignore[no-any-return]
+
+
+def reconfigure(app: Flask, **values: Any) -> Settings:
+    """Change settings of an app already made (a test, or the demo once its server's port is known): the app's
+    config and its ``Settings`` change together. Nothing else changes a running app's settings."""
+    app.config.update({key: _coerce(key, value) for key, value in values.items()})
+    return install(app)

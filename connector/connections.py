@@ -16,6 +16,7 @@ from marshmallow import fields as mfields
 from sqlalchemy import CursorResult, select, update
 
 from connector import audit
+from connector.config import settings
 from connector.db import READ_ONLY, db, released
 from connector.governance.errors import GovernanceError, InvalidInput, StateConflict
 from connector.governance.fields import GOVERNANCE_FIELDS, OUTBOUND_PATHS
@@ -57,8 +58,7 @@ def connection_view(conn: Connection) -> dict[str, Any]:
 
 
 def webhook_url(conn: Connection) -> str:
-    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
-    return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/webhooks/{conn.kind}/{conn.name}"
+    return f"{settings().public_url}/webhooks/{conn.kind}/{conn.name}"
 
 
 def _refuse_managed(kind: SourceKind, values: Mapping[str, Any]) -> None:
@@ -170,14 +170,12 @@ class ConnectionTokenStore:
 def context(conn: Connection, *, with_mapping: bool = True) -> ConnectionContext:
     """What the source kind needs; ``with_mapping=False`` skips loading the mapping where nothing reads it
     (verifying and storing a push: the hot path of webhooks)."""
-    hosts = tuple(h.strip() for h in str(current_app.config.get("CONNECTOR_ALLOWED_INSTANCE_HOSTS") or "").split(",")
-                  if h.strip())
+    config = settings()
     return ConnectionContext(
         id=conn.id, name=conn.name, kind=conn.kind, settings={**(conn.settings or {}), **(conn.secrets or {})},
         token_store=ConnectionTokenStore(current_app._get_current_object(), conn.id),  # type: ignore[attr-defined]
-        base_url=str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
-        + str(current_app.config.get("CONNECTOR_URL_PREFIX") or ""),
-        allowed_instance_hosts=hosts, http_timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30)),
+        base_url=config.public_url, allowed_instance_hosts=config.allowed_instance_hosts,
+        http_timeout=config.http_timeout,
         mapping=resolved(conn, current_mapping(conn)[1]) if with_mapping and conn.mapping_version is not None
         else None,
     )
@@ -338,8 +336,7 @@ class AuthorizationRefused(GovernanceError):
 
 
 def redirect_uri() -> str:
-    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
-    return f"{base}{current_app.config.get('CONNECTOR_URL_PREFIX', '')}/oauth/callback"
+    return f"{settings().public_url}/oauth/callback"
 
 
 def start_authorization(conn: Connection, actor: str) -> str | None:

@@ -17,6 +17,8 @@ from flask import current_app
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from connector.config import settings
+
 log = logging.getLogger(__name__)
 _cache: dict[str, MultiFernet] = {}
 
@@ -26,7 +28,7 @@ class EncryptionKeyError(RuntimeError):
 
 
 def _keys_from_config() -> str:
-    configured = str(current_app.config.get("CONNECTOR_ENCRYPTION_KEYS") or "").strip()
+    configured = settings().encryption_keys
     if configured:
         return configured
     path = Path(current_app.instance_path) / "encryption.key"

@@ -29,6 +29,7 @@ from adapters.salesforce.sandbox_records import make_id
 from adapters.zendesk.sandbox import ZendeskSandbox
 from connector import audit, create_app
 from connector.auth import create_token
+from connector.config import reconfigure
 from connector.db import unit_of_work
 from connector.policy_store import ensure_default_policy
 from connector.web.accounts import create_account
@@ -289,7 +290,7 @@ class Demo:
     @staticmethod
     def _work(app: Any, stop: threading.Event) -> None:
         """The demo's worker while it keeps serving (the demo is the only process: SQLite, one worker)."""
-        app.config["CONNECTOR_SYNC_INTERVAL_SECONDS"] = 60
+        reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=60)
         run_worker(app, stop=stop, poll=1.0, job_interval=15.0)
 
     def _story(self, app: Any, story: Story, systems: Systems, today: date) -> None:

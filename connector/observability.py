@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from connector.config import settings
 from connector.db import db
 from connector.models import Connection, Delivery, InboundEvent, WorkerHeartbeat
 
@@ -80,7 +81,7 @@ def configure_logging(app: Flask) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
-    if str(app.config.get("CONNECTOR_LOG_FORMAT", "text")).lower() == "json":
+    if settings(app).log_format == "json":
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
         handler.addFilter(RedactingFilter())
@@ -150,7 +151,7 @@ def metrics_blueprint(app: Flask) -> Blueprint:
 
     @blp.route("/metrics")
     def metrics() -> Response:
-        token = current_app.config.get("CONNECTOR_METRICS_TOKEN")
+        token = settings().metrics_token
         if token and request.headers.get("Authorization") != f"Bearer {token}":
             return Response("metrics need 'Authorization: Bearer <CONNECTOR_METRICS_TOKEN>'\n", 401,
                             {"Content-Type": "text/plain"})

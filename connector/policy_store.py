@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from connector import audit
+from connector.config import settings
 from connector.db import db
 from connector.governance.policy import Policy, default_policy_text, parse_policy
 from connector.models import PolicyVersion
@@ -61,6 +61,6 @@ def ensure_default_policy(actor: str = "init") -> bool:
     """
     if current_version() is not None:
         return False
-    path = current_app.config.get("CONNECTOR_POLICY_FILE")
+    path = settings().policy_file
     store_policy(Path(path).read_text("utf-8") if path else default_policy_text(), actor)
     return True

@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-
+from connector.config import settings
 from connector.governance.schema import FIELD_NAMES
 from connector.models import Decision, EntitlementBoundary, ExceptionRequest, Vote, utcnow
-
-OPEN_STATES = ("needs_info", "in_review")
 
 
 def iso(value: Any) -> str | None:
@@ -18,9 +15,7 @@ def iso(value: Any) -> str | None:
 
 
 def request_url(req: ExceptionRequest) -> str:
-    base = str(current_app.config.get("CONNECTOR_BASE_URL") or "").rstrip("/")
-    prefix = str(current_app.config.get("CONNECTOR_URL_PREFIX") or "")
-    return f"{base}{prefix}/requests/{req.key}"
+    return f"{settings().public_url}/requests/{req.key}"
 
 
 def is_overdue(req: ExceptionRequest, now: datetime | None = None) -> bool:

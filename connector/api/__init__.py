@@ -10,6 +10,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from connector.api import audit, connections, deliveries, meta, policy, reports, requests, tokens, webhooks
 from connector.api.errors import error_response, handle_http_exception, handle_unexpected
+from connector.config import settings
 
 #: what the package's app factory and error handling take from here
 __all__ = ["API_PREFIX", "error_response", "handle_http_exception", "handle_unexpected", "init_api"]
@@ -25,7 +26,7 @@ class ConnectorApi(Api):
 
 
 def init_api(app: Flask) -> ConnectorApi:
-    prefix = app.config.get("CONNECTOR_URL_PREFIX", "") + API_PREFIX
+    prefix = settings(app).url_prefix + API_PREFIX
     app.config.setdefault("CONNECTOR_API_TITLE", "License Exception Connector")
     app.config.setdefault("CONNECTOR_API_VERSION", "v1")
     app.config.setdefault("CONNECTOR_OPENAPI_VERSION", "3.0.3")
@@ -43,7 +44,7 @@ def init_api(app: Flask) -> ConnectorApi:
     for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp,
                 tokens.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
-    root = app.config.get("CONNECTOR_URL_PREFIX", "")
+    root = settings(app).url_prefix
     for blp in (connections.oauth_blp, webhooks.blp):
         api.register_blueprint(blp, url_prefix=root or None)
     return api

@@ -5,7 +5,7 @@ Every route module makes its blueprint with ``make_blueprint``, so the checks an
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -21,6 +21,7 @@ from connector.api.errors import (
     handle_validation_error,
 )
 from connector.auth import AuthError, authorize_endpoint
+from connector.config import settings
 from connector.db import db
 from connector.governance.errors import GovernanceError
 
@@ -28,7 +29,7 @@ _BODY_TYPES = {"application/json", *YAML_TYPES}
 
 
 def before_api_request() -> Response | None:
-    request.max_content_length = int(current_app.config["CONNECTOR_MAX_BODY_BYTES"])
+    request.max_content_length = settings().max_body_bytes
     if request.blueprint and request.blueprint.endswith("webhooks"):
         request.get_data(cache=True)
         return None

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from connector.auth import AuthError
+from connector.config import settings
 from connector.db import db
 from connector.governance.errors import GovernanceError
 from connector.governance.paths import flatten_errors
@@ -51,7 +52,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
     if answer is not None:
         return answer
     if status == 413:
-        limit = current_app.config["CONNECTOR_MAX_BODY_BYTES"]
+        limit = settings().max_body_bytes
         return error_response(413, "body_too_large", f"The body is larger than {limit} bytes; send less.",
                               {"max_bytes": limit})
     message = data.get("message") or exc.description or exc.name

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from connector.cli import connector_group
+from connector.config import settings
 from connector.web import admin_views, audit_views, auth_views, metrics_views, review_views  # noqa: F401 (routes)
 from connector.web.blueprint import bp
 from connector.web.cli import users_group
@@ -19,18 +20,15 @@ __all__ = ["init_web"]
 
 
 def init_web(app: Flask) -> None:
-    app.config.setdefault("CONNECTOR_OIDC_ISSUER", None)
-    app.config.setdefault("CONNECTOR_OIDC_CLIENT_ID", None)
-    app.config.setdefault("CONNECTOR_OIDC_CLIENT_SECRET", None)
     # Flask's defaults are a cookie readable by script-free requests from anywhere: tighten them, but keep a
     # host application's own explicit choices.
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if str(app.config.get("CONNECTOR_BASE_URL") or "").lower().startswith("https://"):
+    if settings(app).base_url.lower().startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
     install(app)
     init_oidc(app)
-    app.register_blueprint(bp, url_prefix=app.config.get("CONNECTOR_URL_PREFIX") or None)
+    app.register_blueprint(bp, url_prefix=settings(app).url_prefix or None)
     if "users" not in connector_group.commands:
         connector_group.add_command(users_group)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
+from connector.config import settings
 from connector.db import db
 from connector.governance.errors import GovernanceError
 from connector.web.signin import current_user
@@ -48,7 +49,7 @@ class NulRefused(HTTPException):
 
 @bp.before_request
 def _check_form_post() -> None:
-    request.max_content_length = int(current_app.config.get("CONNECTOR_MAX_BODY_BYTES") or 1024 * 1024)
+    request.max_content_length = settings().max_body_bytes
     # PostgreSQL text cannot hold U+0000: refused here for every path, query and form value, as the API does
     if "\x00" in request.path or any("\x00" in key or "\x00" in value
                                      for store in (request.args, request.form)
@@ -102,7 +103,7 @@ _TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not a
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status == 413:
-        limit = current_app.config.get("CONNECTOR_MAX_BODY_BYTES")
+        limit = settings().max_body_bytes
         return render_error(413, _TITLES[413], f"What you sent is larger than {limit} bytes; nothing was changed.")
     return render_error(status, _TITLES.get(status, exc.name), str(exc.description or exc.name))
 

@@ -12,28 +12,30 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
+from connector.config import settings
+
 CLIENT_NAME = "connector_oidc"
 EXTENSION_KEY = "connector_web_oidc"
 
 
 def configured(app: Flask) -> bool:
-    return all(app.config.get(k) for k in ("CONNECTOR_OIDC_ISSUER", "CONNECTOR_OIDC_CLIENT_ID",
-                                           "CONNECTOR_OIDC_CLIENT_SECRET"))
+    return settings(app).oidc_configured
 
 
 def init_oidc(app: Flask) -> None:
     if not configured(app):
         return
-    issuer = str(app.config["CONNECTOR_OIDC_ISSUER"]).rstrip("/")
+    config = settings(app)
+    issuer = str(config.oidc_issuer).rstrip("/")
     oauth = OAuth()
     oauth.init_app(app)
     oauth.register(
         CLIENT_NAME,
-        client_id=app.config["CONNECTOR_OIDC_CLIENT_ID"],
-        client_secret=app.config["CONNECTOR_OIDC_CLIENT_SECRET"],
+        client_id=config.oidc_client_id,
+        client_secret=config.oidc_client_secret,
         server_metadata_url=f"{issuer}/.well-known/openid-configuration",
         client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256",
-                       "timeout": float(app.config.get("CONNECTOR_HTTP_TIMEOUT") or 30)},
+                       "timeout": config.http_timeout},
     )
     app.extensions[EXTENSION_KEY] = oauth
 

@@ -15,6 +15,7 @@ from support.servers import serve
 
 from adapters.salesforce.sandbox import SalesforceSandbox
 from connector import worker
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import Delivery, ExceptionRequest, InboundEvent
 
@@ -41,7 +42,7 @@ def test_salesforce_from_oauth_to_the_decision_on_the_record(app, token_for, san
     committee = {role: token_for("reviewer", role, name=f"e2e-{role}") for role in ROLES}
     timings: dict[str, float] = {}
     with serve(app) as base:
-        app.config["CONNECTOR_BASE_URL"] = base
+        reconfigure(app, CONNECTOR_BASE_URL=base)
         http = requests.Session()
         api = f"{base}/api/v1"
         r = http.post(f"{api}/connections", headers=admin, json={"name": "sf", "kind": "salesforce", "settings": {

@@ -15,6 +15,7 @@ from support.servers import serve
 
 from adapters.zendesk.sandbox import ZendeskSandbox
 from connector import sync, worker
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import AuditEvent, Delivery, ExceptionRequest, InboundEvent
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
@@ -46,7 +47,7 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
     admin, chair = token_for("admin"), token_for("reviewer", "licensing")
     timings: dict[str, float] = {}
     with serve(app) as base:
-        app.config["CONNECTOR_BASE_URL"] = base
+        reconfigure(app, CONNECTOR_BASE_URL=base)
         http = requests.Session()
         api = f"{base}/api/v1"
         inbound_ids = {n: i for n, i in sandbox.field_ids.items() if n in ZENDESK_PLACEHOLDER_FIELDS

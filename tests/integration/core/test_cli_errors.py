@@ -6,6 +6,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from connector import worker
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import Connection
 
@@ -61,7 +62,7 @@ def test_unreadable_files_and_wrong_keys_are_one_error_line(app, tmp_path):
     assert result.exit_code == 1 and "error:" in result.output
     no_traceback(result)
     run(app, "connections", "add", "salesforce", "sf", *SF, "--set", "client_secret=s")
-    app.config["CONNECTOR_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # the old key left out
+    reconfigure(app, CONNECTOR_ENCRYPTION_KEYS=Fernet.generate_key().decode())  # the old key left out
     result = run(app, "keys", "rotate")
     assert result.exit_code == 1 and "cannot be decrypted with CONNECTOR_ENCRYPTION_KEYS" in result.output
 

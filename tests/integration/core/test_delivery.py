@@ -15,6 +15,7 @@ from support.billing import BILLING, BILLING_CONFIG, approve, deliveries, drain
 from support.bodies import entitlement
 
 from connector import delivery
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import Delivery, utcnow
 
@@ -138,10 +139,10 @@ def test_one_claim_leases_up_to_the_configured_batch_size(app, client, token_for
     chair = token_for("reviewer", "licensing")
     for _ in range(5):
         approve(client, token_for, small, chair)
-    app.config["CONNECTOR_DELIVERY_BATCH_SIZE"] = 2
+    reconfigure(app, CONNECTOR_DELIVERY_BATCH_SIZE=2)
     with app.app_context():
         assert len(delivery.claim()) == 2
         db.session.rollback()
-    app.config["CONNECTOR_DELIVERY_BATCH_SIZE"] = 1000
+    reconfigure(app, CONNECTOR_DELIVERY_BATCH_SIZE=1000)
     with app.app_context():
         assert len(delivery.claim()) == 3, "the two already leased stay with their worker"

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from connector import delivery, senders
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import Delivery, ExceptionRequest, utcnow
 from connector.sources import Outcome
@@ -61,7 +62,7 @@ def test_every_group_is_sent_with_no_transaction_open(app, two_targets, monkeypa
 
 
 def test_the_groups_still_waiting_keep_their_lease_while_an_earlier_one_is_slow(app, two_targets, monkeypatch):
-    app.config["CONNECTOR_DELIVERY_LEASE_SECONDS"] = 0.6
+    reconfigure(app, CONNECTOR_DELIVERY_LEASE_SECONDS=0.6)
     sent: list[str] = []
     competitor: dict[str, list[str]] = {}
 

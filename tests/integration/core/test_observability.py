@@ -12,6 +12,7 @@ import responses
 from support.bodies import entitlement
 
 from connector import worker
+from connector.config import reconfigure
 from connector.observability import JsonFormatter, RedactingFilter, scrub
 
 BILLING = "https://billing.example/terms"
@@ -42,7 +43,7 @@ def test_metrics_report_deliveries_and_latency(app, client, token_for, small):
 
 
 def test_metrics_token_when_configured(app, client):
-    app.config["CONNECTOR_METRICS_TOKEN"] = "scrape-me"
+    reconfigure(app, CONNECTOR_METRICS_TOKEN="scrape-me")
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
 

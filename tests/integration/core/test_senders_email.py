@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from connector import delivery, operations, senders
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import Delivery, utcnow
 from connector.sources import Outcome
@@ -111,7 +112,7 @@ def test_no_password_without_tls_and_an_unreachable_server_is_retried(app, monke
 
 
 def test_a_url_that_is_not_smtp_holds_the_mail(app):
-    app.config["CONNECTOR_SMTP_URL"] = "https://mail.example.com"
+    reconfigure(app, CONNECTOR_SMTP_URL="https://mail.example.com")
     with app.app_context():
         [outcome] = senders.send_email("email", mail_to("a@example.com"))
     assert outcome.result == "held" and "CONNECTOR_SMTP_URL" in outcome.detail

@@ -11,6 +11,7 @@ from integration.salesforce_connector.mock_org import MockOrg, connection, sf_re
 from sqlalchemy import select
 
 from connector import sync as sync_module
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import AuditEvent, utcnow
 
@@ -30,7 +31,7 @@ def status_events(app: Flask) -> list[str]:
 
 def test_an_outage_is_retried_an_interval_later_and_the_connection_recovers(
         app: Flask, client: FlaskClient, admin: dict[str, str], org: MockOrg, connected: str) -> None:
-    app.config["CONNECTOR_SYNC_INTERVAL_SECONDS"] = 300
+    reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=300)
     org.add(sf_record(1))
     assert sync(client, admin)["created"] == 1
     with time_machine.travel(utcnow() + timedelta(seconds=301), tick=False) as clock:
@@ -55,7 +56,7 @@ def test_an_outage_is_retried_an_interval_later_and_the_connection_recovers(
 
 def test_a_connection_waiting_for_authorization_is_not_retried(
         app: Flask, client: FlaskClient, admin: dict[str, str], org: MockOrg, connected: str) -> None:
-    app.config["CONNECTOR_SYNC_INTERVAL_SECONDS"] = 0
+    reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=0)
     org.revoke_refresh_tokens()  # the session and its refresh token are gone: only an admin can authorise again
     sync(client, admin)
     assert connection(client, admin)["status"] == "needs_authorization"
