@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 import re
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,7 +24,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from connector.db import db, insert_many
-from connector.models import AuditEvent, AuditSample, utcnow
+from connector.governance.review import APPROVALS
+from connector.models import AuditEvent, AuditSample, ExceptionRequest, utcnow
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x4C4558_0001  # "LEX" audit chain
@@ -50,16 +53,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def redact(value: Any) -> Any:
-    """Drop every value whose key names a secret: nothing secret ever enters the log."""
-    if isinstance(value, Mapping):
-        return {k: (REDACTED if _SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
 _MAX_SAFE_INT = 2**53 - 1
+
+
+def _plain_text(value: str) -> bool:
+    """Whether JSON writes ``value`` as RFC 8785 does: no characters beyond the Basic Multilingual Plane."""
+    return value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
 
 
 def _plain(value: Any) -> bool:
@@ -67,7 +66,7 @@ def _plain(value: Any) -> bool:
     if value is None or value is True or value is False:
         return True
     if isinstance(value, str):
-        return value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
+        return _plain_text(value)
     if isinstance(value, int):
         return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
     if isinstance(value, dict):
@@ -143,20 +142,28 @@ def _prepare(value: Any) -> tuple[Any, bool]:
     """Redacted, JSON-plain copy of event data, and whether stdlib JSON gives its RFC 8785 form (one walk).
 
     Values canonical JSON cannot hold are recorded as text: integers beyond 2**53, NaN and the infinities.
+    The exact built-in types come first, by identity (the sync appends thousands of events a page).
     """
     if value is None or value is True or value is False:
         return value, True
     kind = type(value)
     if kind is str:
-        return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
+        return value, _plain_text(value)
     if kind is int:
         return _safe_int(value)
     if kind is list and all(type(v) is str and v.isascii() for v in value):
         return list(value), True
     if kind is dict:
         return _prepare_mapping(value)
+    return _prepare_other(value)
+
+
+def _prepare_other(value: Any) -> tuple[Any, bool]:
+    """``_prepare`` for subclasses (a ``StrEnum`` is recorded as its plain text), other containers, floats,
+    dates and decimals."""
     if isinstance(value, str):
-        return value, value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
+        text = str.__str__(value)
+        return text, _plain_text(text)
     if isinstance(value, int):
         return _safe_int(int(value))
     if isinstance(value, Mapping):
@@ -164,14 +171,18 @@ def _prepare(value: Any) -> tuple[Any, bool]:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_prepare(v) for v in value]
         return [v for v, _ in items], all(ok for _, ok in items)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value), True
-    if isinstance(value, float) and value.is_integer() and abs(value) <= _MAX_SAFE_INT:
-        return int(value), True
     if isinstance(value, float):
-        return value, False
+        return _prepare_float(value)
     cleaned = jsonable(value)
     return cleaned, isinstance(cleaned, str) and cleaned.isascii()
+
+
+def _prepare_float(value: float) -> tuple[Any, bool]:
+    if not math.isfinite(value):
+        return str(value), True
+    if value.is_integer() and abs(value) <= _MAX_SAFE_INT:
+        return int(value), True
+    return value, False
 
 
 def _prepare_mapping(value: Mapping[Any, Any]) -> tuple[dict[str, Any], bool]:
@@ -291,15 +302,10 @@ def event_dict(ev: AuditEvent) -> dict[str, Any]:
 
 def draw_sample(size: int, seed: str | None, actor: str) -> AuditSample:
     """A reproducible random sample of approved exceptions: the same seed over the same population, same sample."""
-    import random
-    import secrets
-
-    from connector.models import ExceptionRequest
-
     seed = seed or secrets.token_hex(8)
     population = db.session.scalars(
         select(ExceptionRequest.id)
-        .where(ExceptionRequest.outcome.in_(("approved", "approved_with_conditions")))
+        .where(ExceptionRequest.outcome.in_(APPROVALS))
         .order_by(ExceptionRequest.pk)
     ).all()
     chosen = random.Random(seed).sample(list(population), min(size, len(population)))
