@@ -7,16 +7,16 @@ any error, so a change and its audit event and deliveries are durable together o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import orjson
-from flask import current_app
 from sqlalchemy import select
 
-from connector import audit
+from connector import audit, outbox
+from connector.config import settings
 from connector.db import allocate_keys, db, insert_many
 from connector.governance import lifecycle, review
 from connector.governance.communications import communications
@@ -25,6 +25,7 @@ from connector.governance.intake import IntakeResult, run_intake
 from connector.governance.policy import Policy
 from connector.governance.schema import dump_fields, load_fields
 from connector.governance.sla import SlaClock, due_at, sla_events
+from connector.governance.states import CLOSED_STATES, DISPUTABLE_STATES, OPEN_STATES, RequestState
 from connector.governance.triage import decide_track, derived_values, score_risk
 from connector.models import (
     AuditEvent,
@@ -35,14 +36,14 @@ from connector.models import (
     ExceptionRequest,
     Principal,
     Vote,
-    new_public_id,
     new_public_ids,
     utcnow,
 )
 from connector.policy_store import current_policy
-from connector.representation import current_entitlement, request_view
+from connector.representation import current_entitlement, entitlement_view, request_url, request_view
 
-DECIDED_STATES = ("approved", "denied", "withdrawn", "expired", "revoked")
+#: a request's human key is ``<CONNECTOR_KEY_PREFIX>-<KEY_OFFSET + pk>`` (``LEX-1001`` the first)
+KEY_OFFSET = 1000
 
 
 def subject(req: ExceptionRequest) -> str:
@@ -67,10 +68,23 @@ def evaluate(req: ExceptionRequest, typed: Mapping[str, Any], field_errors: Mapp
     return result
 
 
-def _denormalize(req: ExceptionRequest, stored: Mapping[str, Any]) -> None:
-    req.title = (stored.get("title") or "")[:255] or None
-    req.category = stored.get("category")
-    req.customer_name = (stored.get("customer") or {}).get("name")
+def _denormalized(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns copied out of the fields for listing and search."""
+    return {"title": (stored.get("title") or "")[:255] or None, "category": stored.get("category"),
+            "customer_name": (stored.get("customer") or {}).get("name")}
+
+
+def request_key(pk: int, prefix: str | None = None) -> str:
+    """The human key of the request stored under ``pk`` (``LEX-1042``): the one place it is built.
+    ``prefix``: ``CONNECTOR_KEY_PREFIX``, when the caller has read it already (a page builds many keys)."""
+    return f"{prefix or settings().key_prefix}-{KEY_OFFSET + pk}"
+
+
+def dedupe_key(connection: Connection | None, external_id: str | None) -> str | None:
+    """One request per source record: ``<connection id, or api>:<external id>``; none without an external id."""
+    if external_id is None:
+        return None
+    return f"{connection.id if connection is not None else 'api'}:{external_id}"
 
 
 def submit(
@@ -84,68 +98,18 @@ def submit(
     external_url: str | None = None,
     mapping_version: int | None = None,
     raw_payload: Any = None,
-    digest: str | None = None,
 ) -> tuple[ExceptionRequest, str]:
-    """Create or update the request for one source record; returns it and what happened.
+    """Create or update the request for one record (the API's intake): ``submit_many`` with a page of one.
 
     Outcomes: ``created``, ``updated``, ``unchanged`` (nothing written), ``changed_after_decision``.
     """
-    errors = dict(field_errors or {})
-    stored = dump_fields(dict(typed))
-    digest = digest or fast_hash(stored, errors)
-    dedupe = f"{connection.id if connection else 'api'}:{external_id}" if external_id else None
-    req = None
-    if dedupe is not None:
-        req = db.session.scalar(
-            select(ExceptionRequest).where(ExceptionRequest.dedupe_key == dedupe).with_for_update()
-        )
-    now = utcnow()
-    policy = current_policy()
-    if req is None:
-        req = ExceptionRequest(source=source, connection=connection, external_id=external_id,
-                               external_url=external_url, dedupe_key=dedupe, mapping_version=mapping_version,
-                               raw_payload=raw_payload, fields=stored, content_hash=digest, state="needs_info",
-                               risk_overrides={}, review_round=1, disputes=0, changed_after_decision=False,
-                               created_at=now, updated_at=now)
-        _denormalize(req, stored)
-        db.session.add(req)
-        result = evaluate(req, typed, errors, policy, now)
-        db.session.flush()
-        req.key = f"{current_app.config['CONNECTOR_KEY_PREFIX']}-{1000 + req.pk}"
-        audit.append(actor, "request.created", subject(req), {
-            "key": req.key, "source": source, "external_id": external_id, "state": req.state,
-            "track": req.track, "risk": {"score": req.risk_score, "band": req.risk_band},
-            "intake": result.to_dict(), "mapping_version": mapping_version,
-        })
-        if connection is not None:
-            publish(req, "created", actor)
-        return req, "created"
-    if req.content_hash == digest:
-        return req, "unchanged"
-    if req.state in DECIDED_STATES:
-        req.pending_change = {"fields": stored, "errors": errors, "received_at": now.isoformat()}
-        req.changed_after_decision = True
-        req.content_hash = digest
-        req.raw_payload = raw_payload if raw_payload is not None else req.raw_payload
-        audit.append(actor, "request.changed_after_decision", subject(req), {
-            "key": req.key, "state": req.state, "changed": _changed_paths(req.fields or {}, stored)})
-        return req, "changed_after_decision"
-    changed = _changed_paths(req.fields or {}, stored)
-    previous_state = req.state
-    req.fields, req.content_hash = stored, digest
-    req.external_url = external_url or req.external_url
-    req.mapping_version = mapping_version if mapping_version is not None else req.mapping_version
-    if raw_payload is not None:
-        req.raw_payload = raw_payload
-    req.info_request = None  # the requester answered by changing the record
-    _denormalize(req, stored)
-    result = evaluate(req, typed, errors, policy, now)
-    audit.append(actor, "request.updated", subject(req), {
-        "key": req.key, "changed": changed, "state": req.state, "previous_state": previous_state,
-        "intake": result.to_dict()})
-    if connection is not None:
-        publish(req, "updated", actor)
-    return req, "updated"
+    item = Submission(external_id, dict(typed), dump_fields(dict(typed)), dict(field_errors or {}), external_url,
+                      raw_payload)
+    page = _Page(source=source, connection=connection, mapping_version=mapping_version, actor=actor)
+    [(outcome, _state, pk)] = page.take_in([item])
+    req = db.session.get(ExceptionRequest, pk)
+    assert req is not None
+    return req, outcome
 
 
 def _changed_paths(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -182,7 +146,7 @@ def cast_vote(req: ExceptionRequest, principal: Principal, role: str, vote: str,
                  {"key": req.key, "role": role, "vote": vote, "rationale": rationale, "round": req.review_round})
     if vote == "request_info":
         req.info_request = {"question": rationale, "by": principal.name, "role": role, "at": utcnow().isoformat()}
-        req.state = "needs_info"
+        req.state = RequestState.NEEDS_INFO
         audit.append(principal.name, "request.info_requested", subject(req),
                      {"key": req.key, "question": rationale})
         publish(req, "info_requested", principal.name)
@@ -192,8 +156,6 @@ def cast_vote(req: ExceptionRequest, principal: Principal, role: str, vote: str,
 
 def _communications(req: ExceptionRequest, policy: Policy, outcome: str, rationale: str, decided_by: str,
                     ent: EntitlementBoundary | None) -> tuple[str, str]:
-    from connector.representation import entitlement_view
-
     decision = {"outcome": outcome, "rationale": rationale, "decided_by": decided_by}
     return communications(policy, request_view(req), decision, entitlement_view(ent))
 
@@ -253,7 +215,7 @@ def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale:
         if current is not None and current.status == "active":
             ent_row = _end_version(req, current, "revoked", principal.name, rationale, today())
     now = utcnow()
-    req.state = "approved" if outcome in review.APPROVALS else "denied"
+    req.state = RequestState.APPROVED if outcome in review.APPROVALS else RequestState.DENIED
     req.outcome, req.decided_at = outcome, now
     req.first_decided_at = req.first_decided_at or now
     dec = _record_decision(req, principal.name, principal.id, outcome, rationale,
@@ -283,7 +245,7 @@ def amend(req: ExceptionRequest, principal: Principal, rationale: str,
     _lock(req)
     policy = current_policy()
     _require_chair(principal, policy, "amend an exception")
-    lifecycle.require_state("amend", req.state, ("approved",))
+    lifecycle.require_state("amend", req.state, (RequestState.APPROVED,))
     ent = review.validate_entitlement(entitlement, policy, today(), outcome=req.outcome or "approved")
     row = _new_version(req, ent, "amended", principal.name, rationale)
     _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
@@ -299,7 +261,7 @@ def renew(req: ExceptionRequest, principal: Principal, rationale: str, expires_a
     _lock(req)
     policy = current_policy()
     _require_chair(principal, policy, "renew an exception")
-    lifecycle.require_state("renew", req.state, ("approved", "expired"))
+    lifecycle.require_state("renew", req.state, (RequestState.APPROVED, RequestState.EXPIRED))
     current = current_entitlement(req)
     assert current is not None
     base = {"grants": current.grants, "effective_from": current.effective_from, "expires_at": current.expires_at,
@@ -308,7 +270,7 @@ def renew(req: ExceptionRequest, principal: Principal, rationale: str, expires_a
             "success_metrics": current.success_metrics}
     ent = lifecycle.renewal(base, expires_at, policy, today())
     row = _new_version(req, ent, "renewed", principal.name, rationale)
-    req.state = "approved"
+    req.state = RequestState.APPROVED
     _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
     audit.append(principal.name, "entitlement.renewed", subject(req),
                  {"key": req.key, "version": row.version, "expires_at": expires_at, "rationale": rationale,
@@ -322,7 +284,7 @@ def revoke(req: ExceptionRequest, principal: Principal, reason: str, effective: 
     _lock(req)
     policy = current_policy()
     _require_chair(principal, policy, "revoke an exception")
-    lifecycle.require_state("revoke", req.state, ("approved",))
+    lifecycle.require_state("revoke", req.state, (RequestState.APPROVED,))
     current = current_entitlement(req)
     assert current is not None
     when = lifecycle.revocation_date(effective, {"effective_from": current.effective_from}, today())
@@ -334,7 +296,7 @@ def revoke(req: ExceptionRequest, principal: Principal, reason: str, effective: 
         db.session.flush()
         return current
     row = _end_version(req, current, "revoked", principal.name, reason, when)
-    req.state = "revoked"
+    req.state = RequestState.REVOKED
     audit.append(principal.name, "entitlement.revoked", subject(req),
                  {"key": req.key, "version": row.version, "effective": when, "reason": reason})
     publish(req, "revoked", principal.name)
@@ -345,7 +307,7 @@ def revoke(req: ExceptionRequest, principal: Principal, reason: str, effective: 
 def dispute(req: ExceptionRequest, actor: str, reason: str, channel: str = "api") -> Dispute:
     """Reopen review of a decided request; the new round needs fresh votes."""
     _lock(req)
-    lifecycle.require_state("dispute", req.state, lifecycle.DISPUTABLE)
+    lifecycle.require_state("dispute", req.state, DISPUTABLE_STATES)
     if not reason.strip():
         raise InvalidInput("reason_required", "Say why the decision is disputed.",
                            {"fields": {"reason": ["Required."]}})
@@ -356,7 +318,7 @@ def dispute(req: ExceptionRequest, actor: str, reason: str, channel: str = "api"
     previous = req.state
     req.disputes += 1
     req.review_round += 1
-    req.state = "in_review"
+    req.state = RequestState.IN_REVIEW
     req.reminded_at = req.escalated_at = None
     req.due_at = due_at(now, req.track or "standard", policy.sla)
     audit.append(actor, "request.disputed", subject(req), {
@@ -369,9 +331,9 @@ def dispute(req: ExceptionRequest, actor: str, reason: str, channel: str = "api"
 
 def withdraw(req: ExceptionRequest, actor: str, reason: str) -> None:
     _lock(req)
-    lifecycle.require_state("withdraw", req.state, lifecycle.WITHDRAWABLE)
+    lifecycle.require_state("withdraw", req.state, OPEN_STATES)
     previous = req.state
-    req.state = "withdrawn"
+    req.state = RequestState.WITHDRAWN
     audit.append(actor, "request.withdrawn", subject(req),
                  {"key": req.key, "reason": reason, "previous_state": previous})
     publish(req, "withdrawn", actor)
@@ -384,7 +346,7 @@ def override_risk(req: ExceptionRequest, principal: Principal, dimension: str, v
     _lock(req)
     if not principal.committee_roles:
         raise NotPermitted("committee_role_required", "Only committee members override risk.")
-    if req.state not in ("needs_info", "in_review"):
+    if req.state not in OPEN_STATES:
         raise StateConflict("not_open", f"Risk is fixed once a request is {req.state}.", {"state": req.state})
     overrides = dict(req.risk_overrides or {})
     overrides[dimension] = {"value": value, "rationale": rationale, "by": principal.name}
@@ -400,8 +362,6 @@ def override_risk(req: ExceptionRequest, principal: Principal, dimension: str, v
 
 def publish(req: ExceptionRequest, change: str, actor: str) -> None:
     """Every state or version change fans out to the source and to billing through the outbox."""
-    from connector import outbox
-
     outbox.enqueue_for_change(req, change, actor)
 
 
@@ -413,7 +373,7 @@ def run_sla(now: datetime | None = None, actor: str = "worker") -> dict[str, int
     policy = current_policy()
     counts = {"reminders": 0, "escalations": 0}
     rows = db.session.scalars(
-        select(ExceptionRequest).where(ExceptionRequest.state == "in_review",
+        select(ExceptionRequest).where(ExceptionRequest.state == RequestState.IN_REVIEW,
                                        ExceptionRequest.due_at.is_not(None),
                                        ExceptionRequest.escalated_at.is_(None))
     ).all()
@@ -451,9 +411,6 @@ def _revocation_reason(req: ExceptionRequest, ent: EntitlementBoundary) -> str |
 
 def _notify_escalation(req: ExceptionRequest, detail: Mapping[str, Any]) -> None:
     """Tell the policy's escalation contact (by e-mail, through the outbox) that a decision is overdue."""
-    from connector import outbox
-    from connector.representation import request_url
-
     contact = str(detail.get("escalation_contact") or "")
     body = (f"{req.key} \"{req.title or '(no title)'}\" is overdue: the decision was due {detail.get('due_at')} "
             f"({detail.get('overdue_by_hours')} hours ago).\n\nTrack: {req.track}; risk band: {req.risk_band}.\n"
@@ -466,14 +423,14 @@ def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, 
     day = (now or utcnow()).date()
     policy = current_policy()
     counts = {"expired": 0, "renewed": 0, "revoked": 0, "notices": 0}
-    rows = db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.state == "approved")).all()
+    rows = db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.state == RequestState.APPROVED)).all()
     for req in rows:
         ent = current_entitlement(req)
         if ent is None:
             continue
         if ent.revoke_effective is not None and ent.revoke_effective <= day:
             _end_version(req, ent, "revoked", actor, _revocation_reason(req, ent), ent.revoke_effective)
-            req.state = "revoked"
+            req.state = RequestState.REVOKED
             audit.append(actor, "entitlement.revoked", subject(req),
                          {"key": req.key, "effective": ent.revoke_effective, "scheduled": True})
             publish(req, "revoked", actor)
@@ -492,7 +449,7 @@ def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, 
                 counts["renewed"] += 1
             else:
                 _end_version(req, ent, "expired", actor, "expired", ent.expires_at)
-                req.state = "expired"
+                req.state = RequestState.EXPIRED
                 audit.append(actor, "entitlement.expired", subject(req),
                              {"key": req.key, "expires_at": ent.expires_at})
                 publish(req, "expired", actor)
@@ -506,13 +463,13 @@ def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, 
     return counts
 
 
-# --- bulk intake (the sync hot path) ---------------------------------------------------------------------------
+# --- intake: one path for a page of records or one (the sync hot path) --------------------------------------------
 
 @dataclass
 class Submission:
-    """One mapped source record, ready for intake."""
+    """One mapped record, ready for intake."""
 
-    external_id: str
+    external_id: str | None
     typed: dict[str, Any]
     stored: dict[str, Any]
     errors: dict[str, str]
@@ -521,6 +478,7 @@ class Submission:
 
 
 def fast_hash(stored: Mapping[str, Any], errors: Mapping[str, str]) -> str:
+    """The content hash of a mapped record: an unchanged record is recognised without being compared."""
     return hashlib.sha256(orjson.dumps([stored, errors], option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
@@ -550,12 +508,12 @@ def assess(typed: Mapping[str, Any], errors: Mapping[str, str], policy: Policy, 
         "intake": result.to_dict(), "policy_version": policy.version, "track": track.track,
         "risk": {"score": risk.score, "band": risk.band, "dimensions": risk.dimensions,  # fresh: no copies
                  "explanation": risk.explanation, "track_reasons": track.reasons}, "risk_score": risk.score,
-        "risk_band": risk.band, "state": "needs_info", "completed_at": completed_at, "due_at": None,
+        "risk_band": risk.band, "state": RequestState.NEEDS_INFO, "completed_at": completed_at, "due_at": None,
     }
     if result.complete and info_request is None:
         values["completed_at"] = completed_at or now
         values["due_at"] = _due_at(values["completed_at"], track.track, policy)
-        values["state"] = "in_review"
+        values["state"] = RequestState.IN_REVIEW
     return values, result
 
 
@@ -563,67 +521,159 @@ def submit_many(items: list[Submission], *, source: str, connection: Connection,
                 actor: str) -> list[tuple[str, str]]:
     """Intake for a page of records with a handful of statements: one lookup, bulk inserts, one audit append.
 
-    Same outcomes as ``submit`` for each record; records that already exist and changed go through ``submit``.
+    Each record's outcome and its request's state, as ``submit`` gives them (``unchanged``: no state).
     """
-    if not items:
-        return []
-    policy = current_policy()
-    now = utcnow()
-    prefix = f"{connection.id}:"
-    keys = [prefix + item.external_id for item in items]
+    page = _Page(source=source, connection=connection, mapping_version=mapping_version, actor=actor)
+    return [(outcome, state) for outcome, state, _ in page.take_in(items)]
+
+
+#: an outcome, the request's state after it ("" when unchanged) and the request's primary key
+_Taken = tuple[str, str, int]
+
+
+@dataclass
+class _Page:
+    """Records from one source (a sync page, or the API's one record) taken in together.
+
+    New records are created in bulk (keys allocated up front, one insert, one audit append, one outbox insert);
+    records already known are left alone when their content hash is the same, else updated one by one under a
+    row lock. A record repeated within the page is taken in after the page's new requests exist, so it updates
+    the request its first occurrence created.
+    """
+
+    source: str
+    connection: Connection | None
+    mapping_version: int | None
+    actor: str
+    policy: Policy = field(default_factory=current_policy)
+    now: datetime = field(default_factory=utcnow)
+
+    def take_in(self, items: list[Submission]) -> list[_Taken]:
+        """Each item's outcome, in the items' order."""
+        keys = [dedupe_key(self.connection, item.external_id) for item in items]
+        known = _stored_hashes(key for key in keys if key is not None)
+        digests = [fast_hash(item.stored, item.errors) for item in items]
+        taken: dict[int, _Taken] = {}
+        fresh, repeats = _new_records(keys, known)
+        for index, key in enumerate(keys):
+            if key is not None and key in known:
+                taken[index] = self._take_known(known[key], items[index], digests[index])
+        for index, pk, state in self._create([items[i] for i in fresh], [keys[i] for i in fresh],
+                                             [digests[i] for i in fresh], fresh):
+            taken[index] = ("created", state, pk)
+            if (key := keys[index]) is not None:
+                known[key] = (pk, digests[index])
+        for index in repeats:
+            taken[index] = self._take_known(known[str(keys[index])], items[index], digests[index])
+        return [taken[index] for index in range(len(items))]
+
+    def _take_known(self, stored: tuple[int, str | None], item: Submission, digest: str) -> _Taken:
+        pk, content_hash = stored
+        if content_hash == digest:
+            return "unchanged", "", pk
+        req = db.session.scalar(select(ExceptionRequest).where(ExceptionRequest.pk == pk).with_for_update())
+        assert req is not None
+        if req.content_hash == digest:  # changed the same way since it was looked up
+            return "unchanged", "", pk
+        if req.state in CLOSED_STATES:
+            _hold_change(req, item, digest, self.actor, self.now)
+            return "changed_after_decision", req.state, pk
+        _update(req, item, digest, self)
+        return "updated", req.state, pk
+
+    def _create(self, items: list[Submission], keys: list[str | None], digests: list[str],
+                indexes: list[int]) -> list[tuple[int, int, str]]:
+        """Create the requests for ``items`` in a few statements; (index, pk, state) for each."""
+        if not items:
+            return []
+        pks = allocate_keys(ExceptionRequest.__tablename__, "pk", len(items))
+        public_ids = new_public_ids(len(items))  # one random read for the page's new requests
+        prefix = settings().key_prefix
+        rows: list[dict[str, Any]] = []
+        events: list[tuple[str, str, str | None, Mapping[str, Any] | None]] = []
+        for item, dedupe, digest, pk, public_id in zip(items, keys, digests, pks, public_ids, strict=True):
+            values, result = assess(item.typed, item.errors, self.policy, self.now)
+            row = self._new_row(item, dedupe, digest, values)
+            row.update(pk=pk, id=public_id, key=request_key(pk, prefix))
+            rows.append(row)
+            events.append((self.actor, "request.created", f"request:{public_id}", _created_event(row, result)))
+        insert_many(ExceptionRequest.__table__, rows)  # one executemany for the page, human keys included
+        audit.append_many(events, at=self.now)
+        if self.connection is not None:
+            outbox.enqueue_many(pks, f"connection:{self.connection.name}", "created", new_requests=True)
+        return [(index, row["pk"], row["state"]) for index, row in zip(indexes, rows, strict=True)]
+
+    def _new_row(self, item: Submission, dedupe: str | None, digest: str, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "source": self.source, "connection_id": self.connection.id if self.connection is not None else None,
+            "external_id": item.external_id, "external_url": item.external_url, "dedupe_key": dedupe,
+            "mapping_version": self.mapping_version, "raw_payload": item.raw, "fields": item.stored,
+            "content_hash": digest, **_denormalized(item.stored), "risk_overrides": {}, "review_round": 1,
+            "disputes": 0, "changed_after_decision": False, "created_at": self.now, "updated_at": self.now,
+            **values,
+        }
+
+
+def _new_records(keys: list[str | None], known: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+    """Of the records not stored yet: the first occurrence of each (or any without a key), which are created
+    together, and any later occurrence of one of them in the same page, taken in once it exists."""
+    fresh: list[int] = []
+    repeats: list[int] = []
+    firsts: set[str] = set()
+    for index, key in enumerate(keys):
+        if key is None:
+            fresh.append(index)
+        elif key not in known:
+            (repeats if key in firsts else fresh).append(index)
+            firsts.add(key)
+    return fresh, repeats
+
+
+def _stored_hashes(keys: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+    """The stored requests among ``keys`` (dedupe keys): their primary key and content hash."""
+    wanted = list(keys)
     known: dict[str, tuple[int, str | None]] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
+    for start in range(0, len(wanted), 500):
         rows = db.session.execute(select(ExceptionRequest.dedupe_key, ExceptionRequest.pk,
                                          ExceptionRequest.content_hash)
-                                  .where(ExceptionRequest.dedupe_key.in_(chunk)))
+                                  .where(ExceptionRequest.dedupe_key.in_(wanted[start:start + 500])))
         known.update({str(row[0]): (row[1], row[2]) for row in rows})
-    outcomes: list[tuple[str, str]] = []
-    new_rows: list[dict[str, Any]] = []
-    events: list[tuple[str, str, str | None, Mapping[str, Any] | None]] = []
-    seen: set[str] = set()
-    fresh_ids = iter(new_public_ids(len(items) - len(known)))  # one random read for the page's new requests
-    for item, key in zip(items, keys, strict=True):
-        digest = fast_hash(item.stored, item.errors)
-        if key in known or key in seen:
-            if key in known and known[key][1] == digest:
-                outcomes.append(("unchanged", ""))
-                continue
-            db.session.flush()
-            req, outcome = submit(typed=item.typed, field_errors=item.errors, source=source, actor=actor,
-                                  connection=connection, external_id=item.external_id,
-                                  external_url=item.external_url, mapping_version=mapping_version,
-                                  raw_payload=item.raw, digest=digest)
-            outcomes.append((outcome, req.state))
-            continue
-        seen.add(key)
-        values, result = assess(item.typed, item.errors, policy, now)
-        public_id = next(fresh_ids, None) or new_public_id()
-        new_rows.append({
-            "id": public_id, "source": source, "connection_id": connection.id, "external_id": item.external_id,
-            "external_url": item.external_url, "dedupe_key": key, "mapping_version": mapping_version,
-            "raw_payload": item.raw, "fields": item.stored, "content_hash": digest,
-            "title": (item.stored.get("title") or "")[:255] or None, "category": item.stored.get("category"),
-            "customer_name": (item.stored.get("customer") or {}).get("name"), "risk_overrides": {},
-            "review_round": 1, "disputes": 0, "changed_after_decision": False, "created_at": now,
-            "updated_at": now, **values,
-        })
-        events.append((actor, "request.created", f"request:{public_id}", {
-            "source": source, "external_id": item.external_id, "state": values["state"], "track": values["track"],
-            "band": values["risk_band"], "missing": result.missing, "errors": sorted(result.errors),
-            "conflicts": [c.code for c in result.conflicts], "mapping_version": mapping_version,
-        }))
-        outcomes.append(("created", values["state"]))
-    if new_rows:
-        key_prefix = current_app.config["CONNECTOR_KEY_PREFIX"]
-        pks = allocate_keys(ExceptionRequest.__tablename__, "pk", len(new_rows))
-        for row, pk in zip(new_rows, pks, strict=True):  # keys known up front: one insert carries the human keys
-            row["pk"], row["key"] = pk, f"{key_prefix}-{pk + 1000}"
-        insert_many(ExceptionRequest.__table__, new_rows)  # one executemany for the page
-        for (_, _, _, data), pk in zip(events, pks, strict=True):
-            data["key"] = f"{key_prefix}-{pk + 1000}"  # type: ignore[index]
-        audit.append_many(events, at=now)
-        from connector import outbox
+    return known
 
-        outbox.enqueue_many(pks, f"connection:{connection.name}", "created", new_requests=True)
-    return outcomes
+
+def _created_event(row: Mapping[str, Any], result: IntakeResult) -> dict[str, Any]:
+    """``request.created``'s data: what intake, triage and risk made of the new request."""
+    return {"key": row["key"], "source": row["source"], "external_id": row["external_id"], "state": row["state"],
+            "track": row["track"], "risk": {"score": row["risk_score"], "band": row["risk_band"]},
+            "intake": result.to_dict(), "mapping_version": row["mapping_version"]}
+
+
+def _hold_change(req: ExceptionRequest, item: Submission, digest: str, actor: str, now: datetime) -> None:
+    """A decided (or ended) request keeps its fields: the new ones wait as its pending change, for a reviewer."""
+    changed = _changed_paths(req.fields or {}, item.stored)
+    req.pending_change = {"fields": item.stored, "errors": item.errors, "received_at": now.isoformat()}
+    req.changed_after_decision = True
+    req.content_hash = digest
+    req.raw_payload = item.raw if item.raw is not None else req.raw_payload
+    audit.append(actor, "request.changed_after_decision", subject(req),
+                 {"key": req.key, "state": req.state, "changed": changed})
+
+
+def _update(req: ExceptionRequest, item: Submission, digest: str, page: _Page) -> None:
+    """An open request takes the record's new fields; intake, triage and risk run again."""
+    changed = _changed_paths(req.fields or {}, item.stored)
+    previous_state = req.state
+    req.fields, req.content_hash = item.stored, digest
+    req.external_url = item.external_url or req.external_url
+    req.mapping_version = page.mapping_version if page.mapping_version is not None else req.mapping_version
+    if item.raw is not None:
+        req.raw_payload = item.raw
+    req.info_request = None  # the requester answered by changing the record
+    for name, value in _denormalized(item.stored).items():
+        setattr(req, name, value)
+    result = evaluate(req, item.typed, item.errors, page.policy, page.now)
+    audit.append(page.actor, "request.updated", subject(req), {
+        "key": req.key, "changed": changed, "state": req.state, "previous_state": previous_state,
+        "intake": result.to_dict()})
+    if page.connection is not None:
+        publish(req, "updated", page.actor)

@@ -13,15 +13,25 @@ when later changes follow unsent.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
+from connector.config import settings
 from connector.db import db, insert_many
-from connector.models import Connection, Delivery, EntitlementBoundary, ExceptionRequest, new_public_ids, utcnow
+from connector.governance.states import RequestState
+from connector.models import (
+    Connection,
+    Delivery,
+    DeliveryStatus,
+    EntitlementBoundary,
+    ExceptionRequest,
+    new_public_ids,
+    utcnow,
+)
 from connector.representation import current_entitlement, decision_view, entitlement_view, iso
+from connector.sources import get_kind
 
 #: Changes that produce a new entitlement version, and so a message to billing.
 VERSION_CHANGES = ("decided", "amended", "renewed", "revoked", "expired")
@@ -37,8 +47,6 @@ def keeps_announcements(target: str) -> bool:
     to the current state (Salesforce, billing, e-mail)."""
     if not target.startswith("connection:"):
         return False
-    from connector.sources import get_kind
-
     kind = db.session.scalar(select(Connection.kind).where(Connection.name == target.split(":", 1)[1]))
     return kind is not None and get_kind(kind).keeps_announcements
 
@@ -81,9 +89,9 @@ def _supersede(of_requests: ColumnElement[bool], target: str, now: datetime) -> 
     """Supersede the unsent older deliveries of ``of_requests`` to ``target`` that a newer one replaces."""
     db.session.execute(
         update(Delivery)
-        .where(and_(of_requests, Delivery.target == target, Delivery.status == "pending", replaceable(target),
-                    not_in_flight(now)))
-        .values(status="superseded", last_error=SUPERSEDED)
+        .where(and_(of_requests, Delivery.target == target, Delivery.status == DeliveryStatus.PENDING,
+                    replaceable(target), not_in_flight(now)))
+        .values(status=DeliveryStatus.SUPERSEDED, last_error=SUPERSEDED)
         .execution_options(synchronize_session=False)
     )
 
@@ -93,10 +101,9 @@ def _enqueue(req: ExceptionRequest, target: str, change: str, payload: dict[str,
     db.session.flush()
     now = utcnow()
     _supersede(Delivery.request_pk == req.pk, target, now)
-    max_age = timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
     row = Delivery(request_pk=req.pk, target=target, change=change, version=version,
-                   message_id="msg_" + uuid.uuid4().hex, payload=payload, status="pending", attempts=0,
-                   next_attempt_at=now, created_at=now, deadline=now + max_age)
+                   message_id="msg_" + uuid.uuid4().hex, payload=payload, status=DeliveryStatus.PENDING,
+                   attempts=0, next_attempt_at=now, created_at=now, deadline=now + settings().delivery_max_age)
     db.session.add(row)
     return row
 
@@ -105,16 +112,14 @@ def enqueue_for_change(req: ExceptionRequest, change: str, actor: str) -> list[D
     rows: list[Delivery] = []
     ent = current_entitlement(req)
     if req.connection is not None:
-        from connector.sources import get_kind
-
         payload: dict[str, Any] = {"change": change}
         if change in ANNOUNCEMENTS and get_kind(req.connection.kind).keeps_announcements:
             payload["announces"] = {"decision": decision_view(req.decisions[-1] if req.decisions else None),
                                     "entitlement": entitlement_view(ent)}
         rows.append(_enqueue(req, f"connection:{req.connection.name}", change, payload, None))
-    billing_on = bool(current_app.config.get("CONNECTOR_BILLING_WEBHOOK_URL"))
+    billing_on = bool(settings().billing_webhook_url)
     if billing_on and change in VERSION_CHANGES and ent is not None and (
-        change != "decided" or req.state == "approved" or ent.status == "revoked"
+        change != "decided" or req.state == RequestState.APPROVED or ent.status == "revoked"
     ):
         db.session.flush()
         rows.append(_enqueue(req, "billing", change, billing_payload(req, ent), ent.version))
@@ -129,12 +134,12 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
     if not request_pks:
         return
     now = utcnow()
-    deadline = now + timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
+    deadline = now + settings().delivery_max_age
     for start in range(0, 0 if new_requests else len(request_pks), 500):
         _supersede(Delivery.request_pk.in_(request_pks[start:start + 500]), target, now)
     insert_many(Delivery.__table__, [
         {"request_pk": pk, "target": target, "change": change, "version": None, "message_id": "msg_" + message_id,
-         "payload": {"change": change}, "status": "pending", "attempts": 0, "next_attempt_at": now,
+         "payload": {"change": change}, "status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
          "created_at": now, "deadline": deadline}
         for pk, message_id in zip(request_pks, new_public_ids(len(request_pks)), strict=True)
     ])
@@ -142,6 +147,6 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
 
 def enqueue_email(req: ExceptionRequest, to: str, subject: str, body: str, change: str) -> Delivery | None:
     """A notification e-mail through the outbox (durable, retried), when ``CONNECTOR_SMTP_URL`` is configured."""
-    if not current_app.config.get("CONNECTOR_SMTP_URL") or "@" not in to:
+    if not settings().smtp_url or "@" not in to:
         return None
     return _enqueue(req, "email", change, {"to": to, "subject": subject, "body": body}, None)

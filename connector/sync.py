@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from connector import audit, connections, operations
 from connector.db import db
 from connector.governance.normalize import normalize
+from connector.governance.states import DISPUTABLE_STATES, OPEN_STATES, RequestState
 from connector.models import Connection, ExceptionRequest, InboundEvent, Watermark, utcnow
 from connector.sources import SourceError, SourcePage, SourceRecord, get_kind
 
@@ -69,7 +70,7 @@ def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts
     for outcome, state in operations.submit_many(batch, source=conn.kind, connection=conn,
                                                  mapping_version=version, actor=actor):
         setattr(counts, outcome, getattr(counts, outcome) + 1)
-        if outcome in ("created", "updated") and state == "needs_info":
+        if outcome in ("created", "updated") and state == RequestState.NEEDS_INFO:
             counts.needs_info += 1
     for record in disputes:
         _source_dispute(conn, record, counts, actor)
@@ -78,8 +79,8 @@ def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts
 def _source_dispute(conn: Connection, record: SourceRecord, counts: SyncCounts, actor: str) -> None:
     """A dispute raised in the source (e.g. a Zendesk tag) reopens a decided request, once."""
     req = db.session.scalar(select(ExceptionRequest).where(
-        ExceptionRequest.dedupe_key == f"{conn.id}:{record.external_id}"))
-    if req is None or req.state not in ("approved", "denied", "revoked", "expired"):
+        ExceptionRequest.dedupe_key == operations.dedupe_key(conn, record.external_id)))
+    if req is None or req.state not in DISPUTABLE_STATES:
         return  # nothing decided to dispute, or already back in review
     operations.dispute(req, actor, record.dispute or f"disputed in {conn.kind}", channel=conn.kind)
     counts.disputed += 1
@@ -87,10 +88,10 @@ def _source_dispute(conn: Connection, record: SourceRecord, counts: SyncCounts, 
 
 def _source_deleted(conn: Connection, record: SourceRecord, counts: SyncCounts, actor: str) -> None:
     req = db.session.scalar(select(ExceptionRequest).where(
-        ExceptionRequest.dedupe_key == f"{conn.id}:{record.external_id}"))
+        ExceptionRequest.dedupe_key == operations.dedupe_key(conn, record.external_id)))
     if req is None:
         return
-    if req.state in ("needs_info", "in_review"):
+    if req.state in OPEN_STATES:
         operations.withdraw(req, actor, f"deleted in {conn.kind}")
         counts.withdrawn += 1
     elif not req.changed_after_decision:
