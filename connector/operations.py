@@ -592,11 +592,11 @@ class _Page:
         rows: list[dict[str, Any]] = []
         events: list[tuple[str, str, str | None, Mapping[str, Any] | None]] = []
         for item, dedupe, digest, pk, public_id in zip(items, keys, digests, pks, public_ids, strict=True):
-            values, result = assess(item.typed, item.errors, self.policy, self.now)
+            values, _ = assess(item.typed, item.errors, self.policy, self.now)
             row = self._new_row(item, dedupe, digest, values)
             row.update(pk=pk, id=public_id, key=request_key(pk, prefix))
             rows.append(row)
-            events.append((self.actor, "request.created", f"request:{public_id}", _created_event(row, result)))
+            events.append((self.actor, "request.created", f"request:{public_id}", _created_event(row)))
         insert_many(ExceptionRequest.__table__, rows)  # one executemany for the page, human keys included
         audit.append_many(events, at=self.now)
         if self.connection is not None:
@@ -641,11 +641,12 @@ def _stored_hashes(keys: Iterable[str]) -> dict[str, tuple[int, str | None]]:
     return known
 
 
-def _created_event(row: Mapping[str, Any], result: IntakeResult) -> dict[str, Any]:
-    """``request.created``'s data: what intake, triage and risk made of the new request."""
+def _created_event(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``request.created``'s data: what intake, triage and risk made of the new request (the audit log copies
+    what it records, so the row's own intake result can be handed over)."""
     return {"key": row["key"], "source": row["source"], "external_id": row["external_id"], "state": row["state"],
             "track": row["track"], "risk": {"score": row["risk_score"], "band": row["risk_band"]},
-            "intake": result.to_dict(), "mapping_version": row["mapping_version"]}
+            "intake": row["intake"], "mapping_version": row["mapping_version"]}
 
 
 def _hold_change(req: ExceptionRequest, item: Submission, digest: str, actor: str, now: datetime) -> None:
