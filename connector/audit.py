@@ -54,6 +54,9 @@ def jsonable(value: Any) -> Any:
 
 
 _MAX_SAFE_INT = 2**53 - 1
+#: a float with a fraction whose magnitude is in this range is written alike by orjson, Python and RFC 8785
+#: (the shortest round-trip digits, without an exponent); outside it their exponent notations differ
+_PLAIN_FLOATS = (1e-4, 1e15)
 
 
 def _plain_text(value: str) -> bool:
@@ -61,12 +64,19 @@ def _plain_text(value: str) -> bool:
     return value.isascii() or all(ord(ch) < 0xD800 or 0xE000 <= ord(ch) < 0x10000 for ch in value)
 
 
+def _plain_float(value: float) -> bool:
+    """Whether orjson writes ``value`` as RFC 8785 does (a risk score does; 1e20 or 1e-7 do not)."""
+    return not value.is_integer() and _PLAIN_FLOATS[0] <= abs(value) < _PLAIN_FLOATS[1]
+
+
 def _plain(value: Any) -> bool:
-    """True when ``json.dumps`` gives the RFC 8785 bytes: no floats, safe integers, BMP-only strings."""
+    """True when orjson gives the RFC 8785 bytes: safe integers, floats it writes alike, BMP-only strings."""
     if value is None or value is True or value is False:
         return True
     if isinstance(value, str):
         return _plain_text(value)
+    if isinstance(value, float):
+        return math.isfinite(value) and _plain_float(value)
     if isinstance(value, int):
         return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
     if isinstance(value, dict):
@@ -80,7 +90,8 @@ def canonical(seq: int, occurred_at: datetime, actor: str, action: str, subject:
               data: Any) -> bytes:
     """RFC 8785 canonical JSON of one event.
 
-    For plain values (no floats, no astral-plane characters) orjson's sorted, compact JSON is byte-for-byte
+    For plain values (see ``_plain``: no astral-plane characters, no float orjson writes otherwise) orjson's sorted,
+    compact JSON is byte-for-byte
     the RFC 8785 form and far faster; anything else goes through the ``rfc8785`` library.
     A test checks the two agree.
     """
@@ -139,7 +150,7 @@ def _safe_int(value: int) -> tuple[Any, bool]:
 
 
 def _prepare(value: Any) -> tuple[Any, bool]:
-    """Redacted, JSON-plain copy of event data, and whether stdlib JSON gives its RFC 8785 form (one walk).
+    """Redacted, JSON-plain copy of event data, and whether orjson gives its RFC 8785 form (one walk).
 
     Values canonical JSON cannot hold are recorded as text: integers beyond 2**53, NaN and the infinities.
     The exact built-in types come first, by identity (the sync appends thousands of events a page).
@@ -155,6 +166,8 @@ def _prepare(value: Any) -> tuple[Any, bool]:
         return list(value), True
     if kind is dict:
         return _prepare_mapping(value)
+    if kind is float:
+        return _prepare_float(value)
     return _prepare_other(value)
 
 
@@ -182,7 +195,7 @@ def _prepare_float(value: float) -> tuple[Any, bool]:
         return str(value), True
     if value.is_integer() and abs(value) <= _MAX_SAFE_INT:
         return int(value), True
-    return value, False
+    return value, _plain_float(value)
 
 
 def _prepare_mapping(value: Mapping[Any, Any]) -> tuple[dict[str, Any], bool]:
