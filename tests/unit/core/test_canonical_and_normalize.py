@@ -69,3 +69,14 @@ def test_normalize_agrees_with_the_schema():
             schema_typed.pop(path, None)
         assert stored == dump_fields(schema_typed), case
         assert typed == schema_typed, case
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=1e-4, max_value=1e15, exclude_max=True) | st.floats(min_value=-1e15, max_value=-1e-4,
+                                                                               exclude_min=True))
+def test_floats_on_the_fast_path_are_written_as_rfc8785_writes_them(number):
+    clean, plain = _prepare({"risk": {"score": number}})
+    assert plain  # a risk score's event is appended through orjson: it must be the RFC 8785 form
+    moment = datetime(2026, 11, 28, tzinfo=UTC)
+    assert canonical(1, moment, "a", "x.y", None, clean) == rfc8785.dumps(
+        {"seq": 1, "time": moment.isoformat(), "actor": "a", "action": "x.y", "subject": None, "data": clean})
