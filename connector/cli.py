@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import joinedload
 
-from connector import audit, connections, preview, provisioning, sync
+from connector import audit, audit_anchors, connections, preview, provisioning, sync
 from connector.auth import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -239,14 +239,24 @@ def audit_group() -> None:
     pass
 
 
-@audit_group.command("verify", help="Recompute the chain; exits 1 and names the first broken event.")
+@audit_group.command("verify", help="Recompute the chain; exits 1 and names the first broken event, or the "
+                                     "first anchor (--anchor) the chain no longer holds.")
+@click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Heads saved earlier (one `audit head` line each): the chain must still hold every one.")
 @with_appcontext
-def audit_verify() -> None:
+def audit_verify(anchor_file: Path | None) -> None:
+    try:
+        anchors = audit_anchors.read_anchors(anchor_file) if anchor_file else []
+    except audit_anchors.AnchorFileError as exc:
+        _fail(f"error: {exc}", 2)
     result = audit.verify()
-    if result.ok:
-        click.echo(f"ok: {result.checked} events, head seq {result.head_seq} hash {result.head_hash}")
-        return
-    _fail(f"BROKEN at seq {result.broken_seq}: {result.reason} ({result.checked} events verified before it)")
+    if not result.ok:
+        _fail(f"BROKEN at seq {result.broken_seq}: {result.reason} ({result.checked} events verified before it)")
+    problem = audit_anchors.broken_anchor(anchors) if anchors else None
+    if problem:
+        _fail(f"ANCHOR NOT HELD: {problem}")
+    held = f", {len(anchors)} anchors held" if anchors else ""
+    click.echo(f"ok: {result.checked} events, head seq {result.head_seq} hash {result.head_hash}{held}")
 
 
 @audit_group.command("head", help="Print the chain head as JSON, to anchor it outside the database.")

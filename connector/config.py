@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_OIDC_ISSUER": None,
     "CONNECTOR_OIDC_CLIENT_ID": None,
     "CONNECTOR_OIDC_CLIENT_SECRET": None,
+    "CONNECTOR_AUDIT_ANCHOR_PATH": None,  # None: the worker anchors nothing
 }
 
 #: Keys parsed from strings when they come from the environment.
@@ -109,6 +110,7 @@ class Settings:
     oidc_issuer: str | None
     oidc_client_id: str | None
     oidc_client_secret: str | None
+    audit_anchor_path: str | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -153,7 +155,7 @@ class Settings:
 
 #: settings kept as given, ``None`` when unset
 _OPTIONAL_TEXT = ("secret_key", "policy_file", "billing_webhook_url", "billing_webhook_secret", "metrics_token",
-                  "smtp_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret")
+                  "smtp_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret", "audit_anchor_path")
 
 
 def _value(config: Mapping[str, Any], key: str) -> Any:

@@ -7,6 +7,7 @@ machine reports the same truth.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 
 from connector.config import settings
 from connector.db import db
-from connector.models import Connection, Delivery, InboundEvent, WorkerHeartbeat
+from connector.models import AuditEvent, Connection, Delivery, InboundEvent, WorkerHeartbeat
 
 SYNC_RUNS = Counter("connector_sync_runs_total", "Sync runs by connection and result", ["connection", "result"])
 SYNC_RECORDS = Counter("connector_sync_records_total", "Records synced by connection and outcome",
@@ -136,7 +137,23 @@ class DatabaseCollector(Collector):
                 delivered.add_metric([beat.worker], beat.delivered)
             yield beats
             yield delivered
+            yield _audit_head_seq()
             db.session.remove()
+
+
+def _audit_head_seq() -> GaugeMetricFamily:
+    """The audit chain's last seq: it only grows, so a drop means events were cut (anchor it, SPEC §6)."""
+    seq = db.session.scalar(select(func.max(AuditEvent.seq)))
+    return GaugeMetricFamily("connector_audit_head_seq", "Sequence number of the audit chain's last event",
+                             value=seq or 0)
+
+
+def _scrape_allowed(token: str | None) -> bool:
+    """No token configured: open. Otherwise the exact bearer token, compared in constant time."""
+    if not token:
+        return True
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 def metrics_blueprint(app: Flask) -> Blueprint:
@@ -152,9 +169,9 @@ def metrics_blueprint(app: Flask) -> Blueprint:
     @blp.route("/metrics")
     def metrics() -> Response:
         token = settings().metrics_token
-        if token and request.headers.get("Authorization") != f"Bearer {token}":
+        if not _scrape_allowed(token):
             return Response("metrics need 'Authorization: Bearer <CONNECTOR_METRICS_TOKEN>'\n", 401,
-                            {"Content-Type": "text/plain"})
+                            {"Content-Type": "text/plain", "WWW-Authenticate": "Bearer"})
         return Response(generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST})
 
     return blp

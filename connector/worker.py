@@ -9,23 +9,27 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import CursorResult, delete, text
 
-from connector import delivery, operations, sync
+from connector import audit_anchors, delivery, operations, sync
 from connector.db import db, unit_of_work
 from connector.models import WorkerHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
 
-JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104}
+JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104,
+                "anchor": 0x4C4558_0105, "heartbeats": 0x4C4558_0106}
 
 #: what ``run_job`` returns for a job that raised (logged with its traceback; the worker goes on)
 JOB_FAILED = object()
 
 HEARTBEAT_SECONDS = 10.0
+#: a worker unseen this long is gone (a restarted process reports under a new name): its row is deleted
+HEARTBEAT_RETENTION = timedelta(days=1)
 
 
 def run_job(name: str, fn: Callable[[], Any]) -> Any:
@@ -55,7 +59,7 @@ def run_job(name: str, fn: Callable[[], Any]) -> Any:
 
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
     return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
-            "sync": sync.sync_due}
+            "sync": sync.sync_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats}
 
 
 def heartbeat(worker: str, delivered: int) -> None:
@@ -67,6 +71,14 @@ def heartbeat(worker: str, delivered: int) -> None:
             db.session.add(WorkerHeartbeat(worker=worker, started_at=now, seen_at=now, delivered=delivered))
         else:
             row.seen_at, row.delivered = now, delivered
+
+
+def prune_heartbeats() -> int:
+    """Delete the heartbeats of workers unseen for a day, so they stop piling up on ``/metrics``."""
+    cutoff = utcnow() - HEARTBEAT_RETENTION
+    pruned = cast(CursorResult[Any],
+                  db.session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < cutoff)))
+    return pruned.rowcount
 
 
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
@@ -103,4 +115,4 @@ def _run_jobs(failed_jobs: list[str] | None) -> None:
             failed_jobs.append(job)
 
 
-__all__ = ["heartbeat", "periodic_jobs", "run_job", "run_worker"]
+__all__ = ["heartbeat", "periodic_jobs", "prune_heartbeats", "run_job", "run_worker"]
