@@ -247,6 +247,7 @@ def amend(req: ExceptionRequest, principal: Principal, rationale: str,
     _require_chair(principal, policy, "amend an exception")
     lifecycle.require_state("amend", req.state, (RequestState.APPROVED,))
     ent = review.validate_entitlement(entitlement, policy, today(), outcome=req.outcome or "approved")
+    lifecycle.require_change(_boundaries(req), ent)
     row = _new_version(req, ent, "amended", principal.name, rationale)
     _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
     audit.append(principal.name, "entitlement.amended", subject(req),
@@ -257,18 +258,22 @@ def amend(req: ExceptionRequest, principal: Principal, rationale: str,
     return row
 
 
+def _boundaries(req: ExceptionRequest) -> dict[str, Any]:
+    """The current entitlement's boundaries, shaped as a decision body's (what an amendment or renewal changes)."""
+    current = current_entitlement(req)
+    assert current is not None
+    return {"grants": current.grants, "effective_from": current.effective_from, "expires_at": current.expires_at,
+            "conditions": current.conditions,
+            "renewal": {"mode": current.renewal_mode, "notice_days": current.notice_days},
+            "success_metrics": current.success_metrics}
+
+
 def renew(req: ExceptionRequest, principal: Principal, rationale: str, expires_at: date) -> EntitlementBoundary:
     _lock(req)
     policy = current_policy()
     _require_chair(principal, policy, "renew an exception")
     lifecycle.require_state("renew", req.state, (RequestState.APPROVED, RequestState.EXPIRED))
-    current = current_entitlement(req)
-    assert current is not None
-    base = {"grants": current.grants, "effective_from": current.effective_from, "expires_at": current.expires_at,
-            "conditions": current.conditions,
-            "renewal": {"mode": current.renewal_mode, "notice_days": current.notice_days},
-            "success_metrics": current.success_metrics}
-    ent = lifecycle.renewal(base, expires_at, policy, today())
+    ent = lifecycle.renewal(_boundaries(req), expires_at, policy, today())
     row = _new_version(req, ent, "renewed", principal.name, rationale)
     req.state = RequestState.APPROVED
     _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)

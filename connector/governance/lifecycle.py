@@ -18,8 +18,30 @@ def require_state(action: str, state: str, allowed: tuple[str, ...]) -> None:
                             {"state": state, "allowed": list(allowed)})
 
 
+#: what an amendment or renewal may change
+BOUNDARIES = ("grants", "effective_from", "expires_at", "conditions", "renewal", "success_metrics")
+
+
+def _no_change(action: str, current: Mapping[str, Any]) -> StateConflict:
+    return StateConflict("no_change", f"This {action} changes nothing: the boundaries given are those of the "
+                         "current entitlement, so no new version is written and the customer is not told again.",
+                         {"expires_at": current["expires_at"].isoformat()})
+
+
+def require_change(current: Mapping[str, Any], proposed: Mapping[str, Any]) -> None:
+    """An amendment must change a boundary: a no-op would write a version and send a reply for nothing."""
+    def renewal_terms(ent: Mapping[str, Any]) -> tuple[Any, Any]:
+        return ent["renewal"]["mode"], ent["renewal"]["notice_days"]
+
+    if (all(current[key] == proposed[key] for key in BOUNDARIES if key != "renewal")
+            and renewal_terms(current) == renewal_terms(proposed)):
+        raise _no_change("amendment", current)
+
+
 def renewal(current: Mapping[str, Any], new_expiry: date, policy: Policy, today: date) -> dict[str, Any]:
     """The boundaries of a renewal: same grants, a later expiry, within the policy's maximum from today."""
+    if new_expiry == current["expires_at"]:
+        raise _no_change("renewal", current)
     if new_expiry <= current["expires_at"]:
         raise InvalidInput("renewal_not_later", "A renewal must move expires_at later.",
                            {"fields": {"expires_at": [f"Must be after {current['expires_at']}."]}})
