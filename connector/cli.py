@@ -36,7 +36,7 @@ from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import ApiToken, Connection
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
-from connector.sources import SourceError, get_kind, load_builtin_kinds
+from connector.sources import SourceError, get_kind, kinds
 from connector.worker import run_worker
 
 
@@ -44,10 +44,10 @@ class RegisteredKinds(Sequence[str]):
     """The source kinds a connection can be made of, read from the registry whenever a command checks one."""
 
     def __getitem__(self, index: Any) -> Any:
-        return sorted(load_builtin_kinds())[index]
+        return list(kinds())[index]
 
     def __len__(self) -> int:
-        return len(load_builtin_kinds())
+        return len(kinds())
 
 
 KINDS = RegisteredKinds()

@@ -5,6 +5,7 @@ Secrets are write-only: they are stored encrypted and never returned; the public
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from functools import lru_cache
@@ -22,12 +23,14 @@ from connector.governance.errors import GovernanceError, InvalidInput, StateConf
 from connector.governance.fields import GOVERNANCE_FIELDS, OUTBOUND_PATHS
 from connector.governance.paths import flatten_errors
 from connector.models import Connection, ExceptionRequest, MappingVersion, OAuthState, utcnow
+from connector.policy_store import current_policy
 from connector.representation import iso
-from connector.sources import ConnectionContext, SourceError, SourceKind, get_kind, load_builtin_kinds
+from connector.sources import ConnectionContext, SourceError, SourceKind, get_kind, kinds
 from mappings import (
     InboundProgram,
     MappingDocument,
     compile_inbound,
+    default_mapping,
     load_mapping,
     mapping_diff,
     resolve_placeholders,
@@ -36,11 +39,13 @@ from mappings import (
 
 
 def kind_or_error(kind: str) -> SourceKind:
-    kinds = load_builtin_kinds()
-    if kind not in kinds:
-        raise InvalidInput("unknown_kind", f"Unknown connection kind '{kind}'. Use one of: {', '.join(sorted(kinds))}.",
-                           {"fields": {"kind": [f"Must be one of: {', '.join(sorted(kinds))}."]}})
-    return kinds[kind]
+    """The installed kind ``kind`` (the registry: built-in and plug-in kinds alike), or a field error."""
+    installed = kinds()
+    if kind not in installed:
+        names = ", ".join(sorted(installed))
+        raise InvalidInput("unknown_kind", f"Unknown connection kind '{kind}'. Use one of: {names}.",
+                           {"fields": {"kind": [f"Must be one of: {names}."]}})
+    return installed[kind]
 
 
 def find(name: str) -> Connection | None:
@@ -167,9 +172,10 @@ class ConnectionTokenStore:
             connection.execute(update(Connection).where(Connection.id == self._id).values(token=token))
 
 
-def context(conn: Connection, *, with_mapping: bool = True) -> ConnectionContext:
+def context(conn: Connection, *, with_mapping: bool = True, with_templates: bool = False) -> ConnectionContext:
     """What the source kind needs; ``with_mapping=False`` skips loading the mapping where nothing reads it
-    (verifying and storing a push: the hot path of webhooks)."""
+    (verifying and storing a push: the hot path of webhooks); ``with_templates`` adds the policy's templates (a
+    write-back: the wording of the notices a kind posts)."""
     config = settings()
     return ConnectionContext(
         id=conn.id, name=conn.name, kind=conn.kind, settings={**(conn.settings or {}), **(conn.secrets or {})},
@@ -178,6 +184,7 @@ def context(conn: Connection, *, with_mapping: bool = True) -> ConnectionContext
         http_timeout=config.http_timeout,
         mapping=resolved(conn, current_mapping(conn)[1]) if with_mapping and conn.mapping_version is not None
         else None,
+        templates=current_policy().templates if with_templates else {},
     )
 
 
@@ -188,8 +195,6 @@ def connection_of_target(target: str) -> Connection | None:
 # --- mappings ----------------------------------------------------------------------------------------------
 
 def kind_default_mapping(kind: SourceKind) -> MappingDocument:
-    from mappings import default_mapping
-
     return default_mapping(kind.default_mapping_kind)
 
 
@@ -208,8 +213,6 @@ def resolved(conn: Connection, doc: MappingDocument) -> MappingDocument:
 
 def mapping_problems(conn: Connection, doc: MappingDocument | Mapping[str, Any] | str,
                      source_fields: set[str] | None = None) -> list[dict[str, str]]:
-    from connector.policy_store import current_policy
-
     policy = current_policy()
     kind = get_kind(conn.kind)
     placeholders = kind.mapping_placeholders(conn.settings or {})
@@ -267,8 +270,8 @@ def live_source_fields(conn: Connection) -> set[str] | None:
     if key not in _source_field_cache:
         try:
             kind, ctx = get_kind(conn.kind), context(conn)
-            db.session.commit()  # nothing written yet; no transaction (SQLite: no lock) while the source talks HTTP
-            _source_field_cache[key] = kind.source_fields(ctx)
+            with released():  # nothing written yet; no transaction (SQLite: no lock) while the source talks HTTP
+                _source_field_cache[key] = kind.source_fields(ctx)
         except Exception:  # the source being unreachable must not block editing a mapping
             current_app.logger.warning("could not read source fields of %s", conn.name, exc_info=True)
             return None
@@ -277,14 +280,10 @@ def live_source_fields(conn: Connection) -> set[str] | None:
 
 @lru_cache(maxsize=64)
 def _program(conn_id: int, version: int, document_key: str) -> InboundProgram:
-    import json
-
     return compile_inbound(load_mapping(json.loads(document_key)), GOVERNANCE_FIELDS)
 
 
 def inbound_program(conn: Connection) -> tuple[int, InboundProgram, MappingDocument]:
-    import json
-
     version, doc = current_mapping(conn)
     doc = resolved(conn, doc)
     return version, _program(conn.id, version, json.dumps(doc.to_dict(), sort_keys=True, default=str)), doc
@@ -300,7 +299,7 @@ class KnownKind(validate.Validator):
 
     @property
     def choices(self) -> list[str]:
-        return sorted(load_builtin_kinds())
+        return list(kinds())
 
     def __call__(self, value: Any) -> Any:
         choices = self.choices

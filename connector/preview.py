@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector import audit, connections
-from connector.db import db
+from connector.db import released
 from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.intake import run_intake
 from connector.governance.schema import dump_fields, load_lenient
@@ -51,8 +51,8 @@ def preview(conn: Connection, *, record: dict[str, Any] | None = None, external_
     if source_record is None:
         assert external_id is not None
         kind, ctx = get_kind(conn.kind), connections.context(conn)
-        db.session.commit()  # nothing written here; no transaction (SQLite: no lock) while the source talks HTTP
-        source_record = kind.fetch_record(ctx, external_id).raw
+        with released():  # nothing written here; no transaction (SQLite: no lock) while the source talks HTTP
+            source_record = kind.fetch_record(ctx, external_id).raw
     mapped = compile_inbound(doc, GOVERNANCE_FIELDS)(source_record)
     typed, schema_errors = load_lenient(audit.jsonable(mapped.fields))
     errors = {**schema_errors, **mapped.errors}

@@ -20,7 +20,7 @@ from connector import connections
 from connector.db import db, released, unit_of_work
 from connector.models import Delivery, ExceptionRequest
 from connector.representation import request_view
-from connector.sources import Outcome, SourceError, get_kind
+from connector.sources import Outcome, SourceError, WriteBackItem, get_kind
 
 #: target kind ("billing", "email", or "connection" for ``connection:<name>``) → sender of a batch to one target.
 Sender = Callable[[str, Sequence[Delivery]], list[Outcome]]
@@ -97,11 +97,11 @@ def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
         return [Outcome("dead", f"{target} no longer exists")] * len(rows)
     if conn.status in ("needs_authorization", "paused"):
         return [Outcome("held", f"connection {conn.name} is {conn.status}", retry_after=60)] * len(rows)
-    _attach_requests(rows)
-    kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn), conn.id
+    items = _items(rows)
+    kind, ctx, conn_id = get_kind(conn.kind), connections.context(conn, with_templates=True), conn.id
     try:
         with released():  # no transaction (SQLite: no write lock) while the source talks HTTP: a token refresh commits
-            return kind.deliver(ctx, rows)
+            return kind.deliver(ctx, items)
     except SourceError as exc:
         db.session.rollback()  # whatever the kind left in the session is not part of recording its failure
         with unit_of_work():
@@ -111,17 +111,16 @@ def send_to_connection(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
         return [Outcome("retry", exc.message, retry_after=exc.retry_after)] * len(rows)
 
 
-def _attach_requests(rows: Sequence[Delivery]) -> None:
-    """Each row's payload gains its request as it stands now (not persisted: the outbox row keeps only the
-    change)."""
+def _items(rows: Sequence[Delivery]) -> list[WriteBackItem]:
+    """What the kind writes back for each row, in order: the change, the request as it stands now, what an
+    announcement pinned when it was queued, and which attempt this is."""
     requests = {req.pk: req for req in db.session.scalars(
         select(ExceptionRequest).where(ExceptionRequest.pk.in_({row.request_pk for row in rows}))
         .options(selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.decisions),
                  selectinload(ExceptionRequest.entitlements), joinedload(ExceptionRequest.connection)))}
-    for row in rows:
-        if row in db.session:  # send_claimed detaches its rows; a direct caller's must not be flushed with this
-            db.session.expunge(row)
-        row.payload = {**row.payload, "request": request_view(requests[row.request_pk])}
+    return [WriteBackItem(change=row.change, view=request_view(requests[row.request_pk]),
+                          announces=dict((row.payload or {}).get("announces") or {}), attempt=row.attempts,
+                          delivery_id=row.id, message_id=row.message_id) for row in rows]
 
 
 register_sender("billing", send_billing)

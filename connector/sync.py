@@ -11,21 +11,32 @@ import gc
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import audit, connections, operations
-from connector.db import db
+from connector.db import db, released, unit_of_work
 from connector.governance.normalize import normalize
 from connector.governance.states import DISPUTABLE_STATES, OPEN_STATES, RequestState
 from connector.models import Connection, ExceptionRequest, InboundEvent, Watermark, utcnow
-from connector.sources import SourceError, SourcePage, SourceRecord, get_kind
+from connector.observability import SYNC_RECORDS, SYNC_RUNS
+from connector.sources import (
+    ConnectionContext,
+    PushEvent,
+    SourceError,
+    SourceKind,
+    SourcePage,
+    SourceRecord,
+    get_kind,
+)
 
 log = logging.getLogger(__name__)
 MAIN_STREAM = "main"
@@ -198,27 +209,19 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     ctx = connections.context(conn)
     conn_id = conn.id
     watermark = load_watermark(conn_id)
-    db.session.commit()  # no transaction open while the adapter talks HTTP
+    with released():  # no transaction open while the source talks HTTP (the pages are fetched in the background)
+        pages = prefetched(kind.pages(ctx, watermark))
     try:
         with few_collections():
-            for page in prefetched(kind.pages(ctx, watermark)):
-                conn = db.session.get(Connection, conn_id)
-                assert conn is not None
-                ingest(conn, page.records, counts, actor)
-                store_watermark(conn_id, page.watermark)
-                conn.last_sync_at = utcnow()
-                counts.pages += 1
-                counts.http_calls += page.http_calls
-                counts.detail.update(page.detail)
-                if "api_usage_share" in page.detail:
-                    conn.settings = {**(conn.settings or {}), "api_usage_share": page.detail["api_usage_share"]}
-                db.session.commit()
+            for page in pages:
+                with unit_of_work():  # each page commits with its watermark
+                    _store_page(conn_id, page, counts, actor)
                 if progress:
                     progress(counts)
     except SourceError as exc:
         db.session.rollback()
-        connections.set_status(conn_id, exc.status, exc.message)
-        db.session.commit()
+        with unit_of_work():
+            connections.set_status(conn_id, exc.status, exc.message)
         counts.stopped = exc.message
         _observe(name, counts, exc.status)
         return counts
@@ -226,17 +229,29 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     conn = db.session.get(Connection, conn_id)
     assert conn is not None
     if conn.status != "connected":
-        db.session.commit()  # set_status writes on its own connection: SQLite would wait on this one's lock
-        connections.set_status(conn_id, "connected", None)
-    audit.append(actor, "sync.completed", f"connection:{name}",
-                 {k: v for k, v in counts.to_dict().items() if k != "detail"})
-    db.session.commit()
+        with released():  # set_status writes on its own connection: SQLite would wait on this session's lock
+            connections.set_status(conn_id, "connected", None)
+    with unit_of_work():
+        audit.append(actor, "sync.completed", f"connection:{name}",
+                     {k: v for k, v in counts.to_dict().items() if k != "detail"})
     return counts
 
 
-def _observe(name: str, counts: SyncCounts, result: str) -> None:
-    from connector.observability import SYNC_RECORDS, SYNC_RUNS
+def _store_page(conn_id: int, page: SourcePage, counts: SyncCounts, actor: str) -> None:
+    """One page's requests, its watermark and what the source said about its API usage."""
+    conn = db.session.get(Connection, conn_id)
+    assert conn is not None
+    ingest(conn, page.records, counts, actor)
+    store_watermark(conn_id, page.watermark)
+    conn.last_sync_at = utcnow()
+    counts.pages += 1
+    counts.http_calls += page.http_calls
+    counts.detail.update(page.detail)
+    if "api_usage_share" in page.detail:
+        conn.settings = {**(conn.settings or {}), "api_usage_share": page.detail["api_usage_share"]}
 
+
+def _observe(name: str, counts: SyncCounts, result: str) -> None:
     SYNC_RUNS.labels(name, result).inc()
     for outcome in ("created", "updated", "unchanged", "changed_after_decision", "withdrawn"):
         value = getattr(counts, outcome)
@@ -244,7 +259,7 @@ def _observe(name: str, counts: SyncCounts, result: str) -> None:
             SYNC_RECORDS.labels(name, outcome).inc(value)
 
 
-def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
+def store_events(conn: Connection, events: Sequence[PushEvent], received_at: datetime | None = None) -> int:
     """Store pushed events durably (before the push is acknowledged); duplicates are ignored.
 
     One ``INSERT … ON CONFLICT DO NOTHING`` on (connection, event key): no lookup first, and no audit append
@@ -253,9 +268,9 @@ def store_events(conn: Connection, events: list[dict[str, Any]]) -> int:
     """
     if not events:
         return 0
-    now = utcnow()
-    rows = [{"connection_id": conn.id, "event_key": event["event_key"], "external_id": event.get("external_id"),
-             "payload": event["payload"], "status": "pending", "attempts": 0, "received_at": now}
+    now = received_at or utcnow()
+    rows = [{"connection_id": conn.id, "event_key": event.event_key, "external_id": event.external_id,
+             "payload": dict(event.payload), "status": "pending", "attempts": 0, "received_at": now}
             for event in events]
     dialect = db.session.get_bind().dialect.name
     statement = _STORE_EVENT.get(dialect)
@@ -283,46 +298,59 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
     Only events of connected connections are taken: a paused one (its daily API share used) must not spend
     calls on pushes either, and its waiting events must not hold up other connections' events."""
     counts = {"processed": 0, "failed": 0}
-    rows = db.session.scalars(select(InboundEvent).join(Connection, Connection.id == InboundEvent.connection_id)
-                              .where(InboundEvent.status == "pending", Connection.status == "connected")
-                              .order_by(InboundEvent.id).limit(limit)
-                              .with_for_update(skip_locked=True, of=InboundEvent)).all()
-    events = [(e.id, e.connection_id) for e in rows]
-    db.session.commit()
+    with unit_of_work():
+        events = [(e.id, e.connection_id) for e in db.session.scalars(
+            select(InboundEvent).join(Connection, Connection.id == InboundEvent.connection_id)
+            .where(InboundEvent.status == "pending", Connection.status == "connected")
+            .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True, of=InboundEvent))]
     for event_id, conn_id in events:
-        event = db.session.get(InboundEvent, event_id)
-        conn = db.session.get(Connection, conn_id)
-        if event is None or conn is None or event.status != "pending" or conn.status != "connected":
+        pending = _pending_event(event_id, conn_id)
+        if pending is None:
             continue  # a connection that paused on an earlier event of this batch: the rest of its events wait
-        kind, ctx = get_kind(conn.kind), connections.context(conn)
-        db.session.expunge(event)  # keeps its values: reading them must not reopen a transaction during HTTP
-        db.session.commit()
+        kind, ctx, event = pending
         try:
-            records = kind.records_for_event(ctx, event)
-            event = db.session.get(InboundEvent, event_id)
-            conn = db.session.get(Connection, conn_id)
-            assert event is not None and conn is not None
-            ingest(conn, records, SyncCounts(), actor)
-            event.status, event.processed_at = "processed", utcnow()
-            event.attempts += 1
-            audit.append(actor, "webhook.processed", f"connection:{conn.name}", {  # with the processing, atomic
-                "event_id": event.id, "event_key": event.event_key, "external_id": event.external_id,
-                "received_at": event.received_at, "records": len(records)})
-            db.session.commit()
+            with released():  # no transaction open while the source talks HTTP
+                records = kind.records_for_event(ctx, event)
+            with unit_of_work():  # the records, the event's status and its audit event: atomic
+                _processed(event_id, conn_id, records, actor)
             counts["processed"] += 1
         except SourceError as exc:
             db.session.rollback()
-            if exc.status not in _WAITING:  # a connection that must wait is not the event's failure
-                _event_failed(event_id, exc.message)
-                counts["failed"] += 1
-            connections.set_status(conn_id, exc.status, exc.message)
-            db.session.commit()
+            with unit_of_work():
+                if exc.status not in _WAITING:  # a connection that must wait is not the event's failure
+                    _event_failed(event_id, exc.message)
+                    counts["failed"] += 1
+            with unit_of_work():
+                connections.set_status(conn_id, exc.status, exc.message)
         except Exception as exc:
             db.session.rollback()
             log.exception("inbound event %s failed", event_id)
-            _event_failed(event_id, f"{type(exc).__name__}: {exc}")
+            with unit_of_work():
+                _event_failed(event_id, f"{type(exc).__name__}: {exc}")
             counts["failed"] += 1
     return counts
+
+
+def _pending_event(event_id: int, conn_id: int) -> tuple[SourceKind, ConnectionContext, PushEvent] | None:
+    """What processing one stored event needs, as plain data; None when it is no longer to be processed now."""
+    event = db.session.get(InboundEvent, event_id)
+    conn = db.session.get(Connection, conn_id)
+    if event is None or conn is None or event.status != "pending" or conn.status != "connected":
+        return None
+    return (get_kind(conn.kind), connections.context(conn),
+            PushEvent(event.event_key, event.external_id, dict(event.payload or {}), event.id))
+
+
+def _processed(event_id: int, conn_id: int, records: list[SourceRecord], actor: str) -> None:
+    event = db.session.get(InboundEvent, event_id)
+    conn = db.session.get(Connection, conn_id)
+    assert event is not None and conn is not None
+    ingest(conn, records, SyncCounts(), actor)
+    event.status, event.processed_at = "processed", utcnow()
+    event.attempts += 1
+    audit.append(actor, "webhook.processed", f"connection:{conn.name}", {
+        "event_id": event.id, "event_key": event.event_key, "external_id": event.external_id,
+        "received_at": event.received_at, "records": len(records)})
 
 
 def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
@@ -337,7 +365,6 @@ def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
         audit.append("worker", "webhook.failed", f"connection:{conn.name if conn else event.connection_id}", {
             "event_id": event.id, "event_key": event.event_key, "external_id": event.external_id,
             "attempts": event.attempts, "error": event.last_error[:500]})
-    db.session.commit()
 
 
 def sync_due(actor: str = "worker") -> dict[str, int]:
@@ -345,18 +372,14 @@ def sync_due(actor: str = "worker") -> dict[str, int]:
     ``CONNECTOR_SYNC_INTERVAL_SECONDS``; a paused one, to see whether it may resume; and one in ``error`` (an
     outage, a timeout, a setting the admin has since fixed) once an interval has passed since it failed, so a
     transient failure never takes a connection off the schedule. ``needs_authorization`` waits for an admin."""
-    from datetime import timedelta
-
-    from flask import current_app
-
     interval = timedelta(seconds=float(current_app.config.get("CONNECTOR_SYNC_INTERVAL_SECONDS", 300)))
     cutoff = utcnow() - interval
-    names = list(db.session.scalars(
-        select(Connection.name).where(Connection.status.in_(SCHEDULED_STATUSES))
-        .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
-        .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
-        .order_by(Connection.name)))
-    db.session.commit()
+    with unit_of_work():
+        names = list(db.session.scalars(
+            select(Connection.name).where(Connection.status.in_(SCHEDULED_STATUSES))
+            .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
+            .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
+            .order_by(Connection.name)))
     counts = {"synced": 0, "stopped": 0}
     for name in names:
         result = sync(name, actor=actor)

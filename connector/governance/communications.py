@@ -51,6 +51,11 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     return _env.from_string(template).render(**context).strip() + "\n"
 
 
+def render_text(template: str, context: Mapping[str, Any]) -> str:
+    """A template rendered exactly as written (a notice a source posts: no whitespace added or trimmed)."""
+    return _env.from_string(template).render(**context)
+
+
 def _render_policy_template(policy: Templates, name: str, context: Mapping[str, Any]) -> str:
     """One of the policy's templates for a real decision. A template can pass the trial renders and still fail
     on a real request's values (a filter given a value of another type): the decision is then refused, with

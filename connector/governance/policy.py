@@ -141,9 +141,18 @@ class ExceptionsSchema(_Strict):
     default_notice_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
 
 
+def _shipped_template(name: str) -> Any:
+    """The shipped wording of a template a policy stored before the template existed leaves out."""
+    return lambda: str(yaml.safe_load(default_policy_text())["templates"][name])
+
+
 class TemplatesSchema(_Strict):
     customer_summary = fields.String(required=True, validate=validate.Length(min=1))
     internal_note = fields.String(required=True, validate=validate.Length(min=1))
+    needs_info_notice = fields.String(load_default=_shipped_template("needs_info_notice"),
+                                      validate=validate.Length(min=1))
+    ending_reply = fields.String(load_default=_shipped_template("ending_reply"), validate=validate.Length(min=1))
+    ending_note = fields.String(load_default=_shipped_template("ending_note"), validate=validate.Length(min=1))
 
 
 class PolicySchema(_Strict):

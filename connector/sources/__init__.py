@@ -1,26 +1,33 @@
-"""Source kinds (Salesforce, Zendesk): a registry, each kind declaring its settings and what it can do.
+"""The source contract: what a source kind (Salesforce, Zendesk, a third one) is given and gives back.
 
-The connector's generic machinery (connections API, OAuth callback, sync, webhooks inbox, deliveries) calls
-these methods with a ``ConnectionContext`` — a plain snapshot of one connection with a database-backed token
-store — and never knows the provider's wire format; each kind talks to its adapter package.
+The connector's generic machinery (connections, sync, the webhooks inbox, provisioning, the connection sender)
+calls a kind with plain data only — a ``ConnectionContext`` (a snapshot of one connection with a token store),
+an ``InboundPush`` (a pushed body and its headers), ``PushEvent``s it stored, ``WriteBackItem``s to write back —
+and gets plain data back: ``SourcePage``s, ``SourceRecord``s, a ``PushReceipt`` with the ``Ack`` to answer,
+``Outcome``s, ``Provisioned``. No Flask request or response and no database row crosses this module, so a kind
+runs without an app or a session, and the wire format stays in its adapter package.
+
+Kinds are found through the entry-point group ``license_exception_connector.sources`` (the built-in two register
+the same way in ``pyproject.toml``): a third kind ships as its own distribution.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from marshmallow import Schema
 
-from mappings.dialect import SourceDialect
+from adapters.tokens import TokenStore
+from mappings import MappingDocument
+from mappings.dialect import SourceDialect  # part of the contract: each kind declares one
 
-if TYPE_CHECKING:
-    from flask import Request, Response
-
-    from adapters.tokens import TokenStore
-    from connector.models import Delivery, InboundEvent
-    from mappings import MappingDocument
+#: the entry-point group a distribution registers its source kinds under (name = the kind's ``name``)
+ENTRY_POINT_GROUP = "license_exception_connector.sources"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class ConnectionContext:
     http_timeout: float = 30.0
     #: the connection's current mapping with placeholders resolved (fields to read, outbound values to write)
     mapping: MappingDocument | None = None
+    #: the policy's templates (write-back: the wording of the notices a kind posts), by name
+    templates: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -67,12 +76,76 @@ class AuthorizationResult:
     settings_update: dict[str, Any] = field(default_factory=dict)  # e.g. the Salesforce org id
 
 
-@dataclass
-class WebhookReceipt:
-    """What a push carried: events to store (``event_key`` de-duplicates) and the answer to send once stored."""
+# --- pushes -------------------------------------------------------------------------------------------------------
 
-    events: list[dict[str, Any]]  # {"event_key", "external_id", "payload"}
-    respond: Any  # callable (stored: bool) -> flask Response
+@dataclass(frozen=True)
+class InboundPush:
+    """A push as it arrived: the raw body, its headers (looked up without regard to case), when and from where."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    received_at: datetime
+    remote_addr: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name on the wire."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The answer to a push: a JSON body (a dict) or raw bytes, with their headers."""
+
+    status: int
+    body: bytes | dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PushEvent:
+    """One event a push carried: stored once per ``event_key`` (de-duplication), processed later by the worker,
+    which hands it back with its stored ``id`` to ``records_for_event``."""
+
+    event_key: str
+    external_id: str | None
+    payload: Mapping[str, Any]
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class PushReceipt:
+    """What a verified push carried, and the answer to send once its events are stored (``duplicate``: the
+    answer when every one of them had been stored before; the same as ``ack`` when None)."""
+
+    events: list[PushEvent]
+    ack: Ack
+    duplicate: Ack | None = None
+
+    def answer(self, stored: int) -> Ack:
+        return self.ack if stored or self.duplicate is None else self.duplicate
+
+
+# --- write-back ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WriteBackItem:
+    """One delivery to write back: the ``change`` that queued it, the request as it stands now (``view``, its
+    public representation), what an announcement pinned when it was queued (``announces``: the decision and
+    entitlement a reply tells), and which ``attempt`` this is (1 the first time: a later one may find part of
+    it already written)."""
+
+    change: str
+    view: Mapping[str, Any]
+    announces: Mapping[str, Any] = field(default_factory=dict)
+    attempt: int = 1
+    delivery_id: int | None = None
+    message_id: str | None = None
+
+    @property
+    def retried(self) -> bool:
+        """Whether an earlier attempt may have written part of it (a reply without its note)."""
+        return self.attempt > 1
 
 
 @dataclass(frozen=True)
@@ -87,6 +160,26 @@ class Outcome:
     retry_after: float | None = None
     partial: bool = False
 
+
+# --- provisioning -------------------------------------------------------------------------------------------------
+
+@dataclass
+class Provisioned:
+    """What provisioning created or found: settings to merge, secrets to store encrypted, a report to show."""
+
+    settings: dict[str, Any]
+    secrets: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provisioner(Protocol):
+    """A kind that creates what it needs in the source (Zendesk: ticket fields, a webhook, triggers)."""
+
+    def provision(self, ctx: ConnectionContext) -> Provisioned: ...
+
+
+# --- errors -------------------------------------------------------------------------------------------------------
 
 class SourceError(Exception):
     """A source problem with a connection status to show (``needs_authorization``, ``paused``, ``error``)."""
@@ -104,10 +197,14 @@ class WebhookRefused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+# --- the kind -----------------------------------------------------------------------------------------------------
+
 class SourceKind:
     """Base class: a kind overrides what it supports; the rest says plainly that it is not supported."""
 
     name: ClassVar[str]
+    #: how people call the source ("Salesforce"): forms, messages
+    label: ClassVar[str]
     settings_schema: ClassVar[type[Schema]]
     secret_fields: ClassVar[tuple[str, ...]] = ()
     default_mapping_kind: ClassVar[str]
@@ -155,42 +252,46 @@ class SourceKind:
     def mapping_placeholders(self, settings: Mapping[str, Any]) -> dict[str, str | int]:
         return {}
 
-    def deliver(self, ctx: ConnectionContext, deliveries: Sequence[Delivery]) -> list[Outcome]:
+    def deliver(self, ctx: ConnectionContext, items: Sequence[WriteBackItem]) -> list[Outcome]:
+        """One outcome per item, in order."""
         raise NotImplementedError
 
-    def receive_webhook(self, ctx: ConnectionContext, request: Request) -> WebhookReceipt:
+    def receive_webhook(self, ctx: ConnectionContext, push: InboundPush) -> PushReceipt:
+        """Verify and read a push (``WebhookRefused`` when it is not to be stored)."""
         raise NotImplementedError
 
-    def records_for_event(self, ctx: ConnectionContext, event: InboundEvent) -> list[SourceRecord]:
+    def records_for_event(self, ctx: ConnectionContext, event: PushEvent) -> list[SourceRecord]:
         raise NotImplementedError
 
-    def respond_refused(self, status: int, code: str, message: str) -> Response:
-        from connector.api import error_response
 
-        return error_response(status, code, message)
+# --- the registry -------------------------------------------------------------------------------------------------
+
+@functools.cache
+def kinds() -> dict[str, SourceKind]:
+    """Every installed kind by name, read once from the entry-point group (``clear_registry`` reads again).
+
+    An entry point names a ``SourceKind`` subclass (instantiated here) or an instance; its name must be the
+    kind's ``name``.
+    """
+    found: dict[str, SourceKind] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in found:
+            continue  # the same distribution seen twice on the path: the first one wins, as imports do
+        loaded = entry.load()
+        kind = loaded() if isinstance(loaded, type) else loaded
+        if not isinstance(kind, SourceKind) or kind.name != entry.name:
+            raise TypeError(f"entry point {entry.name} = {entry.value} in {ENTRY_POINT_GROUP} is not a source kind "
+                            f"named {entry.name!r}")
+        found[entry.name] = kind
+    return dict(sorted(found.items()))
 
 
-KINDS: dict[str, SourceKind] = {}
-
-
-def register(kind: SourceKind) -> SourceKind:
-    KINDS[kind.name] = kind
-    return kind
+def clear_registry() -> None:
+    """Forget the kinds read so far (a distribution installed or removed while the process runs)."""
+    kinds.cache_clear()
 
 
 def get_kind(name: str) -> SourceKind:
-    load_builtin_kinds()
-    return KINDS[name]
+    """The installed kind ``name``; ``KeyError`` when none is."""
+    return kinds()[name]
 
-
-def load_builtin_kinds() -> dict[str, SourceKind]:
-    """Import the built-in kinds (each registers itself)."""
-    import importlib
-
-    for module in ("connector.sources.salesforce", "connector.sources.zendesk"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    return KINDS

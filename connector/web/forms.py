@@ -26,7 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from connector.governance.review import OUTCOMES, RENEWAL_MODES, VOTE_CHOICES
-from connector.sources import load_builtin_kinds
+from connector.sources import kinds
 
 
 def _label(name: str) -> str:
@@ -184,8 +184,7 @@ class PolicyForm(FlaskForm):
 class ConnectionForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=63)],
                        description="Lowercase letters, digits, - and _ (used in webhook URLs).")
-    kind = SelectField("Kind", choices=lambda: [SelectChoice(kind, kind.title())  # the registered kinds
-                                                for kind in sorted(load_builtin_kinds())])
+    kind = SelectField("Kind", choices=lambda: [SelectChoice(k.name, k.label) for k in kinds().values()])
     settings = TextAreaField("Settings (YAML)", validators=[Length(max=50000)],
                              render_kw={"spellcheck": "false", "rows": 8},
                              description="e.g. client_id, client_secret, login_url (Salesforce) or "

@@ -187,7 +187,7 @@ def test_zendesk_ids_between_2_53_and_2_63_are_stored_and_the_audit_chain_verifi
 
 
 def test_the_zendesk_schema_itself_refuses_ids_beyond_64_bits():
-    from connector.sources.zendesk import ZendeskSettingsSchema
+    from connector.sources.zendesk.settings import ZendeskSettingsSchema
 
     errors = ZendeskSettingsSchema().validate({"ticket_form_id": 2**63, "field_ids": {"category": 0}})
     assert errors["ticket_form_id"] == ["A Zendesk id: a whole number from 1 to 9223372036854775807."]

@@ -137,14 +137,13 @@ def test_invalid_grant_holds_deliveries_until_reauthorized(client, admin, org: M
 def test_deliver_batches_by_200_and_keeps_completed_results(client, admin, org: MockOrg, connected, app) -> None:
     """The kind itself, over more rows than one Collections call takes (the worker claims 200 at a time)."""
     from connector import connections
-    from connector.sources import get_kind
+    from connector.sources import WriteBackItem, get_kind
 
     org.add(*(sf_record(n) for n in range(1, 203)))
     view = {"key": "LEX-1001", "state": "in_review", "track": "standard", "url": "http://connector.test/r/1"}
-    batch = [Delivery(payload={"change": "created", "request": {**view, "external_id": record_id(n)}})
-             for n in range(1, 203)]
-    batch.append(Delivery(payload={"change": "created", "request": {**view, "external_id": record_id(1)}}))
-    batch.append(Delivery(payload={"change": "created", "request": {**view, "external_id": None}}))
+    batch = [WriteBackItem("created", {**view, "external_id": record_id(n)}) for n in range(1, 203)]
+    batch.append(WriteBackItem("created", {**view, "external_id": record_id(1)}))
+    batch.append(WriteBackItem("created", {**view, "external_id": None}))
     org.fault("collections", 0, None)
     org.fault("collections", 503, [{"message": "Server temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}],
               {"Retry-After": "30"})

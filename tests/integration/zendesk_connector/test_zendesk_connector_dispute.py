@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from connector.sources.zendesk import DISPUTE_TAG, plan_ticket_change
+from connector.sources import WriteBackItem
+from connector.sources.zendesk.read import DISPUTE_TAG
+from connector.sources.zendesk.writeback import plan_ticket_change
 
 
 def sync_tickets(zd, *tickets, cursor="c1"):
@@ -30,7 +32,7 @@ def test_a_dispute_tag_reopens_review_once_and_is_cleared_by_the_write_back(conn
     again = sync_tickets(zd, {**tagged, "updated_at": "2026-11-21T09:00:00Z"}, cursor="c3")
     assert again["disputed"] == 0  # already back in review: the same tag does not count twice
 
-    plan = plan_ticket_change({"change": "disputed", "request": view}, None, {"tag": "license_exception"})
+    plan = plan_ticket_change(WriteBackItem("disputed", view), None, {"tag": "license_exception"})
     assert DISPUTE_TAG in plan.remove_tags and "license_exception" not in plan.remove_tags
 
 

@@ -1,45 +1,14 @@
-"""The dialects of the built-in source kinds: what a Salesforce record and a Zendesk ticket look like to a mapping.
-
-Each kind declares its dialect (`SourceKind.dialect`); mapping validation takes it as an argument instead of
-knowing kinds by name. (Each moves into its kind's package once the kinds are packages.)
-"""
+"""What a Zendesk ticket looks like to a mapping: its attributes, custom fields read by id (``custom_fields.<id>``,
+or a ``{placeholder}`` provisioning fills), write-back keys, and the tag or ticket form a mapping may select."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Any, Final
 
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
 from mappings.dialect import Selector, SourceDialect
-
-#: A Salesforce API name: sObjects, fields and relationships (`License_Exception_Request__c`, `Account__r`).
-_API_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-
-
-def _salesforce_references(segment: str, followed: bool) -> Iterator[str]:
-    """`Account__r.Name` reads through the lookup `Account__c`; `Owner.Name` through the standard `OwnerId`."""
-    if segment.endswith("__r"):
-        yield segment[:-3] + "__c"
-    if followed:
-        yield segment + "id"
-
-
-SALESFORCE: Final = SourceDialect(
-    name="salesforce",
-    label="Salesforce",
-    record_noun="object",
-    field_list="describe",
-    id_path="Id",
-    modified_path="SystemModstamp",
-    field_name=_API_NAME,
-    references=_salesforce_references,
-    outbound_key=_API_NAME,
-    outbound_key_rule="{key} is not a Salesforce field API name.",
-    object_name=_API_NAME,
-    object_hint="the sObject to read, e.g. object: License_Exception_Request__c",
-)
 
 #: Zendesk ticket attributes (Tickets API) plus the `requester` and `organization` objects the connector
 #: attaches; a Zendesk source path may start with any of them.

@@ -1,0 +1,156 @@
+"""Reading Zendesk: the incremental ticket export, single tickets, signed webhooks (pushes) and the tickets
+they name; a ticket tagged ``license_exception_dispute`` asks to dispute its decision."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from adapters.zendesk import (
+    NotFound,
+    WebhookPayloadError,
+    WebhookSignatureError,
+    ZendeskClient,
+    ZendeskError,
+    ZendeskSettings,
+    parse_webhook_event,
+    verify_signature,
+)
+from adapters.zendesk.webhook import INVOCATION_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_ID_HEADER
+from connector.sources import (
+    Ack,
+    ConnectionContext,
+    InboundPush,
+    PushEvent,
+    PushReceipt,
+    SourceError,
+    SourcePage,
+    SourceRecord,
+    WebhookRefused,
+)
+from connector.sources.zendesk.dialect import ZENDESK_TICKET_ATTRIBUTES
+from connector.sources.zendesk.settings import (
+    TICKET_ID,
+    adapter_settings,
+    backfill_start,
+    flagged,
+    make_client,
+    selections,
+    source_error,
+)
+
+DISPUTE_TAG = "license_exception_dispute"
+
+
+def disputed(ticket: Mapping[str, Any]) -> str | None:
+    """The dispute an agent asked for by tagging the ticket ``license_exception_dispute``, if any."""
+    if DISPUTE_TAG in (ticket.get("tags") or ()):
+        return f"Disputed on Zendesk ticket #{ticket.get('id')} (tag {DISPUTE_TAG})."
+    return None
+
+
+# --- the incremental export ---------------------------------------------------------------------------------------
+
+def pages(ctx: ConnectionContext, watermark: Mapping[str, Any] | None) -> Iterator[SourcePage]:
+    """The incremental export from the stored cursor (or the backfill start), one page per commit."""
+    settings = adapter_settings(ctx)
+    chosen = selections(ctx, settings)
+    client = make_client(ctx)
+    cursor = (watermark or {}).get("after_cursor")
+    try:
+        yield from _pages(client, settings, chosen, cursor, None if cursor else backfill_start(ctx))
+    except ZendeskError as exc:
+        raise source_error(exc) from exc
+
+
+def _pages(client: ZendeskClient, settings: ZendeskSettings, chosen: Sequence[ZendeskSettings],
+           cursor: str | None, start_time: int | None) -> Iterator[SourcePage]:
+    skipped = deleted = 0
+    calls = client.http_calls
+    for page in client.export_tickets(start_time=start_time, cursor=cursor):
+        latest: dict[int, dict[str, Any]] = {int(t["id"]): t for t in page.tickets}
+        gone = [t for t in latest.values() if t.get("status") == "deleted"]
+        wanted = [t for t in latest.values() if t.get("status") != "deleted" and flagged(t, chosen)]
+        skipped += len(latest) - len(gone) - len(wanted)
+        deleted += len(gone)
+        people = client.attach_people(wanted, page.users, page.organizations) if wanted else []
+        records = [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"]), dispute=disputed(t)) for t in people]
+        records += [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"]), deleted=True) for t in gone]
+        cursor = page.after_cursor or cursor
+        yield SourcePage(records, {"after_cursor": cursor}, http_calls=client.http_calls - calls,
+                         detail={"skipped_not_flagged": skipped, "deleted_in_source": deleted})
+        calls = client.http_calls
+
+
+# --- single tickets -----------------------------------------------------------------------------------------------
+
+def fetch_record(ctx: ConnectionContext, external_id: str) -> SourceRecord:
+    if not TICKET_ID.fullmatch(str(external_id).strip()):
+        raise SourceError("error", f"A Zendesk ticket id is a number, not {external_id!r}.")
+    settings = adapter_settings(ctx)
+    try:
+        ticket = make_client(ctx).get_ticket(int(external_id))
+    except ZendeskError as exc:
+        raise source_error(exc) from exc
+    return SourceRecord(str(ticket["id"]), ticket, settings.ticket_url(ticket["id"]))
+
+
+def source_fields(ctx: ConnectionContext) -> set[str] | None:
+    """Ticket attributes plus every ticket field id (as text), for live mapping validation."""
+    try:
+        ticket_fields = make_client(ctx).ticket_fields()
+    except ZendeskError as exc:
+        raise source_error(exc) from exc
+    known = set(ZENDESK_TICKET_ATTRIBUTES)
+    for item in ticket_fields:
+        if item.get("id") is not None:
+            known.add(str(item["id"]))
+            known.add(f"custom_fields.{item['id']}")
+    return known
+
+
+# --- pushes: signed webhooks --------------------------------------------------------------------------------------
+
+def receive_webhook(ctx: ConnectionContext, push: InboundPush) -> PushReceipt:
+    """Verify the signature (constant time, ±5 min), read the ticket id, key the event for de-duplication."""
+    secret = ctx.settings.get("webhook_secret")
+    if not secret:
+        raise WebhookRefused(401, "webhook_not_configured", "This connection has no webhook signing secret "
+                             "yet: provision it, or set webhook_secret.")
+    signature, timestamp = push.header(SIGNATURE_HEADER), push.header(TIMESTAMP_HEADER)
+    try:
+        verify_signature(secret, timestamp, push.body, signature)
+        ticket_id = parse_webhook_event(push.body)
+    except WebhookSignatureError as exc:
+        raise WebhookRefused(401, exc.code, f"Webhook refused: {exc.message}.") from exc
+    except WebhookPayloadError as exc:
+        raise WebhookRefused(400, exc.code, f"Webhook refused: {exc.message}.") from exc
+    invocation = push.header(INVOCATION_ID_HEADER)
+    if invocation:
+        key = f"invocation:{invocation}"
+    else:
+        key = "signed:" + hashlib.sha256(f"{signature}\n{timestamp}\n".encode() + push.body).hexdigest()
+    event = PushEvent(key, ticket_id, {"ticket_id": ticket_id, "webhook_id": push.header(WEBHOOK_ID_HEADER),
+                                       "invocation_id": invocation, "signed_at": timestamp})
+    return PushReceipt([event], Ack(200, {"status": "stored", "ticket_id": ticket_id}),
+                       duplicate=Ack(200, {"status": "duplicate", "ticket_id": ticket_id}))
+
+
+def records_for_event(ctx: ConnectionContext, event: PushEvent) -> list[SourceRecord]:
+    """The ticket a push names, with requester and organization; nothing when it is not flagged."""
+    ticket_id = str(event.external_id or event.payload.get("ticket_id") or "")
+    if not TICKET_ID.fullmatch(ticket_id):  # e.g. "²", which isdigit() lets through: no ticket named
+        return []
+    settings = adapter_settings(ctx)
+    try:
+        ticket = make_client(ctx).get_ticket(int(ticket_id))
+    except NotFound:
+        return [SourceRecord(ticket_id, {"id": int(ticket_id), "status": "deleted"}, deleted=True)]
+    except ZendeskError as exc:
+        raise source_error(exc) from exc
+    if ticket.get("status") == "deleted":
+        return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), deleted=True)]
+    if not flagged(ticket, selections(ctx, settings)):
+        return []
+    return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), dispute=disputed(ticket))]
