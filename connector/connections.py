@@ -30,7 +30,6 @@ from mappings import (
     InboundProgram,
     MappingDocument,
     compile_inbound,
-    default_mapping,
     load_mapping,
     mapping_diff,
     resolve_placeholders,
@@ -107,7 +106,7 @@ def create(name: str, kind_name: str, settings: Mapping[str, Any], actor: str) -
     db.session.flush()
     audit.append(actor, "connection.created", f"connection:{name}",
                  {"kind": kind.name, "settings": public, "secrets_set": sorted(secret)})
-    set_mapping(conn, kind_default_mapping(kind), actor, check_live=False)
+    set_mapping(conn, kind.default_mapping(), actor, check_live=False)
     return conn
 
 
@@ -193,10 +192,6 @@ def connection_of_target(target: str) -> Connection | None:
 
 
 # --- mappings ----------------------------------------------------------------------------------------------
-
-def kind_default_mapping(kind: SourceKind) -> MappingDocument:
-    return default_mapping(kind.default_mapping_kind)
-
 
 def current_mapping(conn: Connection) -> tuple[int, MappingDocument]:
     row = db.session.scalar(select(MappingVersion).where(MappingVersion.connection_id == conn.id,

@@ -207,8 +207,7 @@ class SourceKind:
     label: ClassVar[str]
     settings_schema: ClassVar[type[Schema]]
     secret_fields: ClassVar[tuple[str, ...]] = ()
-    default_mapping_kind: ClassVar[str]
-    #: what the kind's records look to a mapping (validation takes it instead of branching on the kind)
+    #: what the kind's records look like to a mapping (validation takes it instead of branching on the kind)
     dialect: ClassVar[SourceDialect]
     #: The source is told a decision or an ending once, in words a later state cannot carry (a Zendesk reply and
     #: internal note): such write-backs are never superseded. A source that is only ever set to the request's
@@ -226,6 +225,10 @@ class SourceKind:
         """
         return {schema_field.data_key or name: str(schema_field.metadata.get("description") or "Set by the connector.")
                 for name, schema_field in self.settings_schema().fields.items() if schema_field.metadata.get("managed")}
+
+    def default_mapping(self) -> MappingDocument:
+        """The mapping a new connection of this kind starts with."""
+        raise NotImplementedError
 
     def authorization_url(self, ctx: ConnectionContext, state: str, redirect_uri: str) -> tuple[str, str]:
         """(URL to send the admin to, PKCE code verifier to keep until the callback)."""

@@ -66,6 +66,7 @@ from connector.sources import (
 from connector.sources.salesforce import read, writeback
 from connector.sources.salesforce.dialect import SALESFORCE
 from connector.sources.salesforce.settings import LABEL, SalesforceSettingsSchema, adapter_settings, source_error
+from mappings import MappingDocument, default_mapping
 
 
 def _identity(token: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,7 +84,9 @@ class SalesforceKind(SourceKind):
     settings_schema: ClassVar[type[Schema]] = SalesforceSettingsSchema
     dialect: ClassVar[SourceDialect] = SALESFORCE
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "private_key")
-    default_mapping_kind: ClassVar[str] = "salesforce"
+
+    def default_mapping(self) -> MappingDocument:
+        return default_mapping("salesforce")
 
     # authorization -------------------------------------------------------------------------------------------
 

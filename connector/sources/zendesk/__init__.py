@@ -36,6 +36,7 @@ from connector.sources import (
 from connector.sources.zendesk import provisioning, read, writeback
 from connector.sources.zendesk.dialect import ZENDESK
 from connector.sources.zendesk.settings import LABEL, ZendeskSettingsSchema, adapter_settings, make_client, source_error
+from mappings import MappingDocument, default_mapping
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ class ZendeskKind(SourceKind):
     settings_schema: ClassVar[type[Schema]] = ZendeskSettingsSchema
     dialect: ClassVar[SourceDialect] = ZENDESK
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "api_token", "webhook_secret")
-    default_mapping_kind: ClassVar[str] = "zendesk"
     keeps_announcements: ClassVar[bool] = True  # a decision's reply and note, an ending's notice
+
+    def default_mapping(self) -> MappingDocument:
+        return default_mapping("zendesk")
 
     # authorization -------------------------------------------------------------------------------------------
 
