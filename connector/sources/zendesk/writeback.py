@@ -204,7 +204,7 @@ class Ledger:
     ticket (a reply without its note), whether anything reached Zendesk yet, and the hold that stops the rest."""
 
     items: Sequence[WriteBackItem]
-    outcomes: list[Outcome | None] = field(default_factory=list)
+    outcomes: list[Outcome | None] = field(init=False)
     partly: set[int] = field(default_factory=set)
     wrote: bool = False
     stop: Outcome | None = None
