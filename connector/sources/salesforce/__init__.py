@@ -65,7 +65,7 @@ from connector.sources import (
 )
 from connector.sources.salesforce import read, writeback
 from connector.sources.salesforce.dialect import SALESFORCE
-from connector.sources.salesforce.settings import LABEL, SalesforceSettingsSchema, adapter_settings, source_error
+from connector.sources.salesforce.settings import LABEL, SalesforceSettingsSchema, adapter_settings, as_source_error
 from mappings import MappingDocument, default_mapping
 
 
@@ -96,7 +96,7 @@ class SalesforceKind(SourceKind):
         try:
             return sf_oauth.authorization_url(settings, state)
         except SalesforceError as exc:
-            raise source_error(exc) from exc
+            raise as_source_error(exc) from exc
 
     def complete_authorization(self, ctx: ConnectionContext, code: str, code_verifier: str,
                                redirect_uri: str) -> AuthorizationResult:
@@ -104,7 +104,7 @@ class SalesforceKind(SourceKind):
         try:
             token = sf_oauth.exchange_code(settings, code, code_verifier)
         except SalesforceError as exc:
-            raise source_error(exc) from exc
+            raise as_source_error(exc) from exc
         return AuthorizationResult(token=token, settings_update=_identity(token))
 
     def authorize_without_browser(self, ctx: ConnectionContext) -> AuthorizationResult | None:
@@ -115,7 +115,7 @@ class SalesforceKind(SourceKind):
         try:
             token = sf_oauth.renew(settings, None)
         except SalesforceError as exc:
-            raise source_error(exc) from exc
+            raise as_source_error(exc) from exc
         except ValueError as exc:  # e.g. a private key that is not an RSA key
             raise SourceError("error", f"The JWT assertion cannot be signed: {exc}.") from exc
         return AuthorizationResult(token=token, settings_update=_identity(token))

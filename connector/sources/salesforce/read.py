@@ -33,10 +33,10 @@ from connector.sources.salesforce.settings import (
     DEFAULT_OBJECT,
     RECORD_ID,
     adapter_settings,
+    as_source_error,
     make_client,
     read_fields,
     sobject_of,
-    source_error,
 )
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def pages(ctx: ConnectionContext, watermark: Mapping[str, Any] | None) -> Iterat
         check_allocation(ctx, client)
         yield from _pages(client, soql, sobject, mark)
     except SalesforceError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
     except (KeyError, ValueError) as exc:
         raise SourceError("error", f"Salesforce returned a record without a usable Id or SystemModstamp: "
                                    f"{exc}.") from exc
@@ -173,7 +173,7 @@ def records(ctx: ConnectionContext, ids: list[str],
         check_allocation(ctx, client)
         return client.query_all(soql, include_deleted=include_deleted), client, sobject
     except SalesforceError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
 
 
 def fetch_record(ctx: ConnectionContext, external_id: str) -> SourceRecord:
@@ -193,7 +193,7 @@ def source_fields(ctx: ConnectionContext) -> set[str] | None:
     try:
         return set(make_client(ctx, settings).describe(settings.object).field_names)
     except SalesforceError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
 
 
 # --- pushes: Outbound Messages ------------------------------------------------------------------------------------

@@ -9,18 +9,17 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mfields
 
+from adapters.errors import AdapterError
 from adapters.salesforce import (
-    AuthorizationRequired,
     DailyShareExceeded,
     InstanceHostRefused,
     LimitExceeded,
-    RetriableError,
     SalesforceClient,
-    SalesforceError,
     SalesforceSettings,
 )
 from adapters.salesforce.soql import validate_object_name
 from connector.sources import ConnectionContext, SourceError
+from connector.sources.errors import source_error
 
 LABEL = "Salesforce"
 DEFAULT_OBJECT = "License_Exception_Request__c"
@@ -124,30 +123,25 @@ def read_fields(ctx: ConnectionContext) -> list[str]:
     return ctx.mapping.source_paths()
 
 
-def source_error(exc: SalesforceError) -> SourceError:
-    """An adapter error as the connection status an admin should see (never a token in the message)."""
+def explanation(exc: AdapterError) -> str | None:
+    """What Salesforce's own refusals mean to an admin, where that says more than the common sentence."""
     if isinstance(exc, DailyShareExceeded):
         used = exc.used / exc.limit if exc.limit else 1.0
-        return SourceError("paused", f"Salesforce sync stopped at {used:.0%} of the daily API allocation "
-                                     f"({exc.used} of {exc.limit} requests in the last 24 hours; this connection "
-                                     f"stops above {exc.share:.0%} so the org's other integrations keep working). "
-                                     "It resumes once usage drops below that share; nothing is lost.")
+        return (f"Salesforce sync stopped at {used:.0%} of the daily API allocation ({exc.used} of {exc.limit} "
+                f"requests in the last 24 hours; this connection stops above {exc.share:.0%} so the org's other "
+                "integrations keep working). It resumes once usage drops below that share; nothing is lost.")
+    if isinstance(exc, LimitExceeded) and exc.retry_after:
+        return (f"Salesforce refused the call ({exc.code}: {exc.message}): too many long-running requests at "
+                f"once; paused, resuming after {exc.retry_after:g} s.")
     if isinstance(exc, LimitExceeded):
-        if exc.retry_after:
-            return SourceError("paused", f"Salesforce refused the call ({exc.code}: {exc.message}): too many "
-                                         f"long-running requests at once; paused, resuming after "
-                                         f"{exc.retry_after:g} s.", exc.retry_after)
-        return SourceError("paused", f"Salesforce refused the call ({exc.code}: {exc.message}): the org's daily "
-                                     "API allocation is used up. The connection is paused until the rolling "
-                                     "24-hour window frees calls; nothing is lost.")
-    if isinstance(exc, AuthorizationRequired):
-        return SourceError("needs_authorization", f"Salesforce refused the connector's authorization ({exc.code}: "
-                                                  f"{exc.message}); nothing is lost: authorize the connection again "
-                                                  "and work resumes where it stopped.")
+        return (f"Salesforce refused the call ({exc.code}: {exc.message}): the org's daily API allocation is used "
+                "up. The connection is paused until the rolling 24-hour window frees calls; nothing is lost.")
     if isinstance(exc, InstanceHostRefused):
-        return SourceError("error", f"{exc.message}. Use a Salesforce login URL, or add a test org's host to "
-                                    "CONNECTOR_ALLOWED_INSTANCE_HOSTS.")
-    if isinstance(exc, RetriableError):
-        return SourceError("error", f"Salesforce is unavailable ({exc.code}: {exc.message}); the next attempt "
-                                    "retries.", exc.retry_after)
-    return SourceError("error", f"Salesforce refused the request ({exc.code}): {exc.message}")
+        return (f"{exc.message}. Use a Salesforce login URL, or add a test org's host to "
+                "CONNECTOR_ALLOWED_INSTANCE_HOSTS.")
+    return None
+
+
+def as_source_error(exc: AdapterError) -> SourceError:
+    """An adapter error as the connection status an admin should see."""
+    return source_error(exc, LABEL, explanation(exc))

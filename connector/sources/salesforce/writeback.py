@@ -8,22 +8,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.salesforce import (
-    AuthorizationRequired,
     CollectionUpdateError,
-    LimitExceeded,
     RecordResult,
     RetriableError,
     SalesforceClient,
     SalesforceError,
 )
 from connector.sources import ConnectionContext, Outcome, SourceError, WriteBackItem
-from connector.sources.salesforce.settings import RECORD_ID, adapter_settings, make_client, sobject_of, source_error
+from connector.sources.errors import hold_of, outcome_of
+from connector.sources.salesforce.settings import (
+    LABEL,
+    RECORD_ID,
+    adapter_settings,
+    as_source_error,
+    explanation,
+    make_client,
+    sobject_of,
+)
 from mappings import MappingDocument, apply_outbound
 
 #: Per-record errors that mean the record is gone: a ``withdrawn`` write-back has nothing left to tell.
 GONE_CODES = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
-#: How long write-backs wait when the org's API allocation is used up before they are tried again.
-LIMIT_HOLD_SECONDS = 900.0
 
 
 def _errors_text(result: RecordResult) -> str:
@@ -48,13 +53,7 @@ def record_outcome(result: RecordResult, change: str, sobject: str) -> Outcome:
 
 def call_outcome(exc: SalesforceError) -> Outcome:
     """The outcome of the deliveries a failed Collections call did not reach (earlier chunks were written)."""
-    if isinstance(exc, AuthorizationRequired):
-        return Outcome("held", source_error(exc).message, exc.status, 60)
-    if isinstance(exc, LimitExceeded):
-        return Outcome("held", source_error(exc).message, exc.status, exc.retry_after or LIMIT_HOLD_SECONDS)
-    if isinstance(exc, RetriableError):
-        return Outcome("retry", f"{exc.code}: {exc.message}", exc.status, exc.retry_after)
-    return Outcome("retry", f"{exc.code}: {exc.message}", exc.status)
+    return hold_of(exc, LABEL, explanation(exc)) or outcome_of(exc)
 
 
 @dataclass
@@ -121,6 +120,6 @@ def _update(client: SalesforceClient, sobject: str,
     except RetriableError as exc:  # 5xx, timeouts: every delivery of the call is retried
         return [], exc
     except SalesforceError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
     except ValueError as exc:  # an outbound key that is not a field name (validation normally stops it)
         raise SourceError("error", f"The outbound mapping cannot be written to Salesforce: {exc}.") from exc

@@ -35,7 +35,13 @@ from connector.sources import (
 )
 from connector.sources.zendesk import provisioning, read, writeback
 from connector.sources.zendesk.dialect import ZENDESK
-from connector.sources.zendesk.settings import LABEL, ZendeskSettingsSchema, adapter_settings, make_client, source_error
+from connector.sources.zendesk.settings import (
+    LABEL,
+    ZendeskSettingsSchema,
+    adapter_settings,
+    as_source_error,
+    make_client,
+)
 from mappings import MappingDocument, default_mapping
 
 log = logging.getLogger(__name__)
@@ -59,7 +65,7 @@ class ZendeskKind(SourceKind):
         try:
             return zendesk_oauth.authorization_url(settings, state)
         except ZendeskError as exc:
-            raise source_error(exc) from exc
+            raise as_source_error(exc) from exc
 
     def complete_authorization(self, ctx: ConnectionContext, code: str, code_verifier: str,
                                redirect_uri: str) -> AuthorizationResult:
@@ -67,7 +73,7 @@ class ZendeskKind(SourceKind):
         try:
             token = zendesk_oauth.exchange_code(settings, code, code_verifier, timeout=ctx.http_timeout)
         except ZendeskError as exc:
-            raise source_error(exc) from exc
+            raise as_source_error(exc) from exc
         return AuthorizationResult(token=token)
 
     def authorize_without_browser(self, ctx: ConnectionContext) -> AuthorizationResult | None:
@@ -79,7 +85,7 @@ class ZendeskKind(SourceKind):
         try:
             user = make_client(ctx).current_user()
         except ZendeskError as exc:
-            raise source_error(exc) from exc
+            raise as_source_error(exc) from exc
         return AuthorizationResult(token={"auth": "api_token", "user_id": user.get("id"),
                                           "verified_at": datetime.now(UTC).isoformat()})
 

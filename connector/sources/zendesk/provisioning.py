@@ -10,7 +10,7 @@ from typing import Any
 from adapters.zendesk import ZendeskClient, ZendeskError, ZendeskSettings
 from adapters.zendesk.client import TRIGGER_WEBHOOK_BODY
 from connector.sources import ConnectionContext, Provisioned
-from connector.sources.zendesk.settings import adapter_settings, make_client, selections, source_error
+from connector.sources.zendesk.settings import adapter_settings, as_source_error, make_client, selections
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
 
 
@@ -25,7 +25,7 @@ def provision(ctx: ConnectionContext) -> Provisioned:
         secret = client.webhook_signing_secret(webhook_id)
         triggers = _provision_triggers(client, ctx.name, webhook_id, selections(ctx, settings))
     except ZendeskError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
     return Provisioned(
         settings={"field_ids": field_ids, "webhook_id": webhook_id, "trigger_ids": [int(t["id"]) for t in triggers]},
         secrets={"webhook_secret": secret},

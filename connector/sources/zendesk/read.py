@@ -33,11 +33,11 @@ from connector.sources.zendesk.dialect import ZENDESK_TICKET_ATTRIBUTES
 from connector.sources.zendesk.settings import (
     TICKET_ID,
     adapter_settings,
+    as_source_error,
     backfill_start,
     flagged,
     make_client,
     selections,
-    source_error,
 )
 
 DISPUTE_TAG = "license_exception_dispute"
@@ -61,7 +61,7 @@ def pages(ctx: ConnectionContext, watermark: Mapping[str, Any] | None) -> Iterat
     try:
         yield from _pages(client, settings, chosen, cursor, None if cursor else backfill_start(ctx))
     except ZendeskError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
 
 
 def _pages(client: ZendeskClient, settings: ZendeskSettings, chosen: Sequence[ZendeskSettings],
@@ -92,7 +92,7 @@ def fetch_record(ctx: ConnectionContext, external_id: str) -> SourceRecord:
     try:
         ticket = make_client(ctx).get_ticket(int(external_id))
     except ZendeskError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
     return SourceRecord(str(ticket["id"]), ticket, settings.ticket_url(ticket["id"]))
 
 
@@ -101,7 +101,7 @@ def source_fields(ctx: ConnectionContext) -> set[str] | None:
     try:
         ticket_fields = make_client(ctx).ticket_fields()
     except ZendeskError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
     known = set(ZENDESK_TICKET_ATTRIBUTES)
     for item in ticket_fields:
         if item.get("id") is not None:
@@ -148,7 +148,7 @@ def records_for_event(ctx: ConnectionContext, event: PushEvent) -> list[SourceRe
     except NotFound:
         return [SourceRecord(ticket_id, {"id": int(ticket_id), "status": "deleted"}, deleted=True)]
     except ZendeskError as exc:
-        raise source_error(exc) from exc
+        raise as_source_error(exc) from exc
     if ticket.get("status") == "deleted":
         return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), deleted=True)]
     if not flagged(ticket, selections(ctx, settings)):

@@ -11,17 +11,10 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from adapters.zendesk import (
-    AuthorizationRequired,
-    ForeignUrl,
-    RateLimited,
-    RetriableError,
-    ZendeskClient,
-    ZendeskError,
-    ZendeskSettings,
-    is_license_exception,
-)
+from adapters.errors import AdapterError
+from adapters.zendesk import ForeignUrl, ZendeskClient, ZendeskSettings, is_license_exception
 from connector.sources import ConnectionContext, SourceError
+from connector.sources.errors import source_error
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
 
 LABEL = "Zendesk"
@@ -140,21 +133,17 @@ def make_client(ctx: ConnectionContext, redirect_uri: str | None = None) -> Zend
                          export_requests_per_minute=pace or None)
 
 
-def source_error(exc: ZendeskError) -> SourceError:
-    """An adapter error as the connection status an admin should see."""
-    if isinstance(exc, AuthorizationRequired):
-        return SourceError("needs_authorization", f"Zendesk refused the connector's credentials ({exc.code}); "
-                                                  "nothing is lost: authorize the connection again.")
-    if isinstance(exc, RateLimited):
-        return SourceError("paused", f"Zendesk rate limit reached: try again after {exc.retry_after:g} s; "
-                           "nothing is lost, the next run resumes where this one stopped.", exc.retry_after)
-    if isinstance(exc, RetriableError):
-        return SourceError("error", f"Zendesk is unavailable ({exc.code}: {exc.message}); try again later, "
-                           "the next run resumes where this one stopped.")
+def explanation(exc: AdapterError) -> str | None:
+    """What Zendesk's own refusals mean to an admin, where that says more than the common sentence."""
     if isinstance(exc, ForeignUrl):
-        return SourceError("error", f"Zendesk answered with a link to another host ({exc.host}); the connector "
-                           "only calls the account's own base URL, so nothing was sent there.")
-    return SourceError("error", f"Zendesk refused the request ({exc.code}): {exc.message}")
+        return (f"Zendesk answered with a link to another host ({exc.host}); the connector only calls the "
+                "account's own base URL, so nothing was sent there.")
+    return None
+
+
+def as_source_error(exc: AdapterError) -> SourceError:
+    """An adapter error as the connection status an admin should see."""
+    return source_error(exc, LABEL, explanation(exc))
 
 
 def selections(ctx: ConnectionContext, settings: ZendeskSettings) -> list[ZendeskSettings]:

@@ -19,13 +19,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from adapters.errors import AuthorizationError
 from adapters.zendesk import (
     AuthorizationRequired,
-    Conflict,
-    FatalError,
     NotFound,
-    RateLimited,
-    RetriableError,
     TicketResult,
     ZendeskClient,
     ZendeskError,
@@ -33,8 +30,9 @@ from adapters.zendesk import (
 )
 from connector.governance.communications import render_text
 from connector.sources import ConnectionContext, Outcome, WriteBackItem
+from connector.sources.errors import hold_of, outcome_of
 from connector.sources.zendesk.read import DISPUTE_TAG
-from connector.sources.zendesk.settings import STATES, TICKET_ID, make_client, source_error
+from connector.sources.zendesk.settings import LABEL, STATES, TICKET_ID, as_source_error, explanation, make_client
 from mappings import MappingDocument, apply_outbound, summarize_intake
 from mappings import zendesk_custom_fields as custom_fields_of
 
@@ -182,18 +180,9 @@ def plan_ticket_change(item: WriteBackItem, mapping: MappingDocument | None, set
 
 
 def _outcome_for(exc: ZendeskError, change: str, ticket_id: int) -> Outcome:
-    where = f"ticket {ticket_id}: {exc.code}: {exc.message}"
-    if isinstance(exc, RateLimited):
-        return Outcome("retry", where, exc.status, exc.retry_after)
-    if isinstance(exc, NotFound):
-        if change == "withdrawn":  # the ticket was deleted: that is why the request was withdrawn
-            return Outcome("delivered", f"ticket {ticket_id} no longer exists in Zendesk", exc.status)
-        return Outcome("dead", where, exc.status)
-    if isinstance(exc, Conflict | RetriableError):
-        return Outcome("retry", where, exc.status)
-    if isinstance(exc, FatalError):
-        return Outcome("dead", where, exc.status)
-    return Outcome("retry", where, exc.status)
+    if isinstance(exc, NotFound) and change == "withdrawn":  # deleted: that is why the request was withdrawn
+        return Outcome("delivered", f"ticket {ticket_id} no longer exists in Zendesk", exc.status)
+    return outcome_of(exc, f"ticket {ticket_id}")
 
 
 # --- what a deliver call has learnt -------------------------------------------------------------------------------
@@ -224,13 +213,14 @@ class Ledger:
         """
         if exc.partly_written:
             self.partly.add(index)
-        if isinstance(exc, AuthorizationRequired):
+        hold = hold_of(exc, LABEL, explanation(exc))
+        if isinstance(exc, AuthorizationError):
             if not self.wrote and not exc.partly_written:
-                raise source_error(exc) from exc
-            self.stop = Outcome("held", source_error(exc).message, exc.status, 60)
+                raise as_source_error(exc) from exc
+            self.stop = hold
             return
-        if isinstance(exc, RateLimited):
-            self.stop = Outcome("held", f"Zendesk rate limit: waiting {exc.retry_after:g} s", 429, exc.retry_after)
+        if hold is not None:  # a rate limit: this item is retried, the rest waits
+            self.stop = hold
         previous = self.outcomes[index]
         if previous is not None and previous.result == "delivered":  # only a follow-up (stale tags) failed
             return
@@ -382,7 +372,7 @@ def _send_round(client: ZendeskClient, ledger: Ledger, entries: list[BulkEntry])
     except ZendeskError as exc:
         for entry in kept:
             if isinstance(exc, AuthorizationRequired) and not ledger.wrote:
-                raise source_error(exc) from exc
+                raise as_source_error(exc) from exc
             ledger.failed(entry.owner, entry.ticket_id, exc)
         return
     ledger.wrote = True
