@@ -4,11 +4,10 @@ reused. Nothing is stored here: the generic ``connector.provisioning`` stores wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.zendesk import ZendeskClient, ZendeskError, ZendeskSettings
-from adapters.zendesk.client import TRIGGER_WEBHOOK_BODY
+from adapters.zendesk import ZendeskClient, ZendeskError, ZendeskSettings, trigger_notifies
 from connector.sources import ConnectionContext, Provisioned
 from connector.sources.zendesk.settings import adapter_settings, as_source_error, make_client, selections
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
@@ -83,26 +82,11 @@ def _provision_fields(client: ZendeskClient,
 
 # --- the webhook and its triggers ---------------------------------------------------------------------------------
 
-def _listed(client: ZendeskClient, path: str, key: str) -> Iterable[dict[str, Any]]:
-    """Every item of a Zendesk list endpoint, following cursor (``links.next``) or offset (``next_page``)."""
-    url: str | None = path
-    while url:
-        body = client.request("GET", url)
-        yield from body.get(key) or ()
-        meta, links = body.get("meta") or {}, body.get("links") or {}
-        url = links.get("next") if meta.get("has_more") else body.get("next_page")
-
-
 def _provision_webhook(client: ZendeskClient, name: str, endpoint: str) -> tuple[str, str]:
-    for webhook in _listed(client, "/api/v2/webhooks", "webhooks"):
+    for webhook in client.webhooks():
         if webhook.get("endpoint") == endpoint and webhook.get("id"):
             return str(webhook["id"]), "reused"
     return client.create_webhook(name, endpoint), "created"
-
-
-def _notifies(trigger: Mapping[str, Any], webhook_id: str) -> bool:
-    return any(a.get("field") == "notification_webhook" and (a.get("value") or [None])[0] == webhook_id
-               for a in trigger.get("actions") or ())
 
 
 def _wanted_triggers(name: str, chosen: Sequence[ZendeskSettings]) -> list[tuple[str, str, Any]]:
@@ -120,22 +104,16 @@ def _wanted_triggers(name: str, chosen: Sequence[ZendeskSettings]) -> list[tuple
 def _provision_triggers(client: ZendeskClient, name: str, webhook_id: str,
                         chosen: Sequence[ZendeskSettings]) -> list[dict[str, Any]]:
     """One trigger per selecting tag (the adapter's) and per ticket form, each posting the ticket id."""
-    existing = list(_listed(client, "/api/v2/triggers.json", "triggers"))
+    existing = list(client.triggers())
     report: list[dict[str, Any]] = []
     for selects_on, title, value in _wanted_triggers(name, chosen):
-        found = next((t for t in existing if t.get("title") == title and _notifies(t, webhook_id)), None)
+        found = next((t for t in existing if t.get("title") == title and trigger_notifies(t, webhook_id)), None)
         if found is not None:
             report.append({"id": found["id"], "title": title, "action": "reused"})
             continue
         if selects_on == "tag":
             created = client.create_trigger(title, webhook_id, str(value))
         else:
-            created = dict(client.request("POST", "/api/v2/triggers.json", json={"trigger": {
-                "title": title, "active": True,
-                "conditions": {"all": [{"field": "ticket_form_id", "operator": "is", "value": str(value)}],
-                               "any": [{"field": "update_type", "operator": "is", "value": "Create"},
-                                       {"field": "update_type", "operator": "is", "value": "Change"}]},
-                "actions": [{"field": "notification_webhook", "value": [webhook_id, TRIGGER_WEBHOOK_BODY]}],
-            }}).get("trigger") or {})
+            created = client.create_trigger(title, webhook_id, ticket_form_id=value)
         report.append({"id": created.get("id"), "title": title, "action": "created"})
     return report
