@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import audit, connections, operations
+from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.governance.normalize import normalize
 from connector.governance.states import DISPUTABLE_STATES, OPEN_STATES, RequestState
@@ -372,7 +372,7 @@ def sync_due(actor: str = "worker") -> dict[str, int]:
     ``CONNECTOR_SYNC_INTERVAL_SECONDS``; a paused one, to see whether it may resume; and one in ``error`` (an
     outage, a timeout, a setting the admin has since fixed) once an interval has passed since it failed, so a
     transient failure never takes a connection off the schedule. ``needs_authorization`` waits for an admin."""
-    interval = timedelta(seconds=float(current_app.config.get("CONNECTOR_SYNC_INTERVAL_SECONDS", 300)))
+    interval = timedelta(seconds=settings().sync_interval_seconds)
     cutoff = utcnow() - interval
     with unit_of_work():
         names = list(db.session.scalars(
