@@ -26,6 +26,7 @@ from sqlalchemy import exists, inspect, or_, select, update
 from sqlalchemy.orm import aliased
 
 from connector import audit, outbox
+from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.governance.errors import StateConflict
 from connector.models import Delivery, DeliveryTarget, ExceptionRequest, utcnow
@@ -49,17 +50,17 @@ def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
 
 
 def max_age() -> timedelta:
-    return timedelta(hours=float(current_app.config["CONNECTOR_DELIVERY_MAX_AGE_HOURS"]))
+    return timedelta(hours=settings().delivery_max_age_hours)
 
 
 def lease() -> timedelta:
-    return timedelta(seconds=float(current_app.config.get("CONNECTOR_DELIVERY_LEASE_SECONDS", 120)))
+    return timedelta(seconds=settings().delivery_lease_seconds)
 
 
 def batch_size() -> int:
     """Deliveries one claim leases: a whole backlog for a source goes out in the fewest batch calls and job polls
     (1,000 are five Salesforce Collections calls, or ten ``update_many`` calls and one poll a round on Zendesk)."""
-    return max(1, int(current_app.config.get("CONNECTOR_DELIVERY_BATCH_SIZE", 1000)))
+    return max(1, settings().delivery_batch_size)
 
 
 def target_kind(target: str) -> str:

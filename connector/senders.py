@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from adapters import mail
 from adapters.billing import BillingWebhook, SendResult
 from connector import connections
+from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.models import Delivery, ExceptionRequest
 from connector.representation import request_view
@@ -35,11 +35,11 @@ def register_sender(kind: str, sender: Sender) -> None:
 
 def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
     """Standard Webhooks to the billing endpoint, in order; once it is gone, the rest of the batch waits."""
-    url = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_URL")
-    secret = current_app.config.get("CONNECTOR_BILLING_WEBHOOK_SECRET")
+    config = settings()
+    url, secret = config.billing_webhook_url, config.billing_webhook_secret
     if not url or not secret:
         return [Outcome("retry", "billing webhook URL or secret not configured")] * len(rows)
-    hook = BillingWebhook(url, secret, timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 10)))
+    hook = BillingWebhook(url, secret, timeout=config.http_timeout)
     outcomes: list[Outcome] = []
     for row in rows:
         if outcomes and outcomes[-1].result in ("gone", "held"):
@@ -63,14 +63,15 @@ def _billing_outcome(res: SendResult) -> Outcome:
 
 def send_email(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
     """Notification e-mails over SMTP (``CONNECTOR_SMTP_URL``, see ``adapters.mail``), one session per batch."""
+    config = settings()
     try:
-        server = mail.SmtpServer.from_url(str(current_app.config.get("CONNECTOR_SMTP_URL") or ""))
+        server = mail.SmtpServer.from_url(config.smtp_url or "")
     except ValueError:
         return [Outcome("held", "CONNECTOR_SMTP_URL is not a smtp:// or smtps:// URL", retry_after=600)] * len(rows)
-    sender = str(current_app.config.get("CONNECTOR_MAIL_FROM") or "license-connector@localhost")
+    sender = config.mail_from
     messages = [_email(row, sender) for row in rows]
     try:
-        results = mail.send_all(server, messages, timeout=float(current_app.config.get("CONNECTOR_HTTP_TIMEOUT", 30)))
+        results = mail.send_all(server, messages, timeout=config.http_timeout)
     except mail.InsecureMailServer as exc:
         return [Outcome("held", str(exc), retry_after=600)] * len(rows)
     except mail.MailServerUnavailable as exc:
