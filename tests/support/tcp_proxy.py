@@ -84,10 +84,8 @@ class TcpProxy:
             listener, self._listener = self._listener, None
             pairs = list(self._pairs)
         if listener is not None:
-            try:  # wakes the thread blocked in accept(); close() alone leaves the socket listening on Linux
+            with suppress(OSError):  # wakes the thread blocked in accept(); close() alone keeps it listening
                 listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             listener.close()
         for pair in pairs:
             self._drop(pair)
