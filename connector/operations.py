@@ -40,7 +40,7 @@ from connector.models import (
     utcnow,
 )
 from connector.policy_store import current_policy
-from connector.representation import current_entitlement, entitlement_view, request_url, request_view
+from connector.representation import current_entitlement, current_votes, entitlement_view, request_url, request_view
 
 #: a request's human key is ``<CONNECTOR_KEY_PREFIX>-<KEY_OFFSET + pk>`` (``LEX-1001`` the first)
 KEY_OFFSET = 1000
@@ -131,11 +131,6 @@ def _lock(req: ExceptionRequest) -> ExceptionRequest:
     return req
 
 
-def _current_votes(req: ExceptionRequest) -> list[review.CastVote]:
-    return [review.CastVote(v.role, v.vote, v.voter, v.rationale)
-            for v in req.votes if v.review_round == req.review_round]
-
-
 def cast_vote(req: ExceptionRequest, principal: Principal, role: str, vote: str, rationale: str | None) -> Vote:
     _lock(req)
     review.check_vote(req.state, principal.committee_roles or [], role, vote, rationale)
@@ -202,7 +197,7 @@ def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale:
     policy = current_policy()
     review.check_decision(state=req.state, track=req.track, band=req.risk_band,
                           holder_roles=principal.committee_roles or [], outcome=outcome,
-                          votes=_current_votes(req), policy=policy)
+                          votes=current_votes(req), policy=policy)
     ent_row = None
     if outcome not in review.APPROVALS and entitlement:
         raise InvalidInput("entitlement_on_denial", "A denial grants nothing: leave out 'entitlement' (nothing was "

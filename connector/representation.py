@@ -6,8 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from connector.config import settings
+from connector.governance import review
+from connector.governance.policy import Policy
 from connector.governance.schema import FIELD_NAMES
+from connector.governance.states import RequestState
 from connector.models import Decision, EntitlementBoundary, ExceptionRequest, Vote, utcnow
+from connector.policy_store import current_policy
 
 
 def iso(value: Any) -> str | None:
@@ -48,12 +52,30 @@ def decision_view(dec: Decision | None) -> dict[str, Any] | None:
             "internal_note": dec.internal_note, "entitlement_version": dec.entitlement_version}
 
 
+def current_votes(req: ExceptionRequest) -> list[review.CastVote]:
+    """The votes of the current review round (a reopened review starts a new round)."""
+    return [review.CastVote(v.role, v.vote, v.voter, v.rationale)
+            for v in req.votes if v.review_round == req.review_round]
+
+
+def review_view(req: ExceptionRequest, policy: Policy) -> dict[str, list[str]]:
+    """Which committee roles a request in review needs, and which of them have not voted yet this round (the
+    chair alone decides the fast track, so nobody's vote is awaited there)."""
+    if req.state != RequestState.IN_REVIEW:
+        return {"required_roles": [], "waiting": []}
+    required = policy.required_roles(req.track, req.risk_band)
+    voted = review.latest_by_role(current_votes(req))
+    waiting = [role for role in required if role not in voted] if req.track != "fast" else []
+    return {"required_roles": list(required), "waiting": waiting}
+
+
 def current_entitlement(req: ExceptionRequest) -> EntitlementBoundary | None:
     return req.entitlements[-1] if req.entitlements else None
 
 
-def request_view(req: ExceptionRequest, *, now: datetime | None = None) -> dict[str, Any]:
-    """The request as API clients, the UI, outbound mappings and templates see it."""
+def request_view(req: ExceptionRequest, *, now: datetime | None = None, policy: Policy | None = None) -> dict[str, Any]:
+    """The request as API clients, the UI, outbound mappings and templates see it (``policy``: the policy in
+    force, when the caller already holds it; looked up otherwise)."""
     stored = req.fields or {}
     view: dict[str, Any] = {name: stored.get(name) for name in FIELD_NAMES}
     risk = dict(req.risk or {}) or None
@@ -72,6 +94,7 @@ def request_view(req: ExceptionRequest, *, now: datetime | None = None) -> dict[
         "policy_version": req.policy_version,
         "sla": {"due_at": iso(req.due_at), "overdue": is_overdue(req, now)},
         "votes": [vote_view(v) for v in req.votes],
+        "review": review_view(req, policy or current_policy()),
         "decision": decision_view(req.decisions[-1] if req.decisions else None),
         "entitlement": entitlement_view(current_entitlement(req)),
         "info_request": req.info_request,

@@ -164,16 +164,54 @@ def _field_value(value: Any) -> Any:
     return text if text.strip() else None
 
 
-def _computed(function: Callable[[Mapping[str, Any] | None], str], key: str) -> Callable[[Mapping[str, Any]], Any]:
-    def read(view: Mapping[str, Any]) -> Any:
+#: an outbound path computed from the whole view (and the mapping itself) rather than read from one place
+Computed = Callable[[MappingDocument, Mapping[str, Any]], Any]
+
+
+def fields_to_fill(doc: MappingDocument, intake: Mapping[str, Any] | None) -> str:
+    """The source fields a rep or agent should fill or correct, e.g. `Use_Case__c, Account__r.Name`.
+
+    Intake names governance fields (missing, invalid, in conflict); the connection's own inbound mapping says
+    which source field each is read from, so the CRM side can point at the field to fill rather than at a
+    governance name its users never see. A group such as `requested_terms` stands for every rule under it.
+    Governance fields no rule reads are left out: there is nothing on the record to fill for them.
+    """
+    sources: list[str] = []
+    for path in _named_fields(intake):
+        for governance, rule in doc.inbound.items():
+            if (governance == path or governance.startswith(path + ".")) and rule.source \
+                    and rule.source not in sources:
+                sources.append(rule.source)
+    return ", ".join(sources)
+
+
+def _named_fields(intake: Mapping[str, Any] | None) -> list[str]:
+    """The governance fields intake names: missing, then invalid, then those of each conflict."""
+    if not isinstance(intake, Mapping):
+        return []
+    named: list[str] = [text for m in intake.get("missing") or () if (text := _format(m))]
+    named += [name for name, _ in _error_items(intake.get("errors"))]
+    for conflict in intake.get("conflicts") or ():
+        if isinstance(conflict, Mapping):
+            named += [_format(f) for f in conflict.get("fields") or ()]
+    return named
+
+
+def _computed(function: Callable[[Mapping[str, Any] | None], str], key: str) -> Computed:
+    def read(doc: MappingDocument, view: Mapping[str, Any]) -> Any:
         return function(view.get(key)) or None
 
     return read
 
 
-_COMPUTED: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+def _fields_to_fill(doc: MappingDocument, view: Mapping[str, Any]) -> Any:
+    return fields_to_fill(doc, view.get("intake")) or None
+
+
+_COMPUTED: Final[dict[str, Computed]] = {
     "entitlement.grants_summary": _computed(summarize_grants, "entitlement"),
     "intake.summary": _computed(summarize_intake, "intake"),
+    "intake.missing_fields": _fields_to_fill,
 }
 
 
@@ -192,7 +230,7 @@ def apply_outbound(doc: MappingDocument, view: Mapping[str, Any]) -> dict[str, A
         try:
             computed = _COMPUTED.get(path)
             if computed is not None:
-                out[key] = computed(view)
+                out[key] = computed(doc, view)
             elif path in DATE_PATHS:
                 out[key] = iso_date(compile_reader(path)(view))
             else:

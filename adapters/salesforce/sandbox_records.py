@@ -187,6 +187,8 @@ def request_fields() -> tuple[FieldSpec, ...]:
         FieldSpec("Entitlement_Effective__c", "date", "Entitlement Effective"),
         FieldSpec("Entitlement_Expires__c", "date", "Entitlement Expires"),
         FieldSpec("Missing_Information__c", area, "Missing Information", length=32768),
+        FieldSpec("Missing_Fields__c", area, "Fields to Fill", length=32768),
+        FieldSpec("Votes_Waiting__c", text, "Votes Waiting", length=255),
         FieldSpec("Governance_URL__c", "url", "Governance URL", length=255),
     )
 

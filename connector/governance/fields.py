@@ -61,5 +61,7 @@ OUTBOUND_PATHS: Final[tuple[str, ...]] = (
     "entitlement.effective_from",
     "entitlement.expires_at",
     "intake.summary",
+    "intake.missing_fields",
+    "review.waiting",
     "url",
 )

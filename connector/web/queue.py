@@ -18,7 +18,7 @@ from connector.db import db
 from connector.governance import review
 from connector.governance.policy import Policy
 from connector.models import ExceptionRequest
-from connector.representation import is_overdue
+from connector.representation import current_votes, is_overdue
 
 QUEUE_LIMIT = 500
 
@@ -29,11 +29,6 @@ class QueueItem:
     required_roles: list[str]
     awaiting_roles: list[str]  # the reviewer's roles this request waits for
     overdue: bool
-
-
-def current_votes(req: ExceptionRequest) -> list[review.CastVote]:
-    return [review.CastVote(v.role, v.vote, v.voter, v.rationale)
-            for v in req.votes if v.review_round == req.review_round]
 
 
 def _in_review() -> Sequence[ExceptionRequest]:

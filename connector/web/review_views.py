@@ -17,10 +17,10 @@ from connector.governance.states import STATES
 from connector.models import AuditEvent, ExceptionRequest, Principal, utcnow
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
-from connector.representation import current_entitlement, request_view
+from connector.representation import current_entitlement, current_votes, request_view
 from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.forms import DecisionForm, VoteForm
-from connector.web.queue import current_votes, ready_for_decision, reviewer_queue
+from connector.web.queue import ready_for_decision, reviewer_queue
 from connector.web.signin import current_user, requires_sign_in
 
 READERS = ("admin", "reviewer", "intake", "auditor")
@@ -114,7 +114,7 @@ def render_request(req: ExceptionRequest, *, vote_form: VoteForm | None = None,
     required = policy.required_roles(req.track, req.risk_band)
     votes = current_votes(req)
     page = render_template(
-        "web/request.html", req=req, view=request_view(req), policy=policy, required=required,
+        "web/request.html", req=req, view=request_view(req, policy=policy), policy=policy, required=required,
         missing=review.missing_approvals(required, votes) if req.track != "fast" else [],
         latest=review.latest_by_role(votes), precedents=precedents_of(req), history=_history(req),
         vote_form=_vote_form(req, me, vote_form), decision_form=_decision_form(req, me, decision_form),

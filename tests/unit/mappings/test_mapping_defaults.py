@@ -44,7 +44,8 @@ SALESFORCE_OBJECT_FIELDS = [
     "Revenue_Impact__c", "Data_Sensitivity__c", "User_Base__c", "Deployment_Scale__c", "Requested_Start__c",
     "Requested_End__c", "Governance_Key__c", "Governance_Status__c", "Governance_Track__c", "Risk_Band__c",
     "Decision__c", "Decision_Rationale__c", "Granted_Boundaries__c", "Entitlement_Effective__c",
-    "Entitlement_Expires__c", "Missing_Information__c", "Governance_URL__c",
+    "Entitlement_Expires__c", "Missing_Information__c", "Missing_Fields__c", "Votes_Waiting__c",
+    "Governance_URL__c",
 ]  # fmt: skip
 
 
@@ -145,6 +146,8 @@ def test_salesforce_default_outbound(request_view: dict[str, Any]) -> None:
         "Entitlement_Effective__c": "2026-12-01",
         "Entitlement_Expires__c": "2027-11-30",
         "Missing_Information__c": None,
+        "Missing_Fields__c": None,
+        "Votes_Waiting__c": None,
         "Governance_URL__c": "https://connector.vendor.example/requests/LEX-1042",
     }
 
