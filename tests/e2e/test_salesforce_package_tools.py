@@ -1,4 +1,6 @@
-"""The Salesforce CLI converts the DX package offline, listing every component in its ``package.xml``."""
+"""The vendors' tools accept the DX package offline: the Salesforce CLI converts it, listing every component in
+its ``package.xml`` and leaving the Jest tests out, and the status component's Jest tests pass under
+``@salesforce/sfdx-lwc-jest``."""
 
 from __future__ import annotations
 
@@ -8,10 +10,14 @@ import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
-from support.field_tools import run_tool
+from support.field_tools import run_tool, tools_dir
 
 NS = "{http://soap.sforce.com/2006/04/metadata}"
 PACKAGE = Path(str(resources.files("adapters") / "salesforce" / "package"))
+
+
+TOP_LEVEL = {"object": "CustomObject", "layout": "Layout", "permissionset": "PermissionSet",
+             "quickAction": "QuickAction", "flexipage": "FlexiPage", "js": "LightningComponentBundle"}
 
 
 def components(default: Path) -> set[tuple[str, str]]:
@@ -23,8 +29,7 @@ def components(default: Path) -> set[tuple[str, str]]:
             found.add(({"field": "CustomField", "validationRule": "ValidationRule"}[kind],
                        f"{path.parent.parent.name}.{stem}"))
         else:
-            found.add(({"object": "CustomObject", "layout": "Layout", "permissionset": "PermissionSet",
-                        "quickAction": "QuickAction"}[kind], stem))
+            found.add((TOP_LEVEL[kind], stem))
     return found
 
 
@@ -41,3 +46,21 @@ def test_sf_project_convert_source_lists_every_component(tmp_path: Path):
               for types in manifest.iter(f"{NS}types") for member in types.iter(f"{NS}members")}
     assert listed == components(project / "force-app" / "main" / "default")
     assert (out / "objects" / "License_Exception_Request__c.object").is_file()
+    bundle = out / "lwc" / "licenseExceptionStatus"
+    assert (bundle / "licenseExceptionStatus.js").is_file() and not (bundle / "__tests__").exists()
+
+
+def test_the_status_component_passes_its_jest_tests_one_per_state(tmp_path: Path):
+    project = tmp_path / "project"
+    shutil.copytree(PACKAGE, project)
+    (project / "node_modules").symlink_to(tools_dir() / "node_modules")
+    report = tmp_path / "jest.json"
+    result = run_tool("sfdx-lwc-jest", ["--", "--ci", "--json", f"--outputFile={report}"], cwd=project,
+                      home=tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    outcome = json.loads(report.read_text())
+    titles = [t["title"] for suite in outcome["testResults"] for t in suite["assertionResults"]
+              if t["status"] == "passed"]
+    assert outcome["numFailedTests"] == 0 and outcome["numPassedTests"] == len(titles) >= 10
+    for state in ("missing information", "approved request", "denied request", "expired request", "revoked request"):
+        assert any(state in title for title in titles), state

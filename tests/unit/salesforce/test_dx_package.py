@@ -32,6 +32,8 @@ SUFFIXES = {
     ".layout-meta.xml": "Layout",
     ".permissionset-meta.xml": "PermissionSet",
     ".quickAction-meta.xml": "QuickAction",
+    ".flexipage-meta.xml": "FlexiPage",
+    ".js-meta.xml": "LightningComponentBundle",
 }
 FIELD_TYPES = {"Text", "LongTextArea", "Number", "Currency", "Date", "Url", "Picklist", "MultiselectPicklist",
                "Lookup"}
@@ -201,3 +203,34 @@ def test_the_quick_action_on_a_parent_prefills_it_and_names_existing_fields(pare
     overrides = {text(item, "field"): text(item, "formula") for item in action.iter(f"{NS}fieldOverrides")}
     if parent == "Opportunity":
         assert overrides["Account__c"] == "Opportunity.AccountId"
+
+
+LWC = DEFAULT / "lwc" / "licenseExceptionStatus"
+
+
+def test_the_status_component_reads_only_fields_the_package_declares():
+    source = (LWC / "licenseExceptionStatus.js").read_text()
+    imported = set(re.findall(rf"@salesforce/schema/{OBJECT}\.(\w+)", source))
+    assert {"Governance_Status__c", "Missing_Fields__c", "Votes_Waiting__c", "Granted_Boundaries__c"} <= imported
+    assert imported <= set(fields()) | STANDARD_FIELDS
+    assert "@salesforce/apex" not in source and "fetch(" not in source  # LDS only: no Apex, no callout
+
+
+def test_the_status_component_is_exposed_where_it_is_placed():
+    bundle = parse(LWC / "licenseExceptionStatus.js-meta.xml")
+    assert text(bundle, "isExposed") == "true"
+    objects = {o.text for o in bundle.iter(f"{NS}object")}
+    assert objects == {OBJECT, "Account", "Opportunity"}
+    page = parse(DEFAULT / "flexipages" / "License_Exception_Request_Record_Page.flexipage-meta.xml")
+    assert text(page, "sobjectType") == OBJECT and text(page, "type") == "RecordPage"
+    names = {text(c, "componentName") for c in page.iter(f"{NS}componentInstance")}
+    assert "c:licenseExceptionStatus" in names
+    overrides = parse(OBJECT_DIR / f"{OBJECT}.object-meta.xml").findall(f"{NS}actionOverrides")
+    assert [text(o, "content") for o in overrides] == ["License_Exception_Request_Record_Page"]
+
+
+def test_the_component_tests_cover_every_state_and_stay_out_of_the_package():
+    tests = (LWC / "__tests__" / "licenseExceptionStatus.test.js").read_text()
+    for state in ("needs_info", "in_review", "approved", "denied", "expired", "revoked"):
+        assert f"Governance_Status__c: '{state}'" in tests, state
+    assert "**/__tests__/**" in (ROOT / ".forceignore").read_text().splitlines()
