@@ -17,7 +17,8 @@ PACKAGE = Path(str(resources.files("adapters") / "salesforce" / "package"))
 
 
 TOP_LEVEL = {"object": "CustomObject", "layout": "Layout", "permissionset": "PermissionSet",
-             "quickAction": "QuickAction", "flexipage": "FlexiPage", "js": "LightningComponentBundle"}
+             "quickAction": "QuickAction", "flexipage": "FlexiPage", "js": "LightningComponentBundle",
+             "flow": "Flow", "workflow": "Workflow"}
 
 
 def components(default: Path) -> set[tuple[str, str]]:
@@ -30,6 +31,9 @@ def components(default: Path) -> set[tuple[str, str]]:
                        f"{path.parent.parent.name}.{stem}"))
         else:
             found.add((TOP_LEVEL[kind], stem))
+        if kind == "workflow":  # its outbound messages are components of their own
+            found |= {("WorkflowOutboundMessage", f"{stem}.{message.findtext(f'{NS}fullName')}")
+                      for message in ET.parse(path).getroot().iter(f"{NS}outboundMessages")}
     return found
 
 

@@ -34,6 +34,8 @@ SUFFIXES = {
     ".quickAction-meta.xml": "QuickAction",
     ".flexipage-meta.xml": "FlexiPage",
     ".js-meta.xml": "LightningComponentBundle",
+    ".workflow-meta.xml": "Workflow",
+    ".flow-meta.xml": "Flow",
 }
 FIELD_TYPES = {"Text", "LongTextArea", "Number", "Currency", "Date", "Url", "Picklist", "MultiselectPicklist",
                "Lookup"}
@@ -234,3 +236,28 @@ def test_the_component_tests_cover_every_state_and_stay_out_of_the_package():
     for state in ("needs_info", "in_review", "approved", "denied", "expired", "revoked"):
         assert f"Governance_Status__c: '{state}'" in tests, state
     assert "**/__tests__/**" in (ROOT / ".forceignore").read_text().splitlines()
+
+
+def test_the_outbound_message_sends_the_id_and_never_a_session():
+    workflow = parse(DEFAULT / "workflows" / f"{OBJECT}.workflow-meta.xml")
+    message = workflow.find(f"{NS}outboundMessages")
+    assert message is not None and text(message, "fullName") == "License_Exception_Push"
+    assert "Id" in {f.text for f in message.findall(f"{NS}fields")}
+    assert text(message, "includeSessionId") == "false"
+    assert text(message, "endpointUrl").endswith("/webhooks/salesforce/CONNECTION")  # filled in when packaged
+
+
+def test_the_flow_pushes_on_create_and_on_a_change_of_any_field_the_connector_reads_but_not_writes():
+    flow = parse(DEFAULT / "flows" / "License_Exception_Push.flow-meta.xml")
+    action = flow.find(f"{NS}actionCalls")
+    assert action is not None and text(action, "actionType") == "outboundMessage"
+    assert text(action, "actionName") == f"{OBJECT}.License_Exception_Push"
+    start = flow.find(f"{NS}start")
+    assert start is not None and text(start, "object") == OBJECT
+    assert (text(start, "recordTriggerType"), text(start, "triggerType")) == ("CreateAndUpdate", "RecordAfterSave")
+    formula = text(start, "filterFormula")
+    watched = set(re.findall(r"ISCHANGED\(\{!\$Record\.(\w+)\}\)", formula))
+    assert "ISNEW()" in formula
+    assert watched == read_fields() - {"CurrencyIsoCode"}  # multi-currency orgs only
+    assert not watched & written_back()  # the connector's own write-back must not echo back as a push
+    assert text(flow, "status") == "Active"
