@@ -12,6 +12,8 @@ from pathlib import Path
 
 from support.field_tools import run_tool, tools_dir
 
+from adapters.salesforce.package_build import Target, fill, metadata_files, source_files, write_project
+
 NS = "{http://soap.sforce.com/2006/04/metadata}"
 PACKAGE = Path(str(resources.files("adapters") / "salesforce" / "package"))
 
@@ -68,3 +70,32 @@ def test_the_status_component_passes_its_jest_tests_one_per_state(tmp_path: Path
     assert outcome["numFailedTests"] == 0 and outcome["numPassedTests"] == len(titles) >= 10
     for state in ("missing information", "approved request", "denied request", "expired request", "revoked request"):
         assert any(state in title for title in titles), state
+
+
+def canonical(content: bytes) -> str:
+    """XML without the whitespace between elements, attributes in order: what a parser sees."""
+    root = ET.fromstring(content)
+    for element in root.iter():
+        if element.text is not None and not element.text.strip():
+            element.text = None
+        element.tail = None
+    return ET.canonicalize(ET.tostring(root, encoding="unicode"))
+
+
+def test_the_connectors_own_conversion_matches_the_cli(tmp_path: Path):
+    """What the connector deploys (no Node, no CLI) is what `sf project convert source` makes of the project."""
+    files = fill(source_files(), Target("https://lec.example.com/webhooks/salesforce/sf-prod", "int@acme.example"))
+    project = tmp_path / "project"
+    write_project(files, project)
+    out = tmp_path / "mdapi"
+    result = run_tool("sf", ["project", "convert", "source", "--root-dir", "force-app", "--output-dir", str(out),
+                             "--json"], cwd=project, home=tmp_path / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    cli = {path.relative_to(out).as_posix(): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    ours = metadata_files(files)
+    assert set(ours) == set(cli)
+    for name in ours:
+        if name.endswith((".js", ".html", ".css")):
+            assert ours[name] == cli[name], name
+        else:
+            assert canonical(ours[name]) == canonical(cli[name]), name
