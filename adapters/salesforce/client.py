@@ -186,14 +186,16 @@ class SalesforceClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        files: Any = None,
     ) -> requests.Response:
-        """Call ``path`` (relative to the instance URL) and return the successful response."""
+        """Call ``path`` (relative to the instance URL) and return the successful response. ``files``: a
+        multipart body (``requests``' form), e.g. the Metadata API's deploy request."""
         if path.startswith(("http://", "https://")) or not path.startswith("/services/"):
             raise ValueError(f"API paths are relative to the instance and start with /services/: {path!r}")
         token = self._token()
         renewed = False
         while True:
-            response = self._send(method, token, path, params, json)
+            response = self._send(method, token, path, params, json, files)
             if response.status_code == 401 and not renewed and _error_code(response) == "INVALID_SESSION_ID":
                 token = self._fresher_token(token)
                 renewed = True
@@ -203,7 +205,8 @@ class SalesforceClient:
             raise _error_for(response, renewed)
 
     def _send(
-        self, method: str, token: dict[str, Any], path: str, params: dict[str, Any] | None, json: Any
+        self, method: str, token: dict[str, Any], path: str, params: dict[str, Any] | None, json: Any,
+        files: Any = None,
     ) -> requests.Response:
         url = urljoin(token["instance_url"].rstrip("/") + "/", path.lstrip("/"))
         headers = {
@@ -213,7 +216,7 @@ class SalesforceClient:
         self.http_calls += 1
         try:
             response = self.session.request(
-                method, url, params=params, json=json, headers=headers, timeout=self.timeout
+                method, url, params=params, json=json, files=files, headers=headers, timeout=self.timeout
             )
         except requests.Timeout as exc:
             raise RetriableError("TIMEOUT", f"{method} {path} timed out") from exc
