@@ -15,13 +15,20 @@ Run it alone with ``python -m adapters.salesforce.sandbox --port 8765 --records 
 
 Call kinds (for ``calls``, ``inject_fault`` and ``add_latency``): ``authorize``, ``token``, ``identity``,
 ``versions``, ``query``, ``query_all``, ``query_more``, ``limits``, ``describe``, ``sobject_row``,
-``collections``; ``outbound_message`` counts messages sent by ``send_outbound_message``.
+``collections``, ``deploy``, ``deploy_status``; ``outbound_message`` counts messages sent (by
+``send_outbound_message`` and by deployed flows).
+
+Started ``bare`` the org has no ``License_Exception_Request__c`` until a Metadata API deployment
+(``deployRequest``) creates it; from then on it describes and serves the deployed fields, and a deployed
+record-triggered flow that calls an outbound message pushes saved records to its endpoint, batched and retried
+as Salesforce's outbound messaging does (``push_log`` lists what was sent).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import queue
 import threading
 import time
 from collections import Counter
@@ -40,6 +47,7 @@ from werkzeug.wrappers import Request, Response
 
 from adapters.loopback import LoopbackServer
 
+from .sandbox_metadata import Deployment, PushRule, inspect_deployment
 from .sandbox_oauth import JSON_TYPE, SandboxAuthorizationServer, oauth_error
 from .sandbox_outbound import build_envelope, is_ack
 from .sandbox_records import (
@@ -140,9 +148,11 @@ class SalesforceSandbox:
         jwt_public_key: str | None = None,
         clock: Callable[[], datetime] | None = None,
         epoch: datetime = EPOCH,
+        bare: bool = False,
     ) -> None:
         """``epoch`` is when the first generated request was created (one every 7 minutes after it); the
-        same ``seed`` and ``epoch`` always give the same org."""
+        same ``seed`` and ``epoch`` always give the same org. ``bare``: no request object (and no records)
+        until a deployment creates it."""
         self.object_name = object_name
         self.page_size = page_size
         self.calls: Counter[str] = Counter()
@@ -167,7 +177,13 @@ class SalesforceSandbox:
         self._loopback = LoopbackServer(self.wsgi_app, "salesforce-sandbox")
         self._serial = 0
 
-        self._fields = {spec.name.lower(): spec for spec in request_fields()}
+        self._fields = {} if bare else {spec.name.lower(): spec for spec in request_fields()}
+        records = 0 if bare else records
+        self._deploys: dict[str, dict[str, Any]] = {}
+        self._push_rules: list[PushRule] = []
+        self._pushes: queue.Queue[tuple[PushRule, str] | None] = queue.Queue()
+        self._pusher: threading.Thread | None = None
+        self.push_log: list[OutboundDelivery] = []
         self._related = {
             "Account": {spec.name.lower(): spec for spec in ACCOUNT_FIELDS},
             "User": {spec.name.lower(): spec for spec in USER_FIELDS},
@@ -200,6 +216,8 @@ class SalesforceSandbox:
                 Rule(f"{data}/sobjects/<sobject>/describe", endpoint="describe", methods=["GET"]),
                 Rule(f"{data}/sobjects/<sobject>/<record_id>", endpoint="sobject_row", methods=["GET", "PATCH"]),
                 Rule(f"{data}/composite/sobjects", endpoint="collections", methods=["PATCH"]),
+                Rule(f"{data}/metadata/deployRequest", endpoint="deploy", methods=["POST"]),
+                Rule(f"{data}/metadata/deployRequest/<deploy_id>", endpoint="deploy_status", methods=["GET"]),
             ],
             strict_slashes=False,
         )
@@ -241,6 +259,10 @@ class SalesforceSandbox:
 
     def shutdown(self) -> None:
         self._loopback.stop()
+        if self._pusher is not None:
+            self._pushes.put(None)
+            self._pusher.join(timeout=10)
+            self._pusher = None
 
     def __enter__(self) -> SalesforceSandbox:
         if not self._loopback.running:
@@ -279,6 +301,8 @@ class SalesforceSandbox:
     def add_record(self, **values: Any) -> str:
         """Create a record as a rep would (unknown fields refused); returns its id."""
         with self._lock:
+            if not self._fields:
+                raise KeyError(f"{self.object_name} is not deployed in this org yet")
             record_id = make_id("a0X", self._next_number)
             self._next_number += 1
             stamp = self._bump()
@@ -296,6 +320,7 @@ class SalesforceSandbox:
             )
             record.update(self._canonical_values(values))
             self._records[record_id] = record
+            self._after_save(record_id, None, record)
             return record_id
 
     def update_record(self, record_id: str, **values: Any) -> None:
@@ -559,7 +584,7 @@ class SalesforceSandbox:
         )
 
     def _object_fields(self, sobject: str) -> tuple[str, list[FieldSpec]] | None:
-        if sobject.lower() == self.object_name.lower():
+        if sobject.lower() == self.object_name.lower() and self._fields:
             return self.object_name, list(self._fields.values())
         for name, specs in self._related.items():
             if sobject.lower() == name.lower():
@@ -643,7 +668,7 @@ class SalesforceSandbox:
         return self._json(body)
 
     def _check_query(self, query: Query) -> None:
-        if query.object.lower() != self.object_name.lower():
+        if query.object.lower() != self.object_name.lower() or not self._fields:
             raise SoqlError("INVALID_TYPE", f"sObject type '{query.object}' is not supported.")
         for path in query.fields:
             self._resolve(path)
@@ -671,7 +696,8 @@ class SalesforceSandbox:
         lookup = next(
             (s for s in self._fields.values() if (s.relationship_name or "").lower() == relationship.lower()), None
         )
-        target = self._related[lookup.reference_to].get(name.lower()) if lookup and lookup.reference_to else None
+        related = self._related.get(lookup.reference_to or "", {}) if lookup else {}
+        target = related.get(name.lower())
         if lookup is None or target is None:
             self._field(path)  # raises INVALID_FIELD naming the path
         assert lookup is not None and target is not None
@@ -861,8 +887,111 @@ class SalesforceSandbox:
 
     def _apply(self, record_id: str, changes: dict[str, Any]) -> None:
         row = self._records[record_id]
+        before = dict(row)
         row.update(changes)
         row["LastModifiedDate"] = row["SystemModstamp"] = self._bump()
+        self._after_save(record_id, before, row)
+
+    # ------------------------------------------------------------------ deployments and flows
+    def _known_objects(self) -> dict[str, list[str]]:
+        known = {name: [spec.name for spec in specs.values()] for name, specs in self._related.items()}
+        known["Opportunity"] = ["Id", "Name", "AccountId"]
+        if self._fields:
+            known[self.object_name] = [spec.name for spec in self._fields.values()]
+        return known
+
+    def _handle_deploy(self, request: Request, version: str) -> Response:
+        upload = request.files.get("file")
+        try:
+            options = json.loads(request.form.get("json") or "{}").get("deployOptions") or {}
+        except (ValueError, AttributeError):
+            return self._api_error(400, "JSON_PARSER_ERROR", "The json part is not a JSON object")
+        if upload is None:
+            return self._api_error(400, "INVALID_MULTIPART_REQUEST", "Missing the file part with the zip")
+        with self._lock:
+            deployment, failures = inspect_deployment(upload.read(), self._known_objects())
+            self._serial += 1
+            deploy_id = make_id("0Af", self._serial)
+            check_only = bool(options.get("checkOnly"))
+            if not failures and not check_only:
+                self._apply_deployment(deployment)
+            self._deploys[deploy_id] = _deploy_result(deploy_id, deployment, failures, check_only)
+        pending = {**self._deploys[deploy_id], "status": "Pending", "done": False, "success": False,
+                   "details": None, "numberComponentsDeployed": 0}
+        url = f"{self.base_url}/services/data/v{version}/metadata/deployRequest/{deploy_id}"
+        return self._json({"id": deploy_id, "deployOptions": options, "deployResult": pending, "url": url}, 201)
+
+    def _handle_deploy_status(self, request: Request, version: str, deploy_id: str) -> Response:
+        with self._lock:
+            result = self._deploys.get(deploy_id)
+        if result is None:
+            return self._api_error(404, "NOT_FOUND", "The requested resource does not exist")
+        if request.args.get("includeDetails", "").lower() != "true":
+            result = {**result, "details": None}
+        return self._json({"id": deploy_id, "deployResult": result})
+
+    def _apply_deployment(self, deployment: Deployment) -> None:
+        """The deployed object replaces the request object's schema; records keep their values."""
+        for name, specs in deployment.objects.items():
+            if name.lower() != self.object_name.lower() and self._fields:
+                continue
+            self.object_name = name
+            self._fields = {spec.name.lower(): spec for spec in specs}
+            for row in self._records.values():
+                for spec in specs:
+                    row.setdefault(spec.name, None)
+        rules = [rule for rule in deployment.push_rules if rule.object_name.lower() == self.object_name.lower()]
+        if rules:
+            self._push_rules = rules
+
+    def _after_save(self, record_id: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        for rule in self._push_rules:
+            if rule.fires(before, after):
+                if self._pusher is None:
+                    self._pusher = threading.Thread(target=self._push_loop, name="sf-sandbox-flows", daemon=True)
+                    self._pusher.start()
+                self._pushes.put((rule, record_id))
+
+    def _push_loop(self) -> None:
+        """Send queued pushes as outbound messages, up to 100 records a message, retrying with backoff."""
+        while True:
+            item = self._pushes.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < 100:
+                try:
+                    more = self._pushes.get(timeout=0.05)
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._pushes.put(None)
+                    break
+                batch.append(more)
+            by_rule: dict[PushRule, list[str]] = {}
+            for rule, record_id in batch:
+                ids = by_rule.setdefault(rule, [])
+                if record_id not in ids:
+                    ids.append(record_id)
+            for rule, ids in by_rule.items():
+                self._push(rule, ids)
+
+    def _push(self, rule: PushRule, ids: list[str], attempts: int = 5) -> None:
+        notes = None
+        for attempt in range(attempts):
+            try:
+                body, notes = self.build_outbound_message(ids, fields=rule.fields, notification_ids=notes)
+                response = requests.post(rule.endpoint_url, data=body, timeout=10, headers={
+                    "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+                delivery = OutboundDelivery(response.status_code, is_ack(response.content), notes, response.content)
+            except requests.RequestException as exc:
+                delivery = OutboundDelivery(0, False, notes or [], str(exc).encode())
+            with self._lock:
+                self.calls["outbound_message"] += 1
+                self.push_log.append(delivery)
+            if delivery.acked:
+                return
+            time.sleep(min(2.0, 0.2 * 2**attempt))
 
     def _bump(self) -> str:
         """A new modstamp strictly after every existing one, as the database clock would give."""
@@ -879,6 +1008,23 @@ class SalesforceSandbox:
             }
         except KeyError as exc:
             raise KeyError(f"{self.object_name} has no field {exc.args[0]}") from None
+
+
+def _deploy_result(deploy_id: str, deployment: Deployment, failures: list[dict[str, Any]],
+                   check_only: bool) -> dict[str, Any]:
+    """The finished ``deployResult``, as ``deployRequest/<id>?includeDetails=true`` reports it."""
+    now = format_datetime(datetime.now(UTC))
+    ok = not failures
+    successes = [{"componentType": kind, "fullName": name, "success": True, "problem": None}
+                 for kind, name in deployment.components] if ok else []
+    return {
+        "id": deploy_id, "status": "Succeeded" if ok else "Failed", "done": True, "success": ok,
+        "checkOnly": check_only, "createdDate": now, "completedDate": now, "rollbackOnError": True,
+        "numberComponentsTotal": len(deployment.components), "numberComponentErrors": len(failures),
+        "numberComponentsDeployed": len(deployment.components) if ok else 0,
+        "errorMessage": None, "errorStatusCode": None,
+        "details": {"componentFailures": failures, "componentSuccesses": successes},
+    }
 
 
 def _err(code: str, message: str, fields: list[str]) -> dict[str, Any]:
@@ -916,8 +1062,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--records", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bare", action="store_true", help="no request object until a deployment creates it")
     args = parser.parse_args(argv)
-    sandbox = SalesforceSandbox(records=args.records, seed=args.seed)
+    sandbox = SalesforceSandbox(records=args.records, seed=args.seed, bare=args.bare)
     server = make_server(args.host, args.port, sandbox.wsgi_app, threaded=True)
     sandbox.base_url = f"http://{args.host}:{server.server_port}"
     print(f"Salesforce sandbox at {sandbox.base_url} ({args.records} records, org {sandbox.org_id})", flush=True)
