@@ -35,6 +35,7 @@ from connector.db import db, unit_of_work
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import ApiToken, Connection
+from connector.package_cli import salesforce_group
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
 from connector.sources import SourceError, get_kind, kinds
 from connector.worker import run_worker
@@ -109,6 +110,9 @@ def init_command() -> None:
     db.session.commit()
     click.echo("database: up to date")
     click.echo(f"policy: {'default loaded as version 1' if created else f'version {current_version()} in force'}")
+
+
+connector_group.add_command(salesforce_group)
 
 
 @connector_group.group("tokens", help="API tokens for principals.")
@@ -359,7 +363,8 @@ def connections_authorize(name: str) -> None:
         click.echo(url)
 
 
-@connections_group.command("provision", help="Create what the source needs (Zendesk: fields, webhook, trigger).")
+@connections_group.command("provision", help="Create what the source needs (Salesforce: deploy the package; "
+                           "Zendesk: fields, webhook, trigger). Idempotent.")
 @click.argument("name")
 @with_appcontext
 def connections_provision(name: str) -> None:

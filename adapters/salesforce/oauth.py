@@ -81,11 +81,20 @@ def check_host(settings: SalesforceSettings, url: str, what: str = "instance_url
 
 def org_id_from_identity_url(identity_url: str) -> str:
     """The org id from a token's identity URL ``https://login.salesforce.com/id/<orgId>/<userId>``."""
+    return _identity_ids(identity_url)[0]
+
+
+def user_id_from_identity_url(identity_url: str) -> str:
+    """The user the token acts as, from the same identity URL."""
+    return _identity_ids(identity_url)[1]
+
+
+def _identity_ids(identity_url: str) -> tuple[str, str]:
     segments = [s for s in urlsplit(identity_url).path.split("/") if s]
     if len(segments) >= 3 and segments[-3] == "id":
         org_id, user_id = segments[-2], segments[-1]
         if _ORG_ID.match(org_id) and _USER_ID.match(user_id):
-            return org_id
+            return org_id, user_id
     raise ValueError(f"not a Salesforce identity URL: {identity_url!r}")
 
 

@@ -292,6 +292,11 @@ class SalesforceSandbox:
         with self._lock:
             return [rid for rid, rec in self._records.items() if include_deleted or not rec["IsDeleted"]]
 
+    def related_ids(self, sobject: str) -> list[str]:
+        """Ids of the org's ``Account`` or ``User`` rows (for lookups of records a test creates)."""
+        with self._lock:
+            return list(self._related_rows[sobject])
+
     def get_record(self, record_id: str) -> dict[str, Any] | None:
         """A copy of the stored record (REST representation, lookups as ids, no ``attributes``)."""
         with self._lock:

@@ -26,7 +26,9 @@ What a Salesforce admin sets up
    reads, including related ones such as ``Account__r.Name``; edit access to the fields the mapping writes
    back (``Governance_Status__c``, ``Decision__c``, ``Entitlement_Expires__c`` …).
 
-3. **An Outbound Message** for near-real-time pushes (optional: every sync finds every change
+3. **The package** (``connections provision <name>`` deploys it through the Metadata API; see
+   ``provisioning``): the object, its page and status component, permission sets, quick actions, and the push.
+   Or by hand, **an Outbound Message** for near-real-time pushes (optional: every sync finds every change
    anyway): Setup → Outbound Messages → New, on the same object, Endpoint URL
    ``<CONNECTOR_BASE_URL>/webhooks/salesforce/<connection name>`` (Salesforce accepts ports 80, 443 and
    7000-10000 only), with at least the ``Id`` field; leave *Send Session ID* unticked (the connector never
@@ -54,6 +56,7 @@ from connector.sources import (
     ConnectionContext,
     InboundPush,
     Outcome,
+    Provisioned,
     PushEvent,
     PushReceipt,
     SourceDialect,
@@ -63,7 +66,7 @@ from connector.sources import (
     SourceRecord,
     WriteBackItem,
 )
-from connector.sources.salesforce import read, writeback
+from connector.sources.salesforce import provisioning, read, writeback
 from connector.sources.salesforce.dialect import SALESFORCE
 from connector.sources.salesforce.settings import LABEL, SalesforceSettingsSchema, adapter_settings, as_source_error
 from mappings import MappingDocument, default_mapping
@@ -139,3 +142,9 @@ class SalesforceKind(SourceKind):
 
     def deliver(self, ctx: ConnectionContext, items: Sequence[WriteBackItem]) -> list[Outcome]:
         return writeback.deliver(ctx, items)
+
+    # provisioning --------------------------------------------------------------------------------------------
+
+    def provision(self, ctx: ConnectionContext) -> Provisioned:
+        """Deploy the connector's package (object, page, component, permission sets, the push) into the org."""
+        return provisioning.provision(ctx)

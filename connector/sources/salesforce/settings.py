@@ -72,6 +72,10 @@ class SalesforceSettingsSchema(Schema):
     instance_url = mfields.String(metadata={"managed": True, "description": "Set by authorization (informational)."})
     api_usage_share = mfields.Float(metadata={"managed": True,
                                               "description": "Set by sync: the org's daily API usage last seen."})
+    push_url = mfields.String(metadata={"managed": True, "description": "Set by provisioning: where the deployed "
+                                        "outbound message posts."})
+    integration_user = mfields.String(metadata={"managed": True, "description": "Set by provisioning: the user the "
+                                                "deployed outbound message runs as."})
 
     @validates_schema
     def _credentials(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:

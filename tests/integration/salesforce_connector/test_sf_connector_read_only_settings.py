@@ -107,4 +107,5 @@ def test_authorization_and_sync_still_record_them(client, admin, org: MockOrg, c
 def test_the_read_only_settings_are_exactly_those_the_connector_records() -> None:
     from connector.sources import get_kind
 
-    assert set(get_kind("salesforce").managed_settings()) == {"org_id", "instance_url", "api_usage_share"}
+    assert set(get_kind("salesforce").managed_settings()) == {"org_id", "instance_url", "api_usage_share", "push_url",
+                                                               "integration_user"}
