@@ -4,8 +4,9 @@ The demo, end-to-end tests and benchmarks run against it instead of a real accou
 (authorization code + PKCE, JSON token endpoint, short-lived access tokens, rotating refresh tokens), the
 cursor-based incremental ticket export with sideloads, tickets (show, show_many, safe updates, comments,
 tags, update_many with job statuses), users and organizations, ticket fields, webhooks with signing
-secrets and triggers that actually fire. Faults are injected on request: 429 with ``Retry-After``, 5xx,
-expired tokens, the export rate limit, an agent's concurrent edit.
+secrets and triggers that actually fire, the Apps API (uploads checked as Zendesk's builder checks them,
+installations, and a stand-in for ZAF's secure-request proxy). Faults are injected on request: 429 with
+``Retry-After``, 5xx, expired tokens, the export rate limit, an agent's concurrent edit.
 
 Run it alone with ``python -m adapters.zendesk.sandbox --port 8765 --tickets 500``.
 """
@@ -36,6 +37,7 @@ from werkzeug.wrappers import Request, Response
 from adapters.loopback import LoopbackServer
 
 from . import sandbox_tickets as data
+from .sandbox_apps import SandboxApps
 from .sandbox_http import JSON, ApiError, invalid, json_body, json_response, record_invalid
 from .sandbox_oauth import SandboxOAuth
 from .sandbox_webhooks import SandboxWebhooks, WebhookDelivery, normalize_tag
@@ -130,6 +132,7 @@ class ZendeskSandbox:
         self.hooks = SandboxWebhooks(
             clock, random.Random(f"{seed}-webhooks"), self._url, lambda: self.oauth.random_string(32)
         )
+        self.apps = SandboxApps(clock)
         self._faults: list[_Fault] = []
         self._export_requests: deque[float] = deque()
         self._pending_agent_edits: dict[int, JSON] = {}
@@ -463,6 +466,15 @@ class ZendeskSandbox:
             *rule("/api/v2/webhooks/<webhook_id>", self.hooks.webhook),
             *rule("/api/v2/webhooks/<webhook_id>/signing_secret", self.hooks.signing_secret),
             *rule("/api/v2/triggers.json", self.hooks.triggers, ("GET", "POST")),
+            *rule("/api/v2/apps/uploads.json", self.apps.upload, ("POST",)),
+            *rule("/api/v2/apps.json", self.apps.create_app, ("POST",)),
+            *rule("/api/v2/apps/owned.json", self.apps.owned),
+            *rule("/api/v2/apps/<int:app_id>.json", self.apps.update_app, ("PUT",)),
+            *rule("/api/v2/apps/job_statuses/<job_id>.json", self.apps.job_status),
+            *rule("/api/v2/apps/installations.json", self.apps.installations_route, ("GET", "POST")),
+            *rule("/api/v2/apps/installations/<int:installation_id>.json", self.apps.installation_route,
+                  ("GET", "PUT")),
+            *rule("/proxy/apps/secure", self.apps.secure_proxy, ("POST",)),
         ]
         return Map(rules, strict_slashes=False)
 
