@@ -113,9 +113,10 @@ class SandboxApps:
         app = self.apps.get(int(body.get("app_id") or 0))
         if app is None:
             raise record_invalid("app_id does not name an app of this account")
-        installation = {"id": next(self._ids), "app_id": app.id, "enabled": bool(body.get("enabled", True)),
+        installation_id = next(self._ids)
+        installation: JSON = {"id": installation_id, "app_id": app.id, "enabled": bool(body.get("enabled", True)),
                         "settings": self._settings(app, body.get("settings") or {}, {}), "updated_at": self.clock()}
-        self.installations[installation["id"]] = installation
+        self.installations[installation_id] = installation
         return 201, self._view(installation)
 
     def installation_route(self, request: Request, installation_id: int) -> tuple[int, JSON]:
