@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from connector.governance.communications import check_templates
 from connector.governance.errors import InvalidInput
 from connector.governance.fields import GOVERNANCE_FIELDS
+from connector.governance.outcomes import OutcomeSchema
 from connector.governance.paths import flatten_errors
 from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml
 
@@ -171,12 +172,17 @@ class PolicySchema(_Strict):
     sla = fields.Nested(SlaSchema, required=True)
     exceptions = fields.Nested(ExceptionsSchema, required=True)
     templates = fields.Nested(TemplatesSchema, required=True)
+    #: category -> its predefined outcome (``connector.governance.outcomes``); optional per category
+    outcomes = fields.Dict(keys=fields.String(), values=fields.Nested(OutcomeSchema), load_default=dict)
 
     @validates_schema
     def _cross_checks(self, data: dict[str, Any], **_: Any) -> None:
         cats = data.get("categories") or []
         if len(set(cats)) != len(cats):
             raise ValidationError("Categories must be unique.", "categories")
+        stray = set(data.get("outcomes") or {}) - set(cats)
+        if stray:
+            raise ValidationError({"outcomes": [f"Outcomes for unknown categories: {', '.join(sorted(stray))}."]})
         fast = data.get("fast_track") or {}
         unknown = set(fast.get("categories") or ()) - set(cats)
         if unknown:
@@ -228,6 +234,11 @@ class Policy:
     @property
     def templates(self) -> dict[str, str]:
         return dict(self.data["templates"])
+
+    def outcome(self, category: str | None) -> dict[str, Any] | None:
+        """The category's predefined outcome, or None when the policy defines none for it."""
+        found = (self.data.get("outcomes") or {}).get(category or "")
+        return dict(found) if found is not None else None
 
     def required_roles(self, track: str | None, band: str | None) -> list[str]:
         """Fast track needs only the chair; otherwise the roles the policy names for the band."""
