@@ -114,27 +114,35 @@ def impacts(scenario: Mapping[str, Any], subjects: Iterable[Subject]) -> list[Im
 
 
 def _impact(scenario: Mapping[str, Any], subject: Subject) -> Impact | None:
-    kind, effective = scenario["kind"], scenario["effective"]
     granted = subject.granted is not None
-    lasts = subject.expires_at is None or subject.expires_at >= effective
-    if kind in ("feature_removed", "feature_renamed"):
-        hits = _term_hits(subject, "features", scenario["feature"])
-        if not hits:
-            return None
-        if kind == "feature_renamed":
-            return Impact(subject, tuple(hits), f"feature {scenario['feature']} becomes {scenario['renamed_to']} "
-                          f"on {effective}", "amend" if granted else "notify")
-        why = f"feature {scenario['feature']} is removed on {effective}"
-        return Impact(subject, tuple(hits), why, "amend" if granted and lasts else "notify")
-    if kind in ("region_withdrawn", "environment_withdrawn"):
-        term, name = ("regions", "region") if kind == "region_withdrawn" else ("environments", "environment")
-        hits = _term_hits(subject, term, scenario[name])
-        if not hits:
-            return None
-        only = subject.granted is not None and len(subject.granted.get(term) or ()) == 1
-        why = f"{name} {scenario[name]} is withdrawn on {effective}"
-        return Impact(subject, tuple(hits), why, ("revoke" if only else "amend") if granted and lasts else "notify")
+    lasts = subject.expires_at is None or subject.expires_at >= scenario["effective"]
+    if scenario["kind"] in ("feature_removed", "feature_renamed"):
+        return _feature_impact(scenario, subject, granted, lasts)
+    if scenario["kind"] in ("region_withdrawn", "environment_withdrawn"):
+        return _scope_impact(scenario, subject, granted, lasts)
     return _textual_impact(scenario, subject, granted, lasts)
+
+
+def _feature_impact(scenario: Mapping[str, Any], subject: Subject, granted: bool, lasts: bool) -> Impact | None:
+    hits = _term_hits(subject, "features", scenario["feature"])
+    if not hits:
+        return None
+    effective = scenario["effective"]
+    if scenario["kind"] == "feature_renamed":
+        return Impact(subject, tuple(hits), f"feature {scenario['feature']} becomes {scenario['renamed_to']} on "
+                      f"{effective}", "amend" if granted else "notify")
+    why = f"feature {scenario['feature']} is removed on {effective}"
+    return Impact(subject, tuple(hits), why, "amend" if granted and lasts else "notify")
+
+
+def _scope_impact(scenario: Mapping[str, Any], subject: Subject, granted: bool, lasts: bool) -> Impact | None:
+    term, name = ("regions", "region") if scenario["kind"] == "region_withdrawn" else ("environments", "environment")
+    hits = _term_hits(subject, term, scenario[name])
+    if not hits:
+        return None
+    only = subject.granted is not None and len(subject.granted.get(term) or ()) == 1
+    why = f"{name} {scenario[name]} is withdrawn on {scenario['effective']}"
+    return Impact(subject, tuple(hits), why, ("revoke" if only else "amend") if granted and lasts else "notify")
 
 
 def _textual_impact(scenario: Mapping[str, Any], subject: Subject, granted: bool, lasts: bool) -> Impact | None:
