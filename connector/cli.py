@@ -224,18 +224,24 @@ def policy_set(file: Path, actor: str) -> None:
 
 @connector_group.command("worker", help="Send deliveries and run periodic jobs (SLA, expiry).")
 @click.option("--once", is_flag=True, help="Drain what is due now, run the periodic jobs once, and exit.")
-@click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between rounds (due targets, heartbeat).")
+@click.option("--job-interval", default=60.0, show_default=True,
+              help="Seconds between runs of the periodic jobs (SLA, expiry, pushed events, due syncs).")
 @with_appcontext
-def worker_command(once: bool, poll: float) -> None:
+def worker_command(once: bool, poll: float, job_interval: float) -> None:
+    """Runs until SIGTERM/SIGINT: errors (the database's included) are logged, counted and retried with backoff."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     failed: list[str] = []
-    totals = run_worker(app, once=once, stop=stop, poll=poll, failed_jobs=failed)
+    totals = run_worker(app, once=once, stop=stop, poll=poll, job_interval=job_interval, failed_jobs=failed)
     click.echo("deliveries: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    jobs = sorted(set(failed) - {"deliveries"})
+    if jobs:
+        _fail(f"error: periodic job(s) failed: {', '.join(jobs)}; the log has each error")
     if failed:
-        _fail(f"error: periodic job(s) failed: {', '.join(sorted(set(failed)))}; the log has each error")
+        _fail("error: a delivery lane failed (its deliveries stay pending); the log has the error")
 
 
 @connector_group.group("audit", help="The hash-chained audit log.")

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_DELIVERY_MAX_AGE_HOURS": 24,
     "CONNECTOR_DELIVERY_LEASE_SECONDS": 120,
     "CONNECTOR_DELIVERY_BATCH_SIZE": 1000,
+    "CONNECTOR_DELIVERY_LANE_SECONDS": 60,  # a target's lane starts no send after this long on one batch
     "CONNECTOR_HTTP_TIMEOUT": 30,
     "CONNECTOR_SYNC_INTERVAL_SECONDS": 300,
     "CONNECTOR_SQL_ECHO": False,
@@ -52,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
 #: Keys parsed from strings when they come from the environment.
 _INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE"}
 _FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT",
-               "CONNECTOR_SYNC_INTERVAL_SECONDS"}
+               "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS"}
 _BOOL_KEYS = {"CONNECTOR_SQL_ECHO"}
 
 
@@ -101,6 +102,7 @@ class Settings:
     delivery_max_age_hours: float
     delivery_lease_seconds: float
     delivery_batch_size: int
+    delivery_lane_seconds: float
     http_timeout: float
     sync_interval_seconds: float
     sql_echo: bool
@@ -133,6 +135,7 @@ class Settings:
             delivery_max_age_hours=float(values["delivery_max_age_hours"]),
             delivery_lease_seconds=float(values["delivery_lease_seconds"]),
             delivery_batch_size=max(1, int(values["delivery_batch_size"])),
+            delivery_lane_seconds=max(0.1, float(values["delivery_lane_seconds"])),
             http_timeout=float(values["http_timeout"]),
             sync_interval_seconds=float(values["sync_interval_seconds"]),
             sql_echo=bool(values["sql_echo"]),

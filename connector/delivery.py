@@ -14,6 +14,7 @@ The loop that calls ``claim`` and ``send_claimed`` is ``connector.worker``; the 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,7 @@ from connector import audit, outbox
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.governance.errors import StateConflict
+from connector.lane_budget import UNSENT
 from connector.models import Delivery, DeliveryTarget, ExceptionRequest, utcnow
 from connector.observability import DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from connector.senders import SENDERS
@@ -63,14 +65,43 @@ def batch_size() -> int:
     return max(1, settings().delivery_batch_size)
 
 
+#: what a held delivery waits when its sender gives no time
+HELD_DEFAULT_SECONDS = 30.0
+#: the counts ``send_claimed`` and ``drain`` return (``unsent``: released when a lane's budget ran out)
+RESULTS = ("delivered", "retry", "dead", "gone", "held", UNSENT)
+
+
+class RecordFailed(Exception):
+    """Recording the outcomes of a sent group failed (the database went away): the rows keep their lease until it
+    lapses, then they are sent again under the same message ids."""
+
+
+def retry_at(now: datetime, seconds: float | None, deadline: datetime) -> datetime:
+    """The one clamp every rescheduling goes through: ``now`` plus ``seconds``, within ``[now, deadline]``.
+
+    ``seconds`` comes from a receiver (``Retry-After``) or a backoff: negative reads as 0, and anything past the
+    deadline (``1e12``, ``inf``, ``nan``, a date in 2099) as the deadline itself, so the row is tried once more
+    there and, if that fails, is ``dead`` — never parked beyond its maximum age, never an ``OverflowError``.
+    """
+    room = max(0.0, (deadline - now).total_seconds())
+    wait = room if seconds is None or math.isnan(seconds) else min(max(0.0, seconds), room)
+    return now + timedelta(seconds=wait)
+
+
+def _no_counts() -> dict[str, int]:
+    return dict.fromkeys(RESULTS, 0)
+
+
 def target_kind(target: str) -> str:
     """``billing``, or ``connection`` for ``connection:<name>`` targets (write-back to a source)."""
     return target.split(":", 1)[0]
 
 
-def claim(limit: int | None = None, now: datetime | None = None, due_by: datetime | None = None) -> list[Delivery]:
+def claim(limit: int | None = None, now: datetime | None = None, due_by: datetime | None = None,
+          targets: Sequence[str] | None = None) -> list[Delivery]:
     """Lease up to ``limit`` (default ``CONNECTOR_DELIVERY_BATCH_SIZE``) deliveries due by ``due_by`` (default:
-    now), each the oldest unsent one of its (request, target), so they reach the target in order.
+    now), each the oldest unsent one of its (request, target), so they reach the target in order; only those to
+    ``targets`` when given (a lane claims for its own target).
 
     A leased row is always ``pending`` (nothing supersedes or retries a row in flight, and recording its outcome
     clears the lease), so "no earlier pending row" also means "none in flight"; the one-column test keeps
@@ -92,6 +123,8 @@ def claim(limit: int | None = None, now: datetime | None = None, due_by: datetim
         .limit(limit)
         .with_for_update(skip_locked=True, of=Delivery)
     )
+    if targets is not None:
+        query = query.where(Delivery.target.in_(list(targets)))
     rows = list(db.session.scalars(query))
     for row in rows:
         row.lease_until = now + lease()
@@ -102,6 +135,16 @@ def claim(limit: int | None = None, now: datetime | None = None, due_by: datetim
         return rows
 
 
+def due_targets(now: datetime | None = None) -> list[str]:
+    """The targets with a delivery due now and not in flight: one lane each."""
+    now = now or utcnow()
+    disabled = exists().where(DeliveryTarget.target == Delivery.target, DeliveryTarget.status == "disabled")
+    return list(db.session.scalars(
+        select(Delivery.target).where(Delivery.status == "pending", Delivery.next_attempt_at <= now,
+                                      outbox.not_in_flight(now), ~disabled)
+        .group_by(Delivery.target).order_by(Delivery.target)))
+
+
 def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
             overtaken: bool = False) -> AuditEntry | None:
     """Apply one outcome to its row; returns the attempt's audit event (appended in bulk by the caller).
@@ -110,13 +153,8 @@ def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
     may replace it; if this one is still unsent it is superseded now (it could not be while its sender held it).
     """
     row.lease_until = None
-    if outcome.result == "held":
-        if not outcome.partial:
-            row.attempts = max(0, row.attempts - 1)
-        row.next_attempt_at = now + timedelta(seconds=outcome.retry_after or 30)
-        row.last_error = outcome.detail
-        if overtaken:
-            row.status, row.last_error = "superseded", outbox.SUPERSEDED
+    if outcome.result in ("held", UNSENT):
+        _hold(row, outcome, now, overtaken)
         return None
     row.last_status_code = outcome.status_code
     kind = target_kind(row.target)
@@ -135,9 +173,9 @@ def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
     else:
         wait = backoff_seconds(row.attempts)
         if outcome.retry_after is not None:
-            wait = max(wait, outcome.retry_after)
+            wait = max(wait, outcome.retry_after) if not math.isnan(outcome.retry_after) else math.inf
         row.status, row.last_error = "pending", outcome.detail
-        row.next_attempt_at = now + timedelta(seconds=wait)
+        row.next_attempt_at = retry_at(now, wait, row.deadline)
     if overtaken and row.status == "pending":
         row.status, row.last_error = "superseded", f"{outbox.SUPERSEDED} (after: {outcome.detail})"
     return ("worker", "delivery.attempted", f"request:{request_id}", {
@@ -146,11 +184,28 @@ def _record(row: Delivery, request_id: str, outcome: Outcome, now: datetime,
         "detail": outcome.detail[:500]})
 
 
+def _hold(row: Delivery, outcome: Outcome, now: datetime, overtaken: bool) -> None:
+    """A row not attempted: ``unsent`` (its lane ran out of time, or the worker is stopping) is due again at once;
+    ``held`` (the target cannot take it now: a paused connection, no SMTP) waits, never past its deadline, and a
+    held row whose deadline has passed is ``dead`` like any other (an admin's retry revives it)."""
+    if not outcome.partial:
+        row.attempts = max(0, row.attempts - 1)
+    if overtaken:
+        row.status, row.last_error = "superseded", outbox.SUPERSEDED
+    elif outcome.result == UNSENT:
+        return
+    elif now >= row.deadline:
+        row.status, row.last_error = "dead", f"maximum age reached while held: {outcome.detail}"
+    else:
+        wait = HELD_DEFAULT_SECONDS if outcome.retry_after is None else outcome.retry_after
+        row.next_attempt_at, row.last_error = retry_at(now, wait, row.deadline), outcome.detail
+
+
 def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
     """Send claimed rows, target by target, and record each outcome; the whole batch keeps its lease until the
     last group is recorded."""
     if not rows:
-        return {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
+        return _no_counts()
     stale = [row for row in rows if inspect(row).expired_attributes]  # a commit since the claim expired them
     for row in stale:
         db.session.refresh(row)
@@ -164,15 +219,19 @@ def send_claimed(rows: Sequence[Delivery]) -> dict[str, int]:
 def _send_groups(rows: Sequence[Delivery]) -> dict[str, int]:
     """Each target's group sent with no transaction open, then its outcomes recorded in a unit of work of their
     own."""
-    counts = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
+    counts = _no_counts()
     by_target: dict[str, list[Delivery]] = {}
     for row in rows:
         by_target.setdefault(row.target, []).append(row)
     for target, group in by_target.items():
         outcomes = _send_group(target, group)
-        with unit_of_work():
-            for result in _record_group(group, outcomes):
-                counts[result] = counts.get(result, 0) + 1
+        try:
+            with unit_of_work():
+                results = _record_group(group, outcomes)
+        except Exception as exc:
+            raise RecordFailed(f"could not record the outcomes of {len(group)} deliveries to {target}") from exc
+        for result in results:
+            counts[result] = counts.get(result, 0) + 1
     return counts
 
 
@@ -248,17 +307,17 @@ def kept_leased(ids: Sequence[int]) -> Iterator[None]:
         keeper.join()  # no renewal outlives the batch (it could extend a lease a later claim takes)
 
 
-def drain(limit: int | None = None) -> dict[str, int]:
+def drain(limit: int | None = None, targets: Sequence[str] | None = None) -> dict[str, int]:
     """Send everything that was due when the drain started (``worker --once``), each delivery at most once.
 
     The cut-off matters: a row rescheduled during the drain (a short full-jitter backoff) must neither be sent
     again in this drain nor be left leased, which would hide it from the next worker until the lease lapses.
     """
-    total = {"delivered": 0, "retry": 0, "dead": 0, "gone": 0, "held": 0}
+    total = _no_counts()
     cutoff = utcnow()
     sent: set[int] = set()
     while True:
-        rows = claim(limit, due_by=cutoff)
+        rows = claim(limit, due_by=cutoff, targets=targets)
         again = [row for row in rows if row.id in sent]
         if again:
             release(again)
@@ -333,4 +392,5 @@ def _check_retriable(row: Delivery, now: datetime) -> None:
                                 {**details, "newer_delivery_id": newer.id, "newer_status": newer.status})
 
 
-__all__ = ["claim", "drain", "kept_leased", "release", "retry", "send_claimed"]
+__all__ = ["RecordFailed", "claim", "drain", "due_targets", "kept_leased", "release", "retry", "retry_at",
+           "send_claimed"]

@@ -404,6 +404,9 @@ class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered: Mapped[int] = mapped_column(Integer, default=0)
+    #: the worker's last error (stage, exception type, first line; never a secret) and when it happened
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SignInFailure(db.Model):  # type: ignore[name-defined,misc]

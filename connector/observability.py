@@ -42,6 +42,8 @@ DELIVERY_LATENCY = Histogram("connector_delivery_latency_seconds",
                              buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400))
 DELIVERY_ATTEMPTS = Counter("connector_delivery_attempts_total", "Delivery attempts by target kind and result",
                             ["target", "result"])
+WORKER_ERRORS = Counter("connector_worker_errors_total",
+                        "Errors the worker survived (logged, then retried with backoff), by stage", ["stage"])
 
 _SECRET_TEXT = re.compile(
     r"(?i)(bearer\s+|access_token[\"'=:\s]+|refresh_token[\"'=:\s]+|client_secret[\"'=:\s]+|"
@@ -132,11 +134,17 @@ class DatabaseCollector(Collector):
                                       "When each worker process last reported in", labels=["worker"])
             delivered = GaugeMetricFamily("connector_worker_delivered", "Deliveries sent by each worker process",
                                           labels=["worker"])
+            errors = GaugeMetricFamily("connector_worker_last_error_timestamp_seconds",
+                                       "When each worker process last survived an error (its heartbeat row has it)",
+                                       labels=["worker"])
             for beat in db.session.scalars(select(WorkerHeartbeat)):
                 beats.add_metric([beat.worker], beat.seen_at.timestamp())
                 delivered.add_metric([beat.worker], beat.delivered)
+                if beat.last_error_at is not None:
+                    errors.add_metric([beat.worker], beat.last_error_at.timestamp())
             yield beats
             yield delivered
+            yield errors
             yield _audit_head_seq()
             db.session.remove()
 
@@ -162,7 +170,8 @@ def metrics_blueprint(app: Flask) -> Blueprint:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
-        for collector in (SYNC_RUNS, SYNC_RECORDS, WEBHOOK_EVENTS, DELIVERY_LATENCY, DELIVERY_ATTEMPTS):
+        for collector in (SYNC_RUNS, SYNC_RECORDS, WEBHOOK_EVENTS, DELIVERY_LATENCY, DELIVERY_ATTEMPTS,
+                          WORKER_ERRORS):
             registry.register(collector)
     registry.register(DatabaseCollector(app))
 

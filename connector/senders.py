@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from adapters import mail
 from adapters.billing import BillingWebhook, SendResult
-from connector import connections
+from connector import connections, lane_budget
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.models import Delivery, ExceptionRequest
@@ -34,7 +34,9 @@ def register_sender(kind: str, sender: Sender) -> None:
 # --- billing ---------------------------------------------------------------------------------------------------
 
 def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
-    """Standard Webhooks to the billing endpoint, in order; once it is gone, the rest of the batch waits."""
+    """Standard Webhooks to the billing endpoint, in order; once it is gone, the rest of the batch waits. Each row
+    is one call: when the lane's time budget is spent (a slow endpoint) or the worker stops, the rest of the batch
+    is released unsent, in order, for the next claim."""
     config = settings()
     url, secret = config.billing_webhook_url, config.billing_webhook_secret
     if not url or not secret:
@@ -44,6 +46,9 @@ def send_billing(target: str, rows: Sequence[Delivery]) -> list[Outcome]:
     for row in rows:
         if outcomes and outcomes[-1].result in ("gone", "held"):
             outcomes.append(Outcome("held", "billing endpoint disabled"))
+            continue
+        if (outcomes and outcomes[-1].result == lane_budget.UNSENT) or lane_budget.spent():
+            outcomes.append(Outcome(lane_budget.UNSENT, "lane time budget spent or worker stopping"))
             continue
         outcomes.append(_billing_outcome(hook.send(row.message_id, row.payload)))
     return outcomes

@@ -1,5 +1,15 @@
 """The long-running worker: periodic jobs (SLA, expiry, pushed events, scheduled syncs), deliveries as they fall
-due, and a heartbeat, each step its own unit of work. It never exits on its own (``once`` runs one round)."""
+due (one lane per target, ``connector.lanes``), and a heartbeat, each step its own unit of work.
+
+It never exits on its own. Any exception in a step (the heartbeat, the jobs, finding due targets, a lane's claim,
+send or recording), the database's included (connection refused, ``OperationalError``,
+``PendingRollbackError``), is logged on one line without secrets, counted in
+``connector_worker_errors_total{stage}``, kept as the heartbeat's last error, and the session is thrown away;
+the loop then waits 1 s, doubling to 60 s while the failures go on, and resets after a good round. Started while
+the database is down, it waits the same way. It stops on SIGTERM/SIGINT (``stop``): no new claims, each lane
+finishes the send in flight, records its outcome and releases what it claimed but did not send. ``once`` runs
+one round and reports failures (``worker --once`` exits 1 for them).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +19,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import Flask
 from sqlalchemy import CursorResult, delete, text
+from sqlalchemy.exc import DBAPIError
 
-from connector import audit_anchors, delivery, operations, sync
+from connector import audit_anchors, delivery, lanes, operations, sync
 from connector.db import db, unit_of_work
 from connector.models import WorkerHeartbeat, utcnow
+from connector.observability import WORKER_ERRORS, scrub
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +42,23 @@ JOB_FAILED = object()
 HEARTBEAT_SECONDS = 10.0
 #: a worker unseen this long is gone (a restarted process reports under a new name): its row is deleted
 HEARTBEAT_RETENTION = timedelta(days=1)
+#: how long a stopping worker waits for its lanes (a send in flight ends within the HTTP timeout)
+STOP_GRACE_SECONDS = 120.0
+
+ErrorHandler = Callable[[str, BaseException], None]
 
 
-def run_job(name: str, fn: Callable[[], Any]) -> Any:
+def describe(exc: BaseException) -> str:
+    """One line naming an error, fit for a log and the heartbeat: a database error by its driver's first line
+    (never the statement or its parameters), anything else by its first line; credentials masked."""
+    words = str(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc).strip()
+    line = f"{type(exc).__name__}: {words.splitlines()[0] if words else ''}".rstrip(": ")
+    if exc.__cause__ is not None and not isinstance(exc, DBAPIError):
+        line += f" ({describe(exc.__cause__)})"
+    return scrub(line)[:500]
+
+
+def run_job(name: str, fn: Callable[[], Any], on_error: ErrorHandler | None = None) -> Any:
     """Run a periodic job unless another worker is running it; ``JOB_FAILED`` when it raised.
 
     On PostgreSQL a session-level advisory lock is held on a connection of its own for the whole job, which
@@ -47,14 +73,27 @@ def run_job(name: str, fn: Callable[[], Any]) -> Any:
     try:
         with unit_of_work():
             return fn()
-    except Exception:
-        log.exception("periodic job %s failed", name)
+    except Exception as exc:
+        if on_error is None:
+            log.exception("periodic job %s failed", name)
+        else:
+            on_error(f"jobs:{name}", exc)
         return JOB_FAILED
     finally:
+        db.session.remove()
         if lock is not None:
-            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": JOB_LOCK_IDS[name]})
-            lock.rollback()
-            lock.close()
+            _unlock(lock, name)
+
+
+def _unlock(lock: Any, name: str) -> None:
+    """Release a job's advisory lock; a connection the database dropped has lost it already."""
+    try:
+        lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": JOB_LOCK_IDS[name]})
+        lock.rollback()
+    except DBAPIError:
+        lock.invalidate()
+    finally:
+        lock.close()
 
 
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
@@ -62,15 +101,17 @@ def periodic_jobs() -> dict[str, Callable[[], Any]]:
             "sync": sync.sync_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats}
 
 
-def heartbeat(worker: str, delivered: int) -> None:
-    """Record that this worker is alive (its own short unit of work)."""
+def heartbeat(worker: str, delivered: int, error: tuple[str, datetime] | None = None) -> None:
+    """Record that this worker is alive, with its last error if it had one (its own short unit of work)."""
     with unit_of_work():
         row = db.session.get(WorkerHeartbeat, worker)
         now = utcnow()
         if row is None:
-            db.session.add(WorkerHeartbeat(worker=worker, started_at=now, seen_at=now, delivered=delivered))
-        else:
-            row.seen_at, row.delivered = now, delivered
+            row = WorkerHeartbeat(worker=worker, started_at=now, seen_at=now, delivered=delivered)
+            db.session.add(row)
+        row.seen_at, row.delivered = now, delivered
+        if error is not None:
+            row.last_error, row.last_error_at = error
 
 
 def prune_heartbeats() -> int:
@@ -81,38 +122,122 @@ def prune_heartbeats() -> int:
     return pruned.rowcount
 
 
+class Worker:
+    """One worker process's loop: its name, its lanes, its failures in a row and its last error."""
+
+    def __init__(self, app: Flask, stop: threading.Event, poll: float, job_interval: float,
+                 failed_jobs: list[str] | None) -> None:
+        self.app, self.stop, self.poll, self.job_interval = app, stop, poll, job_interval
+        self.failed_jobs = failed_jobs
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.lanes = lanes.Lanes(app, stop, self.report)
+        self.last_error: tuple[str, datetime] | None = None
+        self._lock = threading.Lock()
+        self.failures = self.job_failures = 0
+        self.collect_failures = False  # ``once``: the caller exits 1 for failed jobs
+        self.next_beat = self.next_jobs = 0.0
+
+    def report(self, stage: str, exc: BaseException) -> None:
+        """Log (one line; a traceback only for what is not a database error), count, and remember an error."""
+        summary = describe(exc)
+        WORKER_ERRORS.labels(stage.split(":", 1)[0]).inc()
+        with self._lock:
+            self.last_error = (f"{stage}: {summary}", utcnow())
+        log.error("worker %s failed, retrying with backoff: %s", stage, summary,
+                  exc_info=None if isinstance(exc, DBAPIError) else exc)
+
+    def run(self) -> dict[str, int]:
+        with self.app.app_context():
+            while not self.stop.is_set():
+                if self.round():
+                    self.failures = 0
+                    self.stop.wait(self.poll)
+                else:
+                    self.failures += 1
+                    wait = lanes.backoff(self.failures)
+                    log.warning("worker: %d failed round(s) in a row, next in %g s", self.failures, wait)
+                    self.stop.wait(wait)
+            self.lanes.join(STOP_GRACE_SECONDS)
+            self._step("heartbeat", self._beat)
+        return dict(self.lanes.totals)
+
+    def once(self) -> dict[str, int]:
+        """One round, failures reported: jobs, then everything due drained (one lane per target), heartbeats."""
+        self.collect_failures = True
+        self._beat()
+        self._run_jobs()
+        self.lanes.dispatch(delivery.due_targets(), drain=True)
+        db.session.remove()
+        self.lanes.join()
+        if self.lanes.failed and self.failed_jobs is not None:  # a lane's error was reported (logged) already
+            self.failed_jobs.append("deliveries")
+        self._beat()
+        return dict(self.lanes.totals)
+
+    def round(self) -> bool:
+        """Heartbeat and jobs when due, then a lane for each target with deliveries due; ``False`` on an error."""
+        ok = self._step("heartbeat", self._beat_if_due)
+        ok = self._step("jobs", self._jobs_if_due) and ok
+        return self._step("claim", self._dispatch) and ok
+
+    def _step(self, stage: str, fn: Callable[[], Any]) -> bool:
+        try:
+            fn()
+            return True
+        except Exception as exc:
+            self.report(stage, exc)
+            return False
+        finally:
+            try:
+                db.session.remove()
+            except Exception as exc:  # the connection died under the session: nothing of it is left to keep
+                log.debug("session removal failed: %s", describe(exc))
+
+    def _beat(self) -> None:
+        with self._lock:
+            error = self.last_error
+        heartbeat(self.name, self.lanes.totals.get("delivered", 0), error)
+
+    def _beat_if_due(self) -> None:
+        if time.monotonic() >= self.next_beat:
+            self._beat()
+            self.next_beat = time.monotonic() + HEARTBEAT_SECONDS
+
+    def _jobs_if_due(self) -> None:
+        if time.monotonic() < self.next_jobs:
+            return
+        self.next_jobs = time.monotonic() + lanes.BACKOFF_FIRST_SECONDS  # if the jobs' lock cannot be taken
+        if self._run_jobs():
+            self.job_failures = 0
+            self.next_jobs = time.monotonic() + self.job_interval
+        else:  # a failed job (a sync the database dropped) runs again soon, backing off while it keeps failing
+            self.job_failures += 1
+            self.next_jobs = time.monotonic() + min(self.job_interval, lanes.backoff(self.job_failures))
+
+    def _run_jobs(self) -> bool:
+        ok = True
+        for job, fn in periodic_jobs().items():
+            if run_job(job, fn, self.report) is JOB_FAILED:
+                ok = False
+                if self.collect_failures and self.failed_jobs is not None:
+                    self.failed_jobs.append(job)
+        return ok
+
+    def _dispatch(self) -> None:
+        targets = delivery.due_targets()
+        db.session.remove()
+        self.lanes.dispatch(targets)
+
+
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
                job_interval: float = 60.0, failed_jobs: list[str] | None = None) -> dict[str, int]:
-    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due. The names of
-    jobs that raised are appended to ``failed_jobs`` (``worker --once`` exits 1 for them)."""
-    stop = stop or threading.Event()
-    totals: dict[str, int] = {}
-    last_jobs = last_beat = 0.0
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    with app.app_context():
-        while not stop.is_set():
-            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                heartbeat(worker, totals.get("delivered", 0))
-                last_beat = time.monotonic()
-            if time.monotonic() - last_jobs >= job_interval or once:
-                _run_jobs(failed_jobs)
-                last_jobs = time.monotonic()
-            counts = delivery.drain() if once else delivery.send_claimed(delivery.claim())
-            for key, value in counts.items():
-                totals[key] = totals.get(key, 0) + value
-            db.session.remove()
-            if once:
-                heartbeat(worker, totals.get("delivered", 0))
-                break
-            if not any(counts.values()):
-                stop.wait(poll)
-    return totals
+    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due, until ``stop``
+    is set. The names of jobs that raised are appended to ``failed_jobs`` (``worker --once`` exits 1 for them)."""
+    worker = Worker(app, stop or threading.Event(), poll, job_interval, failed_jobs)
+    if once:
+        with app.app_context():
+            return worker.once()
+    return worker.run()
 
 
-def _run_jobs(failed_jobs: list[str] | None) -> None:
-    for job, fn in periodic_jobs().items():
-        if run_job(job, fn) is JOB_FAILED and failed_jobs is not None:
-            failed_jobs.append(job)
-
-
-__all__ = ["heartbeat", "periodic_jobs", "prune_heartbeats", "run_job", "run_worker"]
+__all__ = ["Worker", "describe", "heartbeat", "periodic_jobs", "prune_heartbeats", "run_job", "run_worker"]
