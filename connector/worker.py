@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from flask import Flask
 from sqlalchemy import CursorResult, delete, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from connector import audit_anchors, delivery, lanes, operations, sync
 from connector.db import db, unit_of_work
@@ -56,6 +56,12 @@ def describe(exc: BaseException) -> str:
     if exc.__cause__ is not None and not isinstance(exc, DBAPIError):
         line += f" ({describe(exc.__cause__)})"
     return scrub(line)[:500]
+
+
+def _database_error(exc: BaseException) -> bool:
+    """A database error (or one caused by it): its text and traceback carry the statement and its parameters,
+    so it is logged as one line; anything else is a bug and keeps its traceback."""
+    return isinstance(exc, SQLAlchemyError) or isinstance(exc.__cause__, SQLAlchemyError)
 
 
 def run_job(name: str, fn: Callable[[], Any], on_error: ErrorHandler | None = None) -> Any:
@@ -144,7 +150,7 @@ class Worker:
         with self._lock:
             self.last_error = (f"{stage}: {summary}", utcnow())
         log.error("worker %s failed, retrying with backoff: %s", stage, summary,
-                  exc_info=None if isinstance(exc, DBAPIError) else exc)
+                  exc_info=None if _database_error(exc) else exc)
 
     def run(self) -> dict[str, int]:
         with self.app.app_context():
