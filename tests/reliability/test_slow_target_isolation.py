@@ -1,5 +1,5 @@
 """A hanging billing endpoint delays only billing: Salesforce and Zendesk write-back latency (queued → delivered)
-with billing hanging stays within 1.5× of what it is with billing healthy (each target has its own lane).
+with billing hanging stays within 1.5 times of what it is with billing healthy (each target has its own lane).
 
 Both sandboxes run in their own processes; the worker runs its real loop in a thread. Run with ``-s`` to see the
 figures.
@@ -8,27 +8,21 @@ figures.
 from __future__ import annotations
 
 import statistics
-import sys
 import threading
 import time
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support.database import app_config
+from support.sandboxes import sandboxed_sources
 from support.servers import serve
 
 from adapters.billing import BillingReceiver
-from connector import create_app, delivery, operations, sync, worker
-from connector.auth import create_token
+from connector import operations, worker
 from connector.config import reconfigure
 from connector.db import db
-from connector.models import Delivery, ExceptionRequest, Principal
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from harness import SandboxProcess, connect  # noqa: E402
+from connector.models import Connection, Delivery, ExceptionRequest, Principal
 
 SECRET = "whsec_" + "aXNvbGF0aW9uLXRlc3Qtc2lnbmluZy1rZXk="
 PER_SOURCE = 40
@@ -37,48 +31,16 @@ RECORDS = 3 * PER_SOURCE  # room for requests that land in needs_info
 
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 @pytest.fixture
 def two_sources(database_url: str) -> Any:
-    """An app with a Salesforce (``sf``) and a Zendesk (``zd``) connection, each to its own sandbox process."""
-    sandboxes = [SandboxProcess("salesforce", RECORDS),
-                 SandboxProcess("zendesk", RECORDS, ["--export-lag", "0", "--all-flagged"])]
-    try:
-        hosts = ",".join(s.info["base_url"].split("://", 1)[1] for s in sandboxes)
-        app = create_app(app_config(database_url, CONNECTOR_ALLOWED_INSTANCE_HOSTS=hosts,
-                                    CONNECTOR_BASE_URL="http://127.0.0.1:9", TESTING=False))
-        with app.app_context():
-            from connector.policy_store import ensure_default_policy
-
-            ensure_default_policy()
-            db.session.commit()
-        sf, zd = sandboxes[0].info, sandboxes[1].info
-        connect(app, "salesforce", "sf", {"login_url": sf["base_url"], "client_id": sf["client_id"],
-                                          "client_secret": sf["client_secret"], "auth": "web_server"})
-        connect(app, "zendesk", "zd", {"subdomain": "iso", "base_url": zd["base_url"], "client_id": zd["client_id"],
-                                       "client_secret": zd["client_secret"], "auth": "oauth",
-                                       "field_ids": zd["field_ids"], "export_requests_per_minute": 0})
-        with app.app_context():
-            for name in ("sf", "zd"):
-                counts = sync.sync(name, actor="test")
-                assert not counts.stopped, counts.stopped
-            delivery.drain()  # intake's own write-backs: not measured
-            create_token("iso-chair", "reviewer", ["licensing"], actor="test")
-            db.session.commit()
+    with sandboxed_sources(database_url, RECORDS) as app:
         yield app
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        for sandbox in sandboxes:
-            sandbox.stop()
 
 
 def undecided(app: Any, connection: str, count: int) -> list[int]:
-    from connector.models import Connection
-
     with app.app_context():
         pks = list(db.session.scalars(
             select(ExceptionRequest.pk).join(Connection, Connection.id == ExceptionRequest.connection_id)
@@ -154,6 +116,6 @@ def test_a_hanging_billing_endpoint_delays_only_billing(two_sources):
     print(f"billing calls while hanging: {hanging.arrivals} (each timed out after 2 s)")
     for name in ("sf", "zd"):
         assert float("inf") not in healthy[name] + slow[name], "a write-back was not delivered"
-        # 1.5×, with 0.5 s of slack for scheduling noise on a shared machine at sub-second latencies
+        # 1.5 times, with 0.5 s of slack for scheduling noise on a shared machine at sub-second latencies
         assert p99(slow[name]) <= max(1.5 * p99(healthy[name]), p99(healthy[name]) + 0.5), (healthy, slow)
     assert hanging.arrivals >= 1
