@@ -16,17 +16,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from support.database import is_postgres
+from support.database import ENCRYPTION_KEY, is_postgres
+from support.sandboxes import sandboxed_sources
 from support.servers import serve
 from support.tcp_proxy import proxied
 
 from adapters.billing import BillingReceiver
+from connector import sync
+from connector.config import settings
 from connector.db import db
 from connector.models import Delivery, ExceptionRequest, WorkerHeartbeat, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + "b3V0YWdlLXRlc3Qtc2lnbmluZy1rZXk="
 COUNT = 300
+SYNC_RECORDS = 800  # per source
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="the outage is cut with a TCP proxy in front of "
                                                           "PostgreSQL; SQLite is a file")
@@ -55,11 +59,11 @@ def delivered(app: Any) -> int:
         return int(count or 0)
 
 
-def start_worker(url: str, billing: str, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(url: str, billing: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CONNECTOR_DATABASE_URL": url, "CONNECTOR_SECRET_KEY": "x",
            "CONNECTOR_BILLING_WEBHOOK_URL": billing, "CONNECTOR_BILLING_WEBHOOK_SECRET": SECRET,
            "CONNECTOR_DELIVERY_LEASE_SECONDS": "6", "CONNECTOR_HTTP_TIMEOUT": "3", "CONNECTOR_LOG_FORMAT": "json",
-           "CONNECTOR_DELIVERY_BATCH_SIZE": "20"}
+           "CONNECTOR_DELIVERY_BATCH_SIZE": "20", **extra}
     with log.open("wb") as out:
         return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "connector", "worker", "--poll",
                                  "0.1", "--job-interval", "2"], cwd=ROOT, env=env, stdout=out, stderr=out)
@@ -113,3 +117,61 @@ def test_workers_survive_a_10_s_database_outage_during_a_drain(app, tmp_path):
     with app.app_context():
         beats = db.session.scalars(select(WorkerHeartbeat)).all()
         assert len(beats) == 3 and all(b.last_error and b.last_error_at for b in beats)
+
+
+def requests_count(app: Any) -> int:
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(ExceptionRequest))
+        db.session.remove()
+        return int(count or 0)
+
+
+def pending(app: Any) -> int:
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending"))
+        db.session.remove()
+        return int(count or 0)
+
+
+def test_workers_survive_a_10_s_database_outage_during_a_sync(database_url, tmp_path):
+    """Both connections sync in the workers (jobs every second); the database is cut mid-sync for 10 s. Afterwards
+    both workers still run, the syncs resume and finish (a sync run in the test finds nothing new) and every
+    write-back is sent."""
+    with sandboxed_sources(database_url, SYNC_RECORDS, drain=False, synced=False) as app:
+        config = settings(app)
+        target = make_url(config.database_url)
+        with proxied(target.host or "127.0.0.1", target.port or 5432) as proxy:
+            url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+            extra = {"CONNECTOR_ENCRYPTION_KEYS": ENCRYPTION_KEY, "CONNECTOR_SYNC_INTERVAL_SECONDS": "2",
+                     "CONNECTOR_ALLOWED_INSTANCE_HOSTS": ",".join(config.allowed_instance_hosts),
+                     "CONNECTOR_BASE_URL": config.base_url, "CONNECTOR_DELIVERY_BATCH_SIZE": "200"}
+            logs = [tmp_path / f"sync-worker-{i}.log" for i in range(2)]
+            workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "connector", "worker",
+                                         "--poll", "0.2", "--job-interval", "1"], cwd=ROOT,
+                                        env={**os.environ, "CONNECTOR_DATABASE_URL": url, "CONNECTOR_SECRET_KEY": "x",
+                                             "CONNECTOR_LOG_FORMAT": "json", **extra},
+                                        stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs]
+            try:
+                assert wait_for(lambda: requests_count(app) > 0, 30), "no sync started"
+                proxy.cut()
+                at_cut = requests_count(app)
+                time.sleep(10)
+                alive = [w.poll() is None for w in workers]
+                proxy.restore()
+                assert alive == [True, True], [log.read_text()[-2000:] for log in logs]
+                settled = wait_for(lambda: requests_count(app) >= 2 * SYNC_RECORDS * 0.9 and pending(app) == 0, 40)
+                assert [w.poll() for w in workers] == [None, None]
+            finally:
+                for w in workers:
+                    w.send_signal(signal.SIGTERM)
+                codes = [w.wait(30) for w in workers]
+        with app.app_context():
+            before = requests_count(app)
+            again = {name: sync.sync(name, actor="test") for name in ("sf", "zd")}
+            db.session.commit()
+        after = requests_count(app)
+    print(f"\nsync cut at {at_cut} requests; {before} after the restore, every write-back sent; a further sync "
+          f"added {after - before}; exit codes on SIGTERM {codes}")
+    assert at_cut < before, "the sync had finished before the cut: nothing was tested"
+    assert settled and codes == [0, 0]
+    assert after == before and not any(result.stopped for result in again.values())
