@@ -8,7 +8,11 @@ de-duplicate. While a row is leased no newer delivery for its (request, target) 
 does not supersede it under its sender: its outcome is recorded, and only then, if it is still unsent, is it
 superseded by the newer one.
 
-The loop that calls ``claim`` and ``send_claimed`` is ``connector.worker``; the senders are ``connector.senders``.
+Every rescheduling goes through ``retry_at``, which keeps the next attempt within ``[now, deadline]``: a row is tried
+once more at its deadline and is ``dead`` if that fails, whatever ``Retry-After`` said.
+
+The worker's lanes (``connector.lanes``, one thread per target) call ``claim(targets=[target])`` and
+``send_claimed``; the senders are ``connector.senders``.
 """
 
 from __future__ import annotations
