@@ -10,11 +10,13 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support.database import is_postgres
 from support.sandboxes import sandboxed_sources
 from support.servers import serve
 
@@ -22,11 +24,23 @@ from adapters.billing import BillingReceiver
 from connector import operations, worker
 from connector.config import reconfigure
 from connector.db import db
-from connector.models import Connection, Delivery, ExceptionRequest, Principal
+from connector.models import Connection, Delivery, ExceptionRequest, Principal, utcnow
 
 SECRET = "whsec_" + "aXNvbGF0aW9uLXRlc3Qtc2lnbmluZy1rZXk="
 PER_SOURCE = 40
 RECORDS = 3 * PER_SOURCE  # room for requests that land in needs_info
+BILLING_BACKLOG = 20
+TIMEOUT = 2.0  # CONNECTOR_HTTP_TIMEOUT: each call to the hanging billing endpoint gives up after it
+
+
+def bound(healthy_p99: float) -> float:
+    """The p99 allowed with billing hanging: 1.5 times the healthy one (with 0.5 s of slack for scheduling noise
+    at sub-second latencies on a shared machine). On SQLite every writer (the deciding reviewers, each lane's
+    recording) waits for one lock, so its sub-second latencies swing with the machine's load (a healthy p99 of
+    0.3 to 3.3 s from run to run): there the bound is that no write-back waited as long as one billing timeout."""
+    if not is_postgres():
+        return healthy_p99 + TIMEOUT
+    return max(1.5 * healthy_p99, healthy_p99 + 0.5)
 
 
 def p99(values: list[float]) -> float:
@@ -78,12 +92,30 @@ def latencies(app: Any, pks: list[int], target: str) -> list[float]:
         return found
 
 
+def queue_billing(app: Any, count: int) -> None:
+    """``count`` billing messages for requests of their own, due now: billing has a backlog all through a phase."""
+    with app.app_context():
+        now = utcnow()
+        requests = [ExceptionRequest(source="api", state="approved", fields={}, intake={}, risk_overrides={},
+                                     review_round=1, disputes=0, changed_after_decision=False, created_at=now,
+                                     updated_at=now) for _ in range(count)]
+        db.session.add_all(requests)
+        db.session.flush()
+        db.session.add_all([Delivery(request_pk=r.pk, target="billing", change="amended", version=2,
+                                     message_id=f"msg_{uuid.uuid4().hex}", payload={"exception_id": r.id},
+                                     status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                                     deadline=now + timedelta(days=1)) for r in requests])
+        db.session.commit()
+        db.session.remove()
+
+
 def run_phase(app: Any, receiver: BillingReceiver, per_source: int) -> dict[str, list[float]]:
     pks = {name: undecided(app, name, per_source) for name in ("sf", "zd")}
+    queue_billing(app, BILLING_BACKLOG)
     stop = threading.Event()
     with serve(receiver) as url:
         reconfigure(app, CONNECTOR_BILLING_WEBHOOK_URL=url, CONNECTOR_BILLING_WEBHOOK_SECRET=SECRET,
-                    CONNECTOR_HTTP_TIMEOUT="2", CONNECTOR_DELIVERY_LANE_SECONDS="10")
+                    CONNECTOR_HTTP_TIMEOUT=str(TIMEOUT), CONNECTOR_DELIVERY_LANE_SECONDS="10")
         loop = threading.Thread(target=worker.run_worker, args=(app,),
                                 kwargs={"stop": stop, "poll": 0.1, "job_interval": 3600}, daemon=True)
         loop.start()
@@ -116,6 +148,5 @@ def test_a_hanging_billing_endpoint_delays_only_billing(two_sources):
     print(f"billing calls while hanging: {hanging.arrivals} (each timed out after 2 s)")
     for name in ("sf", "zd"):
         assert float("inf") not in healthy[name] + slow[name], "a write-back was not delivered"
-        # 1.5 times, with 0.5 s of slack for scheduling noise on a shared machine at sub-second latencies
-        assert p99(slow[name]) <= max(1.5 * p99(healthy[name]), p99(healthy[name]) + 0.5), (healthy, slow)
+        assert p99(slow[name]) <= bound(p99(healthy[name])), (healthy, slow)
     assert hanging.arrivals >= 1
