@@ -19,6 +19,7 @@ from connector import connections, lane_budget
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.models import Delivery, ExceptionRequest
+from connector.policy_store import current_policy
 from connector.representation import request_view
 from connector.sources import Outcome, SourceError, WriteBackItem, get_kind
 
@@ -124,7 +125,8 @@ def _items(rows: Sequence[Delivery]) -> list[WriteBackItem]:
         select(ExceptionRequest).where(ExceptionRequest.pk.in_({row.request_pk for row in rows}))
         .options(selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.decisions),
                  selectinload(ExceptionRequest.entitlements), joinedload(ExceptionRequest.connection)))}
-    return [WriteBackItem(change=row.change, view=request_view(requests[row.request_pk]),
+    policy = current_policy()  # once per batch: each view says which votes its request waits for
+    return [WriteBackItem(change=row.change, view=request_view(requests[row.request_pk], policy=policy),
                           announces=dict((row.payload or {}).get("announces") or {}), attempt=row.attempts,
                           delivery_id=row.id, message_id=row.message_id) for row in rows]
 
