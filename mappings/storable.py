@@ -1,6 +1,6 @@
-"""Values a stored document can hold: no NUL character (PostgreSQL text cannot), no integer beyond 64 bits (no
-column or JSON encoder can), no NaN or Infinity (JSON has none). One walk shared by the API's body check and
-mapping validation."""
+"""Values a stored document can hold: no NUL character (PostgreSQL text cannot), no unpaired surrogate (no UTF-8
+encoder can: JSON's ``"\ud800"`` escape decodes to one), no integer beyond 64 bits (no column or JSON encoder can),
+no NaN or Infinity (JSON has none). One walk shared by the API's body check and mapping validation."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from typing import Any
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
+SURROGATE_MESSAGE = ("Text may not contain an unpaired surrogate (U+D800 to U+DFFF): send valid Unicode, with a "
+                     "character outside the Basic Multilingual Plane escaped as a surrogate pair.")
+
+
+def text_problem(text: str) -> str | None:
+    """What in ``text`` cannot be stored (a NUL, an unpaired surrogate), or None."""
+    if "\x00" in text:
+        return NUL_MESSAGE
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE_MESSAGE
+    return None
 
 
 def _problem(value: Any) -> str | None:
     if isinstance(value, str):
-        return NUL_MESSAGE if "\x00" in value else None
+        return text_problem(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -36,8 +49,9 @@ def unstorable(value: Any) -> Iterator[tuple[str, str]]:
         if isinstance(item, Mapping):
             for key, child in item.items():
                 path = f"{where}.{key}" if where else str(key)
-                if isinstance(key, str) and "\x00" in key:
-                    yield path, NUL_MESSAGE
+                key_problem = text_problem(key) if isinstance(key, str) else None
+                if key_problem is not None:
+                    yield path, key_problem
                 stack.append((child, path))
         elif isinstance(item, list):
             stack.extend((child, f"{where}.{i}" if where else str(i)) for i, child in enumerate(item))

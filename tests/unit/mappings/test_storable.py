@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mappings.storable import INT64_MAX, NUL_MESSAGE, unstorable
+import json
+
+from mappings.storable import INT64_MAX, NUL_MESSAGE, SURROGATE_MESSAGE, text_problem, unstorable
 
 
 def test_every_unstorable_value_and_key_is_named_by_its_path():
@@ -18,3 +20,11 @@ def test_the_walk_has_no_recursion_limit():
     for _ in range(50_000):
         value = [value]
     assert len(list(unstorable(value))) == 1
+
+
+def test_unpaired_surrogates_are_named_in_values_and_keys_at_any_depth_but_pairs_are_text():
+    found = dict(unstorable({"title": "x\ud800", "k\udfff": 1, "a": [{"b": "\udc00y"}], "emoji": "\U0001f600",
+                             "pair": json.loads('"\\ud83d\\ude00"')}))
+    assert found == {"title": SURROGATE_MESSAGE, "k\udfff": SURROGATE_MESSAGE, "a.0.b": SURROGATE_MESSAGE}
+    assert text_problem("x\ud800") == SURROGATE_MESSAGE and text_problem("x\x00\ud800") == NUL_MESSAGE
+    assert text_problem("ordinary ü text") is None
