@@ -20,9 +20,12 @@ from connector.db import db
 from connector.governance.errors import InvalidInput, StateConflict
 from connector.governance.policy import COMMITTEE_ROLES
 from connector.models import ApiToken, Principal, utcnow
+from connector.policy_store import current_policy
 from connector.representation import iso
 
 ROLES = ("admin", "reviewer", "intake", "billing", "auditor")
+#: what a route may ask of a reviewer's committee roles besides the role: to hold the policy's chair role, or any
+CHAIR, MEMBER = "chair", "member"
 TOKEN_PREFIX = "lec_"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -226,8 +229,24 @@ def current_principal() -> Principal:
 _PRINCIPAL = "connector.principal"  # in the WSGI environ: one request's, never another's (``g`` can outlive it)
 
 
-def _authorize(roles: Sequence[str]) -> Principal:
-    """The request's principal, authenticated once per request, if its role is one of ``roles``."""
+def committee_refusal(principal: Principal, committee: str | None) -> AuthError | None:
+    """The 403 for a principal without the committee standing a route asks (``CHAIR``: the policy's chair role;
+    ``MEMBER``: any committee role), or None. The operations check the same again, with the request's state."""
+    held = principal.committee_roles or []
+    if committee == CHAIR:
+        chair = current_policy().chair
+        if chair not in held:
+            return AuthError(403, "chair_only", f"Only the chair ({chair}) records decisions and amends, renews or "
+                             "revokes exceptions.", {"chair": chair})
+    elif committee == MEMBER and not held:
+        return AuthError(403, "committee_role_required", "Only committee members can do this; this reviewer holds "
+                         "no committee role.", {"committee_roles": []})
+    return None
+
+
+def _authorize(roles: Sequence[str], committee: str | None = None) -> Principal:
+    """The request's principal, authenticated once per request, if its role is one of ``roles`` (and it holds the
+    ``committee`` standing asked)."""
     principal: Principal | None = request.environ.get(_PRINCIPAL)
     if principal is None:
         principal = authenticate()
@@ -235,20 +254,25 @@ def _authorize(roles: Sequence[str]) -> Principal:
     if principal.role not in roles:
         raise AuthError(403, "forbidden", f"The {principal.role} role cannot do this; it needs one of: "
                         f"{', '.join(roles)}.", {"required_roles": list(roles)})
+    refusal = committee_refusal(principal, committee)
+    if refusal is not None:
+        raise refusal
     g.connector_principal = principal
     return principal
 
 
-def requires(*roles: str) -> Callable[[F], F]:
-    """Allow only principals whose role is one of ``roles`` (401 without a token, 403 otherwise)."""
+def requires(*roles: str, committee: str | None = None) -> Callable[[F], F]:
+    """Allow only principals whose role is one of ``roles`` (401 without a token, 403 otherwise) and, with
+    ``committee`` (``CHAIR`` or ``MEMBER``), who hold that committee standing (403)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            _authorize(roles)
+            _authorize(roles, committee)
             return view(*args, **kwargs)
 
         wrapper._connector_roles = roles  # type: ignore[attr-defined]
+        wrapper._connector_committee = committee  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -265,5 +289,5 @@ def authorize_endpoint() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     roles = getattr(view, "_connector_roles", None)
     if roles is not None:
-        _authorize(roles)
+        _authorize(roles, getattr(view, "_connector_committee", None))
 

@@ -24,7 +24,7 @@ from connector.api.schemas import (
     WithdrawSchema,
 )
 from connector.audit import event_dict
-from connector.auth import current_principal, requires
+from connector.auth import CHAIR, MEMBER, current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput
 from connector.models import AuditEvent, Connection, ExceptionRequest, utcnow
@@ -102,7 +102,7 @@ def get_request(ref: str) -> dict[str, Any]:
 @blp.route("/<ref>/votes", methods=["POST"])
 @blp.arguments(VoteSchema)
 @blp.response(201)
-@requires("reviewer")
+@requires("reviewer", committee=MEMBER)
 def vote(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
     operations.cast_vote(req, current_principal(), body["role"], body["vote"], body.get("rationale"))
@@ -112,7 +112,7 @@ def vote(body: dict[str, Any], ref: str) -> dict[str, Any]:
 @blp.route("/<ref>/decision", methods=["POST"])
 @blp.arguments(DecisionSchema)
 @blp.response(201)
-@requires("reviewer")
+@requires("reviewer", committee=CHAIR)
 def decide(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
     operations.decide(req, current_principal(), body["outcome"], body["rationale"], body.get("entitlement"))
@@ -122,7 +122,7 @@ def decide(body: dict[str, Any], ref: str) -> dict[str, Any]:
 @blp.route("/<ref>/amend", methods=["POST"])
 @blp.arguments(AmendSchema)
 @blp.response(201)
-@requires("reviewer")
+@requires("reviewer", committee=CHAIR)
 def amend(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
     operations.amend(req, current_principal(), body["rationale"], body["entitlement"])
@@ -132,7 +132,7 @@ def amend(body: dict[str, Any], ref: str) -> dict[str, Any]:
 @blp.route("/<ref>/renew", methods=["POST"])
 @blp.arguments(RenewSchema)
 @blp.response(201)
-@requires("reviewer")
+@requires("reviewer", committee=CHAIR)
 def renew(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
     operations.renew(req, current_principal(), body["rationale"], body["expires_at"])
@@ -142,7 +142,7 @@ def renew(body: dict[str, Any], ref: str) -> dict[str, Any]:
 @blp.route("/<ref>/revoke", methods=["POST"])
 @blp.arguments(RevokeSchema)
 @blp.response(201)
-@requires("reviewer")
+@requires("reviewer", committee=CHAIR)
 def revoke(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
     operations.revoke(req, current_principal(), body["reason"], body.get("effective"))
@@ -172,7 +172,7 @@ def withdraw(body: dict[str, Any], ref: str) -> dict[str, Any]:
 @blp.route("/<ref>/risk-overrides", methods=["POST"])
 @blp.arguments(RiskOverrideSchema)
 @blp.response(201)
-@requires("reviewer")
+@requires("reviewer", committee=MEMBER)
 def override_risk(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
     operations.override_risk(req, current_principal(), body["dimension"], body["value"], body["rationale"])

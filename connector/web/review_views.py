@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from connector import operations
+from connector.auth import CHAIR, MEMBER
 from connector.db import db
 from connector.governance import review
 from connector.governance.communications import communications
@@ -135,7 +136,7 @@ def _problems(exc: GovernanceError) -> list[str]:
 
 
 @bp.route("/requests/<ref>/votes", methods=["POST"])
-@requires_sign_in("reviewer")
+@requires_sign_in("reviewer", committee=MEMBER)
 def vote(ref: str) -> Response | tuple[str, int]:
     req = find_request(ref)
     me = _me()
@@ -177,7 +178,7 @@ def summary_preview(req: ExceptionRequest, me: Principal, form: DecisionForm) ->
 
 
 @bp.route("/requests/<ref>/decision", methods=["POST"])
-@requires_sign_in("reviewer")
+@requires_sign_in("reviewer", committee=CHAIR)
 def decide(ref: str) -> Response | tuple[str, int]:
     req = find_request(ref)
     me = _me()

@@ -11,6 +11,7 @@ from flask import abort, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from connector import audit
+from connector.auth import committee_refusal
 from connector.db import db
 from connector.models import Principal, UserAccount, utcnow
 from connector.web.accounts import session_fingerprint
@@ -83,9 +84,13 @@ def requires_sign_in(*roles: str) -> Callable[[F], F]:
             if roles and account.principal.role not in roles:
                 abort(403, f"Your role ({account.principal.role}) cannot open this page; it needs one of: "
                            f"{', '.join(roles)}.")
+            refusal = committee_refusal(account.principal, committee)
+            if refusal is not None:
+                abort(403, refusal.message)
             return view(*args, **kwargs)
 
         wrapper._connector_roles = roles  # type: ignore[attr-defined]
+        wrapper._connector_committee = committee  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
