@@ -61,18 +61,26 @@ def sign_out() -> None:
     g.connector_account = None
 
 
+#: what a plain local path may contain: printable ASCII without space or backslash (anything else arrives
+#: percent-encoded from a browser). Control characters could split the Location header (``/%0D%0ALocation:``),
+#: and browsers drop tabs and newlines from a URL, so ``/\t/evil`` would become ``//evil``.
+_PATH_CHARACTERS = frozenset(chr(code) for code in range(0x21, 0x7F)) - {"\\"}
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: a ``next`` parameter must never send someone to another host."""
-    if not target:
+    """``target`` when it is a plain local path (``/requests?state=in_review``), else None (the caller goes home):
+    a ``next`` parameter must never send someone to another host, nor reach a header as anything but a path."""
+    if not target or not target.startswith("/") or target.startswith("//") or not set(target) <= _PATH_CHARACTERS:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if parts.scheme or parts.netloc:
         return None
     return target
 
 
-def requires_sign_in(*roles: str) -> Callable[[F], F]:
-    """Signed-in principals whose role is one of ``roles``; others go to sign-in (or get a 403 page)."""
+def requires_sign_in(*roles: str, committee: str | None = None) -> Callable[[F], F]:
+    """Signed-in principals whose role is one of ``roles`` (and, with ``committee``, who hold that committee
+    standing: ``auth.CHAIR`` or ``auth.MEMBER``); others go to sign-in or get a 403 page before any form is read."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
