@@ -87,6 +87,16 @@ def _validate_settings(kind: SourceKind, values: Mapping[str, Any], partial: boo
                            {"fields": fields}) from exc
 
 
+def _refuse_hosts(kind: SourceKind, values: Mapping[str, Any]) -> None:
+    """A URL setting on a host nobody allowed is refused when it is set (422 ``host_not_allowed``), not first
+    when the connection is authorized or used."""
+    problems = kind.host_problems(values, settings().allowed_instance_hosts)
+    if problems:
+        raise InvalidInput("host_not_allowed", f"{len(problems)} setting(s) name a host the connector may not call; "
+                           f"nothing was changed: {', '.join(f'settings.{key}' for key in sorted(problems))}.",
+                           {"fields": {f"settings.{key}": [message] for key, message in problems.items()}})
+
+
 def _split(kind: SourceKind, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     public = {k: v for k, v in values.items() if k not in kind.secret_fields}
     secret = {k: v for k, v in values.items() if k in kind.secret_fields and v not in (None, "")}
@@ -98,6 +108,7 @@ def create(name: str, kind_name: str, settings: Mapping[str, Any], actor: str) -
     if find(name) is not None:
         raise StateConflict("connection_exists", f"A connection named '{name}' already exists.", {"name": name})
     values = _validate_settings(kind, settings, partial=False)
+    _refuse_hosts(kind, values)
     public, secret = _split(kind, values)
     conn = Connection(name=name, kind=kind.name, status="needs_authorization",
                       status_detail="Authorize the connection to start syncing.", settings=public,
@@ -113,6 +124,7 @@ def create(name: str, kind_name: str, settings: Mapping[str, Any], actor: str) -
 def update_settings(conn: Connection, changes: Mapping[str, Any], actor: str) -> Connection:
     kind = get_kind(conn.kind)
     values = _validate_settings(kind, changes, partial=True)
+    _refuse_hosts(kind, values)  # the settings changed: those kept were checked when they were set
     public, secret = _split(kind, values)
     conn.settings = {**(conn.settings or {}), **public}
     if secret:

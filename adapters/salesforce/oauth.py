@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,7 +52,13 @@ _USER_ID = re.compile(r"^005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 
 
 def check_host(settings: SalesforceSettings, url: str, what: str = "instance_url") -> str:
-    """Return ``scheme://host[:port]`` of ``url`` if it is a Salesforce host or allow-listed, else refuse.
+    """Return ``scheme://host[:port]`` of ``url`` if it is a Salesforce host or allow-listed, else refuse."""
+    return check_origin(url, settings.allowed_instance_hosts, what)
+
+
+def check_origin(url: str, allowed_hosts: Sequence[str], what: str = "instance_url") -> str:
+    """Return ``scheme://host[:port]`` of ``url`` if it is a Salesforce host or in ``allowed_hosts``, else refuse
+    (``InstanceHostRefused``); the connector also checks a connection's ``login_url`` with it when it is set.
 
     Salesforce hosts must use https on the default port. Allow-listed entries are ``host`` (any port) or
     ``host:port`` and may use http, which is what the loopback sandbox needs.
@@ -65,7 +71,7 @@ def check_host(settings: SalesforceSettings, url: str, what: str = "instance_url
         raise InstanceHostRefused("INSTANCE_HOST_REFUSED", f"{what} is not a valid URL") from exc
     if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
         raise InstanceHostRefused("INSTANCE_HOST_REFUSED", f"{what} {url!r} is not an http(s) origin")
-    allowed = {entry.strip().lower() for entry in settings.allowed_instance_hosts}
+    allowed = {entry.strip().lower() for entry in allowed_hosts}
     host_port = f"{host}:{port}" if port is not None else host
     if host_port in allowed or host in allowed:
         return f"{parts.scheme}://{parts.netloc.lower()}"

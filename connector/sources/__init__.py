@@ -226,6 +226,14 @@ class SourceKind:
         return {schema_field.data_key or name: str(schema_field.metadata.get("description") or "Set by the connector.")
                 for name, schema_field in self.settings_schema().fields.items() if schema_field.metadata.get("managed")}
 
+    def host_problems(self, settings: Mapping[str, Any], allowed_hosts: Sequence[str]) -> dict[str, str]:
+        """The settings (by name, with why) holding a URL the connector would call on a host nobody allowed.
+
+        Checked when a connection is created or changed (a 422 there), besides where the URL is used: an admin
+        learns at once that ``http://169.254.169.254`` will never be called. ``allowed_hosts`` is
+        ``CONNECTOR_ALLOWED_INSTANCE_HOSTS``; a kind without URL settings has nothing to say."""
+        return {}
+
     def default_mapping(self) -> MappingDocument:
         """The mapping a new connection of this kind starts with."""
         raise NotImplementedError

@@ -49,7 +49,7 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema
 
-from adapters.salesforce import SalesforceError
+from adapters.salesforce import InstanceHostRefused, SalesforceError
 from adapters.salesforce import oauth as sf_oauth
 from connector.sources import (
     AuthorizationResult,
@@ -90,6 +90,17 @@ class SalesforceKind(SourceKind):
 
     def default_mapping(self) -> MappingDocument:
         return default_mapping("salesforce")
+
+    def host_problems(self, settings: Mapping[str, Any], allowed_hosts: Sequence[str]) -> dict[str, str]:
+        """``login_url`` must be a Salesforce host (https) or allowed; ``instance_url`` is checked when a token
+        brings it."""
+        if not settings.get("login_url"):
+            return {}
+        try:
+            sf_oauth.check_origin(str(settings["login_url"]), allowed_hosts, "login_url")
+        except InstanceHostRefused as exc:
+            return {"login_url": exc.message[:1].upper() + exc.message[1:] + "."}
+        return {}
 
     # authorization -------------------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from connector.sources.zendesk.settings import (
     ZendeskSettingsSchema,
     adapter_settings,
     as_source_error,
+    base_url_problem,
     make_client,
 )
 from mappings import MappingDocument, default_mapping
@@ -57,6 +58,10 @@ class ZendeskKind(SourceKind):
 
     def default_mapping(self) -> MappingDocument:
         return default_mapping("zendesk")
+
+    def host_problems(self, settings: Mapping[str, Any], allowed_hosts: Sequence[str]) -> dict[str, str]:
+        problem = base_url_problem(settings.get("base_url"), allowed_hosts)
+        return {"base_url": problem} if problem is not None else {}
 
     # authorization -------------------------------------------------------------------------------------------
 

@@ -103,17 +103,30 @@ class ZendeskSettingsSchema(Schema):
             raise ValidationError(problems)
 
 
+def base_url_problem(base_url: Any, allowed_hosts: Sequence[str]) -> str | None:
+    """Why ``base_url`` (which overrides ``https://<subdomain>.zendesk.com``) may not be called, or None: its host
+    must be Zendesk's or allowed (``host`` or ``host:port``). The subdomain alone always names a Zendesk host."""
+    if not base_url:
+        return None
+    try:
+        parts = urlsplit(str(base_url))
+        host, netloc = (parts.hostname or "").lower(), parts.netloc.lower()
+    except ValueError:
+        return "base_url is not a URL."
+    allowed = {entry.strip().lower() for entry in allowed_hosts}
+    if host.endswith(".zendesk.com") or host in allowed or netloc in allowed:
+        return None
+    return (f"base_url host {host!r} is not a Zendesk host; add it to CONNECTOR_ALLOWED_INSTANCE_HOSTS if it is "
+            "your sandbox.")
+
+
 def adapter_settings(ctx: ConnectionContext, redirect_uri: str | None = None) -> ZendeskSettings:
     """The adapter's view of the connection; refuses a ``base_url`` on a host nobody allowed."""
     s = ctx.settings
     base_url = s.get("base_url") or None
-    if base_url:
-        parts = urlsplit(str(base_url))
-        host, netloc = (parts.hostname or "").lower(), parts.netloc.lower()
-        if not host.endswith(".zendesk.com") and host not in ctx.allowed_instance_hosts \
-                and netloc not in ctx.allowed_instance_hosts:
-            raise SourceError("error", f"base_url host {host!r} is not a Zendesk host; add it to "
-                                       "CONNECTOR_ALLOWED_INSTANCE_HOSTS if it is your sandbox.")
+    problem = base_url_problem(base_url, ctx.allowed_instance_hosts)
+    if problem is not None:
+        raise SourceError("error", problem)
     form = s.get("ticket_form_id")
     try:
         return ZendeskSettings(
