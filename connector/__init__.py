@@ -14,9 +14,10 @@ from werkzeug.exceptions import HTTPException
 
 from connector import audit, cli, web
 from connector import config as config_module
-from connector.api import API_PREFIX, handle_http_exception, handle_unexpected, init_api
+from connector.api import API_PREFIX, handle_database_unavailable, handle_http_exception, handle_unexpected, init_api
 from connector.config import EXTENSION_KEY
-from connector.db import configure_sqlite, db
+from connector.db import CONNECT_TIMEOUT_SECONDS, DATABASE_UNAVAILABLE, configure_sqlite, db
+from connector.keys import KeyConverter
 from connector.observability import configure_logging, metrics_blueprint
 
 __all__ = ["EXTENSION_KEY", "LicenseExceptionConnector", "create_app"]
@@ -54,6 +55,7 @@ class LicenseExceptionConnector:
             configure_sqlite(db.engine)
         audit.install_session_hooks()
         Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+        app.url_map.converters["key"] = KeyConverter  # before any route: ids beyond a key column's range are 404
         api = init_api(app)
         configure_logging(app)
         app.register_blueprint(metrics_blueprint(app), url_prefix=settings.url_prefix or None)
@@ -72,8 +74,12 @@ def _configure_database(app: Flask) -> None:
     url = normalize_database_url(str(url))
     app.config["CONNECTOR_DATABASE_URL"] = url
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-        "pool_pre_ping": True, "json_serializer": _json_text, "json_deserializer": orjson.loads})
+    options: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": _json_text,
+                               "json_deserializer": orjson.loads}
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    # pre-ping: a connection the database dropped (a restart, an outage) is replaced when next checked out
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
 
 
 def _json_routing_errors(app: Flask) -> None:
@@ -103,4 +109,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.config[key] = value
     LicenseExceptionConnector(app)
     app.register_error_handler(Exception, handle_unexpected)  # standalone: any bug answers as JSON
+    for error in DATABASE_UNAVAILABLE:  # and a lost database as 503, on routes outside the blueprints too
+        app.register_error_handler(error, handle_database_unavailable)
     return app

@@ -6,9 +6,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, MetaData, Table, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+try:  # the driver's own errors, for code that talks to a raw connection (PostgreSQL is an optional extra)
+    from psycopg import InterfaceError as DriverInterfaceError
+    from psycopg import OperationalError as DriverOperationalError
+    _DRIVER_ERRORS: tuple[type[Exception], ...] = (DriverOperationalError, DriverInterfaceError)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    _DRIVER_ERRORS = ()
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -19,6 +29,34 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+
+#: what a lost, refusing or overloaded database raises (SQLAlchemy's wrappers and the driver's own): the request
+#: that meets one is answered 503 ``unavailable`` with ``Retry-After``, never a 500, and the pool (``pool_pre_ping``)
+#: reconnects by itself once the database is back
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, DisconnectionError, PendingRollbackError, PoolTimeout, *_DRIVER_ERRORS)
+#: seconds a client is told to wait before retrying while the database is unavailable
+RETRY_AFTER_SECONDS = 5
+#: seconds to wait for a new PostgreSQL connection: a database that does not answer fails the request (503)
+#: instead of holding it for as long as the operating system keeps trying
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def rollback() -> None:
+    """Roll back the session, even on a dead connection: the rollback then fails too, and the session is dropped
+    (its connection invalidated; the pool opens a new one when one is next needed)."""
+    try:
+        db.session.rollback()
+    except DATABASE_UNAVAILABLE:
+        db.session.remove()
+
+
+def discard_failed_transaction(exc: BaseException) -> None:
+    """Roll back after ``exc`` (a database failure) so the next request starts clean. Only the error's class is
+    logged: a driver's message can name the host and the user."""
+    rollback()
+    current_app.logger.warning("database unavailable (%s); answered 503", type(exc).__name__)
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:

@@ -9,11 +9,12 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from connector.api import audit, connections, deliveries, meta, policy, reports, requests, tokens, webhooks
-from connector.api.errors import error_response, handle_http_exception, handle_unexpected
+from connector.api.errors import error_response, handle_database_unavailable, handle_http_exception, handle_unexpected
 from connector.config import settings
 
 #: what the package's app factory and error handling take from here
-__all__ = ["API_PREFIX", "error_response", "handle_http_exception", "handle_unexpected", "init_api"]
+__all__ = ["API_PREFIX", "error_response", "handle_database_unavailable", "handle_http_exception", "handle_unexpected",
+           "init_api"]
 
 API_PREFIX = "/api/v1"
 

@@ -72,7 +72,7 @@ def draw(body: dict[str, Any]) -> dict[str, Any]:
     return audit.sample_dict(audit.draw_sample(body["size"], body.get("seed"), current_principal().name))
 
 
-@blp.route("/samples/<int(max=9223372036854775807):sample_id>/findings", methods=["POST"])
+@blp.route("/samples/<key:sample_id>/findings", methods=["POST"])
 @blp.arguments(FindingSchema)
 @blp.response(201)
 @requires(*AUDITORS)

@@ -8,21 +8,23 @@ from __future__ import annotations
 from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from connector.api.bodies import YAML_TYPES, body_refusal
 from connector.api.errors import (
     error_response,
     handle_auth_error,
+    handle_database_unavailable,
     handle_governance_error,
     handle_http_exception,
     handle_unexpected,
     handle_validation_error,
+    unavailable_response,
 )
 from connector.auth import AuthError, authorize_endpoint
 from connector.config import settings
-from connector.db import db
+from connector.db import DATABASE_UNAVAILABLE, db, discard_failed_transaction, rollback
 from connector.governance.errors import GovernanceError
 
 _BODY_TYPES = {"application/json", *YAML_TYPES}
@@ -47,17 +49,16 @@ def before_api_request() -> Response | None:
 def finish_transaction(response: Response) -> Response:
     """Commit once when the request succeeded; roll back on any error response."""
     if response.status_code >= 400:
-        db.session.rollback()
+        rollback()
         return response
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return error_response(409, "conflict", "A concurrent change touched the same record; retry the request.")
-    except OperationalError:
-        db.session.rollback()
-        return error_response(503, "database_unavailable", "The database is unavailable; retry shortly.",
-                              headers={"Retry-After": "5"})
+    except DATABASE_UNAVAILABLE as exc:
+        discard_failed_transaction(exc)
+        return unavailable_response()
     return response
 
 
@@ -71,5 +72,7 @@ def make_blueprint(name: str, import_name: str, description: str, url_prefix: st
     blp.register_error_handler(GovernanceError, handle_governance_error)
     blp.register_error_handler(AuthError, handle_auth_error)
     blp.register_error_handler(ValidationError, handle_validation_error)
+    for error in DATABASE_UNAVAILABLE:  # a lost database: 503 unavailable with Retry-After, never a 500
+        blp.register_error_handler(error, handle_database_unavailable)
     blp.register_error_handler(Exception, handle_unexpected)
     return blp

@@ -60,7 +60,7 @@ def list_deliveries(args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@blp.route("/deliveries/<int(max=9223372036854775807):delivery_id>/retry", methods=["POST"])
+@blp.route("/deliveries/<key:delivery_id>/retry", methods=["POST"])
 @blp.response(200, description="The delivery, due now with a fresh maximum age; a disabled target is re-enabled.")
 @requires("admin")
 def retry(delivery_id: int) -> dict[str, Any]:

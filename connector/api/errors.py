@@ -10,14 +10,14 @@ from werkzeug.exceptions import HTTPException
 
 from connector.auth import AuthError
 from connector.config import settings
-from connector.db import db
+from connector.db import RETRY_AFTER_SECONDS, discard_failed_transaction, rollback
 from connector.governance.errors import GovernanceError
 from connector.governance.paths import flatten_errors
 
 _STATUS_FOR_KIND = {"invalid": 422, "conflict": 409, "forbidden": 403, "malformed": 400}
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
-               415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited"}
+               415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited", 503: "unavailable"}
 
 
 def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
@@ -74,8 +74,21 @@ def handle_validation_error(exc: ValidationError) -> Response:
                           {"fields": fields})
 
 
+def unavailable_response() -> Response:
+    """503 ``unavailable`` with ``Retry-After``: the database is lost or refusing; the same request will work later."""
+    return error_response(503, "unavailable", "The database is unavailable; nothing was changed. Retry in "
+                          f"{RETRY_AFTER_SECONDS} seconds.", {"retry_after": RETRY_AFTER_SECONDS},
+                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def handle_database_unavailable(exc: Exception) -> Response:
+    """A database failure met anywhere in a request (the token check, the route, the commit): 503, rolled back."""
+    discard_failed_transaction(exc)
+    return unavailable_response()
+
+
 def handle_unexpected(exc: Exception) -> Response:
     """A bug answers as JSON too (mounted in a host app as well); the request's transaction is rolled back."""
-    db.session.rollback()
+    rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")

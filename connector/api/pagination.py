@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from connector.governance.errors import InvalidInput
+from connector.keys import MAX_KEY
 
 
 class PageArgs(Schema):
@@ -26,7 +27,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
         position = int(value)
-        if kind != "c" or not 0 <= position < 2**63:
+        if kind != "c" or not 0 <= position <= MAX_KEY:  # a position a key column holds
             raise ValueError(cursor)
         return position
     except (ValueError, UnicodeDecodeError) as exc:

@@ -121,7 +121,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     return {**token_view(issued.row), "token": issued.secret}
 
 
-@blp.route("/<int(max=9223372036854775807):token_id>", methods=["DELETE"])
+@blp.route("/<key:token_id>", methods=["DELETE"])
 @blp.response(200, TokenSchema, description="The token, revoked (revoking a revoked token changes nothing).")
 @blp.alt_response(404, description="No token has this id.")
 @requires("admin")

@@ -336,7 +336,7 @@ def deliveries_page() -> str:
                            next_before=rows[-1].id if more and rows else None)
 
 
-@bp.route("/admin/deliveries/<int(max=9223372036854775807):delivery_id>/retry", methods=["POST"])
+@bp.route("/admin/deliveries/<key:delivery_id>/retry", methods=["POST"])
 @requires_sign_in("admin")
 def delivery_retry(delivery_id: int) -> Response:
     row = delivery.retry(delivery_id, _actor())

@@ -58,7 +58,7 @@ def audit_sample() -> Response | tuple[str, int]:
     return redirect(url_for("connector_web.audit_sample_page", sample_id=sample.id), 303)
 
 
-@bp.route("/audit/samples/<int(max=9223372036854775807):sample_id>")
+@bp.route("/audit/samples/<key:sample_id>")
 @requires_sign_in(*AUDITORS)
 def audit_sample_page(sample_id: int) -> str:
     sample = db.session.get(AuditSample, sample_id)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from connector.config import settings
-from connector.db import db
+from connector.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, db, discard_failed_transaction, rollback
 from connector.governance.errors import GovernanceError
+from connector.keys import is_key
 from connector.web.signin import current_user
+from mappings.storable import text_problem
 
 bp = Blueprint("connector_web", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/assets")
@@ -35,26 +37,36 @@ class CsrfRefused(HTTPException):
 def position_arg(name: str = "before") -> int | None:
     """A list page's position (``?before=<id>``): a whole number a key can be, or None (the first page)."""
     value = request.args.get(name, type=int)
-    return value if value is not None and 0 < value < 2**63 else None
+    return value if is_key(value) else None
 
 
 def status_for(exc: GovernanceError) -> int:
     return _STATUS_FOR_KIND.get(exc.kind, 409)
 
 
-class NulRefused(HTTPException):
+class UnstorableText(HTTPException):
+    """Text the database cannot hold (``mappings.storable``): a NUL, an unpaired surrogate."""
+
     code = 400
-    description = "Text may not contain the NUL character (U+0000): remove it and send the form again."
+
+
+def _text_problem() -> str | None:
+    """What in the path, query or form cannot be stored, or None. Werkzeug decodes invalid UTF-8 (an encoded
+    surrogate) to U+FFFD, so in practice this is the NUL character; the check is the API's, all the same."""
+    for text in (request.path, *(item for store in (request.args, request.form)
+                                 for key, values in store.lists() for item in (key, *values))):
+        problem = text_problem(text)
+        if problem is not None:
+            return problem
+    return None
 
 
 @bp.before_request
 def _check_form_post() -> None:
     request.max_content_length = settings().max_body_bytes
-    # PostgreSQL text cannot hold U+0000: refused here for every path, query and form value, as the API does
-    if "\x00" in request.path or any("\x00" in key or "\x00" in value
-                                     for store in (request.args, request.form)
-                                     for key, values in store.lists() for value in values):
-        raise NulRefused()
+    problem = _text_problem()  # refused here for every path, query and form value, as the API does
+    if problem is not None:
+        raise UnstorableText(f"{problem} Remove it and send the form again.")
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         try:
             validate_csrf(request.form.get("csrf_token"))
@@ -78,7 +90,7 @@ def _finish(response: Response) -> Response:
     if request.method != "GET":
         response.headers.setdefault("Cache-Control", "no-store")
     if response.status_code >= 400:
-        db.session.rollback()
+        rollback()
         return response
     try:
         db.session.commit()
@@ -86,13 +98,20 @@ def _finish(response: Response) -> Response:
         db.session.rollback()
         return render_error(409, "Conflict", "A concurrent change touched the same record; nothing was changed. "
                                              "Go back and try again.")
-    except OperationalError:
-        db.session.rollback()
-        resp = render_error(503, "Database unavailable", "The database is unavailable; nothing was changed. "
-                                                         "Try again shortly.")
-        resp.headers["Retry-After"] = "5"
-        return resp
+    except DATABASE_UNAVAILABLE as exc:
+        return _database_unavailable(exc)
     return response
+
+
+def _database_unavailable(exc: Exception) -> Response:
+    """A page saying the database is unavailable (503, ``Retry-After``), rendered without the database: the page
+    layout asks who is signed in, so that is settled as nobody first."""
+    discard_failed_transaction(exc)
+    g.connector_account = None
+    resp = render_error(503, "Service unavailable", "The database is unavailable, so nothing was "
+                        f"changed. Try again in {RETRY_AFTER_SECONDS} seconds.")
+    resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return resp
 
 
 _TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed", 409: "Conflict",
@@ -113,9 +132,13 @@ def _governance_error(exc: GovernanceError) -> Response:
     return render_error(status_for(exc), "Not done", exc.message)
 
 
+for _error in DATABASE_UNAVAILABLE:  # a lost database: a 503 page, never a 500
+    bp.register_error_handler(_error, _database_unavailable)
+
+
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    db.session.rollback()
+    rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return render_error(500, "Something went wrong", "Something went wrong on our side; nothing was changed.")
 
