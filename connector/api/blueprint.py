@@ -5,13 +5,13 @@ Every route module makes its blueprint with ``make_blueprint``, so the checks an
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, abort, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from connector.api.bodies import YAML_TYPES, body_refusal
+from connector.api.bodies import YAML_TYPES, body_refusal, query_refusal
 from connector.api.errors import (
     error_response,
     handle_auth_error,
@@ -26,12 +26,18 @@ from connector.auth import AuthError, authorize_endpoint
 from connector.config import settings
 from connector.db import DATABASE_UNAVAILABLE, db, discard_failed_transaction, rollback
 from connector.governance.errors import GovernanceError
+from mappings.storable import text_problem
 
 _BODY_TYPES = {"application/json", *YAML_TYPES}
 
 
 def before_api_request() -> Response | None:
     request.max_content_length = settings().max_body_bytes
+    if text_problem(request.path) is not None:  # a NUL in a path names nothing (and PostgreSQL text refuses it)
+        abort(404)
+    query = query_refusal()
+    if query is not None:
+        return handle_governance_error(query)
     if request.blueprint and request.blueprint.endswith("webhooks"):
         request.get_data(cache=True)
         return None

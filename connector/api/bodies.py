@@ -16,7 +16,7 @@ from flask import request
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.nesting import MAX_DEPTH as MAX_BODY_DEPTH
 from connector.nesting import deep_path
-from mappings.storable import unstorable
+from mappings.storable import text_problem, unstorable
 from mappings.yaml_text import unsafe_yaml
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
@@ -43,6 +43,22 @@ def value_refusal(data: Any) -> InvalidInput | None:
     if not fields:
         return None
     return InvalidInput("invalid_input", f"{len(fields)} value(s) cannot be stored; nothing was changed: "
+                        f"{', '.join(sorted(fields))}.", {"fields": fields})
+
+
+def query_refusal() -> InvalidInput | None:
+    """The 422 naming every query argument (by ``query.<name>``) whose name or value the database cannot hold (a
+    NUL, which PostgreSQL text refuses outright), or None. Werkzeug decodes invalid UTF-8 to U+FFFD, so no
+    surrogate arrives this way."""
+    fields: dict[str, list[str]] = {}
+    for key, values in request.args.lists():
+        for text in (key, *values):
+            problem = text_problem(text)
+            if problem is not None:
+                fields.setdefault(f"query.{key}", []).append(problem)
+    if not fields:
+        return None
+    return InvalidInput("invalid_input", f"{len(fields)} query argument(s) cannot be used; nothing was changed: "
                         f"{', '.join(sorted(fields))}.", {"fields": fields})
 
 

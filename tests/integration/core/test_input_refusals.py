@@ -139,3 +139,16 @@ class TestHostsTheOperatorAllowed:
         r = client.patch("/api/v1/connections/c-salesforce", headers=admin,
                          json={"settings": {"login_url": "http://127.0.0.1:8444"}})
         assert r.status_code == 422 and r.get_json()["code"] == "host_not_allowed"
+
+
+def test_a_nul_in_a_path_is_404_and_in_a_query_a_422_naming_the_argument(client, token_for):
+    intake, admin = token_for("intake"), token_for("admin")
+    for path, headers in (("/api/v1/requests/%00", intake), ("/api/v1/requests/a%00b/history", intake),
+                          ("/api/v1/connections/zd%00/mapping", admin), ("/webhooks/zendesk/z%00d", {})):
+        r = client.get(path, headers=headers) if headers else client.post(path, json={})
+        assert r.status_code == 404 and r.get_json()["code"] == "not_found", (path, r.get_json())
+    r = client.get("/api/v1/requests?category=%00&connection=a%00&state=in_review", headers=intake)
+    assert r.status_code == 422, r.get_json()
+    assert set(r.get_json()["details"]["fields"]) == {"query.category", "query.connection"}
+    r = client.get("/api/v1/deliveries?target=x%00", headers=admin)
+    assert r.status_code == 422 and list(r.get_json()["details"]["fields"]) == ["query.target"]
