@@ -75,9 +75,11 @@ def handle_validation_error(exc: ValidationError) -> Response:
 
 
 def unavailable_response() -> Response:
-    """503 ``unavailable`` with ``Retry-After``: the database is lost or refusing; the same request will work later."""
-    return error_response(503, "unavailable", "The database is unavailable; nothing was changed. Retry in "
-                          f"{RETRY_AFTER_SECONDS} seconds.", {"retry_after": RETRY_AFTER_SECONDS},
+    """503 ``unavailable`` with ``Retry-After``: the database is lost or refusing; the same request will work later.
+
+    It does not claim that nothing was written: a commit whose answer was lost may have been applied."""
+    return error_response(503, "unavailable", f"The database is unavailable; retry in {RETRY_AFTER_SECONDS} "
+                          "seconds.", {"retry_after": RETRY_AFTER_SECONDS},
                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 

@@ -108,8 +108,8 @@ def _database_unavailable(exc: Exception) -> Response:
     layout asks who is signed in, so that is settled as nobody first."""
     discard_failed_transaction(exc)
     g.connector_account = None
-    resp = render_error(503, "Service unavailable", "The database is unavailable, so nothing was "
-                        f"changed. Try again in {RETRY_AFTER_SECONDS} seconds.")
+    resp = render_error(503, "Service unavailable", "The database is unavailable. Try again in "
+                        f"{RETRY_AFTER_SECONDS} seconds.")
     resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return resp
 
