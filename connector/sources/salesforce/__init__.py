@@ -99,7 +99,7 @@ class SalesforceKind(SourceKind):
         try:
             sf_oauth.check_origin(str(settings["login_url"]), allowed_hosts, "login_url")
         except InstanceHostRefused as exc:
-            return {"login_url": exc.message[:1].upper() + exc.message[1:] + "."}
+            return {"login_url": f"{exc.message}; add it to CONNECTOR_ALLOWED_INSTANCE_HOSTS if it is your sandbox."}
         return {}
 
     # authorization -------------------------------------------------------------------------------------------

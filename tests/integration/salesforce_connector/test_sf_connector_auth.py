@@ -19,7 +19,9 @@ from integration.salesforce_connector.mock_org import (
     connection,
     create_connection,
 )
+from sqlalchemy import select
 
+from connector.db import db
 from connector.models import Connection
 
 
@@ -95,8 +97,17 @@ def test_refused_consent_and_forged_state(client, admin, org: MockOrg) -> None:
     assert connection(client, admin)["status"] == "needs_authorization"
 
 
-def test_login_host_outside_salesforce_is_refused(client, admin, org: MockOrg) -> None:
-    create_connection(client, admin, login_url="https://login.evil.example")
+def test_login_host_outside_salesforce_is_refused(app, client, admin, org: MockOrg) -> None:
+    r = client.post("/api/v1/connections", headers=admin, json={"name": "sf", "kind": "salesforce", "settings": {
+        "client_id": CLIENT_ID, "login_url": "https://login.evil.example"}})
+    assert r.status_code == 422 and r.get_json()["code"] == "host_not_allowed", r.get_json()
+    assert "CONNECTOR_ALLOWED_INSTANCE_HOSTS" in r.get_json()["details"]["fields"]["settings.login_url"][0]
+    # a connection stored before hosts were checked when set is still refused where the URL would be used
+    create_connection(client, admin)
+    with app.app_context():
+        conn = db.session.scalar(select(Connection).where(Connection.name == "sf"))
+        conn.settings = {**conn.settings, "login_url": "https://login.evil.example"}
+        db.session.commit()
     r = client.get("/api/v1/connections/sf/authorize", headers=admin)
     assert r.status_code == 409
     body = r.get_json()

@@ -9,6 +9,10 @@ import time
 
 import responses
 from responses import matchers
+from sqlalchemy import select
+
+from connector.db import db
+from connector.models import Connection
 
 
 def test_authorize_sends_the_admin_to_zendesk_with_pkce_and_the_callback_connects(zd):
@@ -192,7 +196,15 @@ def test_settings_are_validated_and_a_foreign_base_url_is_refused(zd, app):
         "name": "zd-bad", "kind": "zendesk", "settings": {"subdomain": "acme"}})
     assert no_client.status_code == 422 and "settings.client_id" in no_client.get_json()["details"]["fields"]
 
-    zd.create("zd-sandbox", base_url="http://10.0.0.7:8080")
+    foreign = zd.client.post("/api/v1/connections", headers=zd.admin, json={
+        "name": "zd-sandbox", "kind": "zendesk", "settings": {**zd.SETTINGS, "base_url": "http://10.0.0.7:8080"}})
+    assert foreign.status_code == 422 and foreign.get_json()["code"] == "host_not_allowed"
+    assert "CONNECTOR_ALLOWED_INSTANCE_HOSTS" in foreign.get_json()["details"]["fields"]["settings.base_url"][0]
+    zd.create("zd-sandbox")  # stored before hosts were checked when set: still refused where it would be used
+    with app.app_context():
+        conn = db.session.scalar(select(Connection).where(Connection.name == "zd-sandbox"))
+        conn.settings = {**conn.settings, "base_url": "http://10.0.0.7:8080"}
+        db.session.commit()
     r = zd.client.get("/api/v1/connections/zd-sandbox/authorize", headers=zd.admin)
     assert r.status_code == 409 and "CONNECTOR_ALLOWED_INSTANCE_HOSTS" in r.get_json()["message"]
     assert not zd.http.calls  # no token or code ever goes to a host nobody allowed
