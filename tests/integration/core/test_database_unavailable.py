@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy.exc import DisconnectionError, InterfaceError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from support.outage import database_lost
 
 from connector.db import RETRY_AFTER_SECONDS
@@ -42,3 +46,21 @@ def test_a_commit_that_fails_is_503_and_nothing_is_written(app, client: FlaskCli
         assert_unavailable(client.post("/api/v1/requests", json=small, headers=intake))
     assert client.get("/api/v1/requests", headers=intake).get_json()["items"] == []
     assert client.post("/api/v1/requests", json=small, headers=intake).status_code == 201
+
+
+@pytest.mark.parametrize("error", [
+    InterfaceError("(statement)", {}, Exception("connection already closed")),
+    DisconnectionError("the connection was invalidated"),
+    PendingRollbackError("a previous flush failed: roll back first"),
+    PoolTimeout("QueuePool limit reached, connection timed out"),
+    psycopg.OperationalError("server closed the connection unexpectedly"),
+], ids=lambda error: type(error).__name__)
+def test_every_kind_of_lost_connection_is_a_503(client, token_for, monkeypatch, error):
+    intake = token_for("intake")
+
+    def lost(*_: Any) -> None:
+        raise error
+
+    monkeypatch.setattr("connector.auth.authenticate", lost)
+    assert_unavailable(client.get("/api/v1/requests", headers=intake))
+    assert_unavailable(client.post("/api/v1/requests/LEX-1/withdraw", json={"reason": "x"}, headers=intake))
