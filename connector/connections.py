@@ -35,6 +35,7 @@ from mappings import (
     resolve_placeholders,
     validate_mapping,
 )
+from mappings.storable import unstorable
 
 
 def kind_or_error(kind: str) -> SourceKind:
@@ -77,7 +78,19 @@ def _refuse_managed(kind: SourceKind, values: Mapping[str, Any]) -> None:
                            {"fields": {f"settings.{key}": [f"Read-only. {managed[key]}"] for key in named}})
 
 
+def _refuse_unstorable(values: Mapping[str, Any]) -> None:
+    """Settings written as YAML (the UI, the CLI) can spell text no column holds (``"\\ud800"``, ``"\\0"``); the
+    API's JSON bodies were checked already. Refused by name, before anything is stored."""
+    fields: dict[str, list[str]] = {}
+    for path, message in unstorable(dict(values)):
+        fields.setdefault(f"settings.{path}", []).append(message)
+    if fields:
+        raise InvalidInput("invalid_settings", f"{len(fields)} setting(s) cannot be stored; nothing was changed: "
+                           f"{', '.join(sorted(fields))}.", {"fields": fields})
+
+
 def _validate_settings(kind: SourceKind, values: Mapping[str, Any], partial: bool) -> dict[str, Any]:
+    _refuse_unstorable(values)
     _refuse_managed(kind, values)
     try:
         return dict(kind.settings_schema().load(dict(values), partial=partial))

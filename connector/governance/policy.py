@@ -17,6 +17,7 @@ from connector.governance.errors import InvalidInput
 from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.outcomes import OutcomeSchema
 from connector.governance.paths import flatten_errors
+from mappings.storable import unstorable
 from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml
 
 DIMENSIONS = ("commercial", "legal", "technical", "reputational")
@@ -275,6 +276,17 @@ class Policy:
                 tuple((b, bands[b]) for b in reversed(BANDS)))
 
 
+def _refuse_unstorable(raw: dict[str, Any]) -> None:
+    """YAML escapes can spell what no column holds (``"\\ud800"``, ``"\\0"``): refused here, by path, before a
+    template renders it into a decision the database cannot store."""
+    fields_: dict[str, list[str]] = {}
+    for path, message in unstorable(raw):
+        fields_.setdefault(path, []).append(message)
+    if fields_:
+        raise InvalidInput("policy_invalid", f"The policy has {len(fields_)} value(s) that cannot be stored; nothing "
+                           f"was changed: {', '.join(sorted(fields_))}.", {"fields": fields_})
+
+
 def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
     """Parse and validate; raises ``InvalidInput`` naming every bad field (dotted paths)."""
     if isinstance(document, str):
@@ -292,6 +304,7 @@ def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     if not isinstance(raw, dict):
         raise InvalidInput("policy_invalid", "The policy must be a YAML mapping.")
+    _refuse_unstorable(raw)
     try:
         data = PolicySchema().load(raw)
     except ValidationError as exc:

@@ -7,15 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from support.routes import body_routes
 
+from connector import connections
 from connector.api.pagination import encode_cursor
 from connector.auth import CHAIR, MEMBER
 from connector.db import db
+from connector.governance.errors import InvalidInput
 from connector.models import AuditEvent, Connection, ExceptionRequest
+from mappings.storable import SURROGATE_MESSAGE
 
 SURROGATES = b'{"title": "x\\ud800", "nested": {"deep": ["ok", "\\udfff"]}, "k\\udc00": 1}'
 def allowed_headers(token_for: Any, view: Any) -> dict[str, str]:
@@ -152,3 +156,20 @@ def test_a_nul_in_a_path_is_404_and_in_a_query_a_422_naming_the_argument(client,
     assert set(r.get_json()["details"]["fields"]) == {"query.category", "query.connection"}
     r = client.get("/api/v1/deliveries?target=x%00", headers=admin)
     assert r.status_code == 422 and list(r.get_json()["details"]["fields"]) == ["query.target"]
+
+
+def test_yaml_escapes_that_spell_unstorable_text_are_422_in_a_policy_and_in_connection_settings(app, client,
+                                                                                                 token_for):
+    admin = token_for("admin")
+    document = client.get("/api/v1/policy", headers=admin).get_json()["document"]
+    bad = document + 'extra_note: "x\\ud800"\n'  # the YAML escape decodes to a lone surrogate
+    r = client.put("/api/v1/policy", data=bad.encode(), content_type="application/yaml", headers=admin)
+    assert r.status_code == 422 and r.get_json()["details"]["fields"] == {"extra_note": [SURROGATE_MESSAGE]}
+    r = client.put("/api/v1/policy", json={"document": document.replace("chair: licensing",
+                                                                        'chair: "licensing\\0"')}, headers=admin)
+    assert r.status_code == 422 and list(r.get_json()["details"]["fields"]) == ["committee.chair"]
+    with app.app_context():
+        with pytest.raises(InvalidInput) as refused:
+            connections.create("zd", "zendesk", yaml.safe_load('subdomain: acme\nclient_id: "c\\udfff"'), "test")
+        assert refused.value.details["fields"] == {"settings.client_id": [SURROGATE_MESSAGE]}
+    assert count(app, Connection) == 0
