@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from connector.networks import IPNetwork, parse_networks
+
 PREFIX = "CONNECTOR_"
 #: where ``init_app`` keeps the connector's state (``settings``, ``api``, ``migrations``) in ``app.extensions``
 EXTENSION_KEY = "license_exception_connector"
@@ -48,10 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_OIDC_CLIENT_ID": None,
     "CONNECTOR_OIDC_CLIENT_SECRET": None,
     "CONNECTOR_AUDIT_ANCHOR_PATH": None,  # None: the worker anchors nothing
+    "CONNECTOR_TRUSTED_PROXIES": "",  # CIDRs whose X-Forwarded-For is believed; empty: REMOTE_ADDR only
+    "CONNECTOR_PUSH_RATE_LIMIT": 600,  # pushes a minute per connection; 0: no limit
 }
 
 #: Keys parsed from strings when they come from the environment.
-_INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE"}
+_INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE", "CONNECTOR_PUSH_RATE_LIMIT"}
 _FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT",
                "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS"}
 _BOOL_KEYS = {"CONNECTOR_SQL_ECHO"}
@@ -113,6 +117,8 @@ class Settings:
     oidc_client_id: str | None
     oidc_client_secret: str | None
     audit_anchor_path: str | None
+    trusted_proxies: tuple[IPNetwork, ...]
+    push_rate_limit: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -140,6 +146,8 @@ class Settings:
             sync_interval_seconds=float(values["sync_interval_seconds"]),
             sql_echo=bool(values["sql_echo"]),
             mail_from=str(values["mail_from"]),
+            trusted_proxies=parse_networks(values["trusted_proxies"], "CONNECTOR_TRUSTED_PROXIES"),
+            push_rate_limit=max(0, int(values["push_rate_limit"])),
         )
 
     @property

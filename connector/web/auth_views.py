@@ -6,6 +6,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from connector.client_address import current_client_label
 from connector.db import unit_of_work
 from connector.web import oidc, throttle
 from connector.web.accounts import find_by_email, verify_password
@@ -51,7 +52,7 @@ def sign_in_post() -> Response | tuple[str, int]:
     form = SignInForm()
     if not form.validate():
         return _render_sign_in(form, 422)
-    address = request.remote_addr or "unknown"
+    address = current_client_label()
     lock = throttle.current_lock(form.email.data, address)
     if lock is not None:
         return _throttled(form, lock)
