@@ -10,11 +10,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -362,7 +364,10 @@ class InboundEvent(db.Model):  # type: ignore[name-defined,misc]
     """A pushed notification (Outbound Message, Zendesk webhook), stored before it is acknowledged."""
 
     __tablename__ = "inbound_events"
-    __table_args__ = (UniqueConstraint("connection_id", "event_key"),)
+    #: (connection, external id): the pending pushes about one record are fetched together, and a record fetched
+    #: recently is not fetched again before a sync interval has passed
+    __table_args__ = (UniqueConstraint("connection_id", "event_key"),
+                      Index("ix_inbound_events_connection_record", "connection_id", "external_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
     event_key: Mapped[str] = mapped_column(String(200))  # the provider's id: duplicates are ignored
@@ -373,6 +378,26 @@ class InboundEvent(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PushSignature(db.Model):  # type: ignore[name-defined,misc]
+    """A signed push already received (the digest of its signature): the same signature again is a replay,
+    whatever else changed. Kept until the signature could no longer be accepted anyway (``expires_at``)."""
+
+    __tablename__ = "push_signatures"
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PushWindow(db.Model):  # type: ignore[name-defined,misc]
+    """How many pushes a connection's endpoint took in one minute (``minute``: Unix time // 60); shared by every
+    web worker, pruned by the worker once the minute is over."""
+
+    __tablename__ = "push_windows"
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class UserAccount(db.Model):  # type: ignore[name-defined,misc]

@@ -33,7 +33,9 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookSignatureError",
     "format_timestamp",
+    "parse_timestamp",
     "parse_webhook_event",
+    "replay_digest",
     "sign",
     "verify_signature",
 ]
@@ -54,7 +56,8 @@ def format_timestamp(when: float) -> str:
     return datetime.fromtimestamp(when, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_timestamp(timestamp: str) -> float:
+def parse_timestamp(timestamp: str) -> float:
+    """A signature timestamp as Unix time (``ValueError`` when unreadable)."""
     text = timestamp.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -84,7 +87,7 @@ def verify_signature(
     if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
         raise WebhookSignatureError("bad_signature", "the webhook signature does not match the body")
     try:
-        sent_at = _parse_timestamp(timestamp)
+        sent_at = parse_timestamp(timestamp)
     except ValueError as exc:
         raise WebhookSignatureError("stale_timestamp", f"unreadable signature timestamp {timestamp!r}") from exc
     current = time.time() if now is None else now
@@ -92,6 +95,12 @@ def verify_signature(
         raise WebhookSignatureError(
             "stale_timestamp", f"signature timestamp {timestamp} is more than {tolerance:g} s from now"
         )
+
+
+def replay_digest(timestamp: str, signature: str) -> str:
+    """What identifies one signed request: a digest of its timestamp and signature (the HMAC covers the
+    timestamp and the body, so a replay carries the same pair whatever headers it changed)."""
+    return hashlib.sha256(f"{timestamp.strip()}\n{signature.strip()}".encode("utf-8", "replace")).hexdigest()
 
 
 def parse_webhook_event(body: bytes) -> str:

@@ -116,11 +116,17 @@ class PushEvent:
 @dataclass(frozen=True)
 class PushReceipt:
     """What a verified push carried, and the answer to send once its events are stored (``duplicate``: the
-    answer when every one of them had been stored before; the same as ``ack`` when None)."""
+    answer when every one of them had been stored before; the same as ``ack`` when None).
+
+    ``replay_key`` identifies the signed request itself (a digest of its signature): the connector remembers it
+    until ``replay_until`` (when the signature could no longer be accepted), and the same key again is answered
+    ``duplicate`` and stores nothing, whatever else of the request changed."""
 
     events: list[PushEvent]
     ack: Ack
     duplicate: Ack | None = None
+    replay_key: str | None = None
+    replay_until: datetime | None = None
 
     def answer(self, stored: int) -> Ack:
         return self.ack if stored or self.duplicate is None else self.duplicate
@@ -213,6 +219,8 @@ class SourceKind:
     #: internal note): such write-backs are never superseded. A source that is only ever set to the request's
     #: current state (Salesforce fields) lets the newest write-back replace older unsent ones.
     keeps_announcements: ClassVar[bool] = False
+    #: the media types a push may have (``Content-Type`` without its parameters); others are refused with 415
+    push_content_types: ClassVar[tuple[str, ...]] = ()
 
     def managed_settings(self) -> dict[str, str]:
         """Settings the connector writes itself, by name, with what says so: read-only to admins.

@@ -18,7 +18,7 @@ from adapters.salesforce import (
     SalesforceSettings,
 )
 from adapters.salesforce.soql import validate_object_name
-from connector.sources import ConnectionContext, SourceError
+from connector.sources import ConnectionContext, SourceError, push_fields
 from connector.sources.errors import source_error
 
 LABEL = "Salesforce"
@@ -66,6 +66,7 @@ class SalesforceSettingsSchema(Schema):
                                       validate=validate.Range(min=0, max=1, min_inclusive=False),
                                       metadata={"description": "Sync stops above this share of the org's daily "
                                                                "API allocation (0 < share <= 1)."})
+    allowed_push_networks = push_fields.allowed_push_networks()
     # Read-only (``managed``, see SourceKind.managed_settings): shown on the connection, refused as input.
     org_id = mfields.String(metadata={"managed": True,
                                       "description": "Set by authorization: Outbound Messages must come from it."})

@@ -13,7 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from adapters.errors import AdapterError
 from adapters.zendesk import ForeignUrl, ZendeskClient, ZendeskSettings, is_license_exception
-from connector.sources import ConnectionContext, SourceError
+from connector.sources import ConnectionContext, SourceError, push_fields
 from connector.sources.errors import source_error
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
 
@@ -83,6 +83,7 @@ class ZendeskSettingsSchema(Schema):
                                   metadata={"description": "Ticket status to set per governance state, e.g. "
                                                            "{needs_info: pending}; empty (default) leaves the "
                                                            "status to the agents."})
+    allowed_push_networks = push_fields.allowed_push_networks()
     webhook_id = fields.String(metadata={"managed": True, "description": "Set by provisioning."})
     trigger_ids = fields.List(fields.Integer(), metadata={"managed": True, "description": "Set by provisioning."})
 
