@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
-from connector import audit, connections, operations
+from connector import audit, connections, operations, push_governance
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.governance.normalize import normalize
@@ -293,64 +294,136 @@ _WAITING = ("paused", "needs_authorization")
 
 
 def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
-    """Fetch and ingest the records pushed events point at (the worker runs this).
+    """Fetch and ingest the records pushed events point at (the worker runs this, one worker at a time).
 
     Only events of connected connections are taken: a paused one (its daily API share used) must not spend
-    calls on pushes either, and its waiting events must not hold up other connections' events."""
+    calls on pushes either, and its waiting events must not hold up other connections' events. The pending
+    pushes about one record coalesce: each connection's due records are fetched together (one ``Id IN (…)``
+    query, one ``show_many``), and a record fetched for a push less than a sync interval ago waits until the
+    interval has passed, so however many pushes name a record, it costs at most one fetch per interval (the
+    scheduled sync reads every change anyway)."""
     counts = {"processed": 0, "failed": 0}
+    now = utcnow()
     with unit_of_work():
-        events = [(e.id, e.connection_id) for e in db.session.scalars(
-            select(InboundEvent).join(Connection, Connection.id == InboundEvent.connection_id)
-            .where(InboundEvent.status == "pending", Connection.status == "connected")
-            .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True, of=InboundEvent))]
-    for event_id, conn_id in events:
-        pending = _pending_event(event_id, conn_id)
-        if pending is None:
-            continue  # a connection that paused on an earlier event of this batch: the rest of its events wait
-        kind, ctx, event = pending
-        try:
-            with released():  # no transaction open while the source talks HTTP
-                records = kind.records_for_event(ctx, event)
-            with unit_of_work():  # the records, the event's status and its audit event: atomic
-                _processed(event_id, conn_id, records, actor)
-            counts["processed"] += 1
-        except SourceError as exc:
-            db.session.rollback()
-            with unit_of_work():
-                if exc.status not in _WAITING:  # a connection that must wait is not the event's failure
-                    _event_failed(event_id, exc.message)
-                    counts["failed"] += 1
-            with unit_of_work():
-                connections.set_status(conn_id, exc.status, exc.message)
-        except Exception as exc:
-            db.session.rollback()
-            log.exception("inbound event %s failed", event_id)
-            with unit_of_work():
-                _event_failed(event_id, f"{type(exc).__name__}: {exc}")
-            counts["failed"] += 1
+        push_governance.prune(now)
+        due = _due_events(limit, now - timedelta(seconds=settings().sync_interval_seconds))
+    by_connection: dict[int, list[int]] = {}
+    for event_id, conn_id in due:
+        by_connection.setdefault(conn_id, []).append(event_id)
+    for conn_id, event_ids in by_connection.items():
+        _process_connection_events(conn_id, event_ids, counts, actor)
     return counts
 
 
-def _pending_event(event_id: int, conn_id: int) -> tuple[SourceKind, ConnectionContext, PushEvent] | None:
-    """What processing one stored event needs, as plain data; None when it is no longer to be processed now."""
-    event = db.session.get(InboundEvent, event_id)
+def _due_events(limit: int, fetched_since: datetime) -> list[tuple[int, int]]:
+    """(event id, connection id) of pending events of connected connections whose record was not fetched for a
+    push since ``fetched_since``, oldest first."""
+    recent = aliased(InboundEvent)
+    fetched_lately = (select(recent.id).where(
+        recent.connection_id == InboundEvent.connection_id, recent.external_id == InboundEvent.external_id,
+        recent.status == "processed", recent.processed_at > fetched_since).exists())
+    return [(e.id, e.connection_id) for e in db.session.scalars(
+        select(InboundEvent).join(Connection, Connection.id == InboundEvent.connection_id)
+        .where(InboundEvent.status == "pending", Connection.status == "connected", ~fetched_lately)
+        .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True, of=InboundEvent))]
+
+
+def _process_connection_events(conn_id: int, event_ids: list[int], counts: dict[str, int], actor: str) -> None:
+    """One connection's due events: their records fetched in one go; when that fails for a reason that is not
+    the connection's (a record that cannot be ingested), each record is tried alone so the others go on."""
+    pending = _pending_events(conn_id, event_ids)
+    if pending is None:
+        return  # a connection that paused meanwhile: its events wait
+    kind, ctx, groups = pending
+    if _process_groups(kind, ctx, conn_id, groups, counts, actor, last_try=len(groups) == 1):
+        return
+    for key, group in groups.items():
+        again = _pending_events(conn_id, [event.id for event in group if event.id is not None])
+        if again is not None and key in again[2]:
+            _process_groups(kind, ctx, conn_id, {key: again[2][key]}, counts, actor, last_try=True)
+
+
+def _process_groups(kind: SourceKind, ctx: ConnectionContext, conn_id: int, groups: dict[str, list[PushEvent]],
+                    counts: dict[str, int], actor: str, last_try: bool) -> bool:
+    """Fetch and ingest the records of ``groups`` (pending events by record); False when an unexpected error
+    should be retried record by record (only for several groups on a first try)."""
+    event_ids = [event.id for group in groups.values() for event in group if event.id is not None]
+    started = utcnow()
+    try:
+        with released():  # no transaction open while the source talks HTTP
+            records = kind.records_for_events(ctx, [group[0] for group in groups.values()])
+        with unit_of_work():  # the records, the events' status and their audit events: atomic
+            counts["processed"] += _processed(conn_id, groups, records, started, actor)
+    except SourceError as exc:
+        db.session.rollback()
+        with unit_of_work():
+            if exc.status not in _WAITING:  # a connection that must wait is not the events' failure
+                for event_id in event_ids:
+                    _event_failed(event_id, exc.message)
+                counts["failed"] += len(event_ids)
+        with unit_of_work():
+            connections.set_status(conn_id, exc.status, exc.message)
+    except Exception as exc:
+        db.session.rollback()
+        if len(groups) > 1 and not last_try:
+            log.warning("inbound events %s failed together; trying each record alone", event_ids)
+            return False
+        log.exception("inbound events %s failed", event_ids)
+        with unit_of_work():
+            for event_id in event_ids:
+                _event_failed(event_id, f"{type(exc).__name__}: {exc}")
+        counts["failed"] += len(event_ids)
+    return True
+
+
+def _pending_events(conn_id: int, event_ids: list[int]
+                    ) -> tuple[SourceKind, ConnectionContext, dict[str, list[PushEvent]]] | None:
+    """What processing a connection's events needs, as plain data: its events still pending, by record (an
+    event naming no record is a group of its own); None when the connection is no longer connected."""
     conn = db.session.get(Connection, conn_id)
-    if event is None or conn is None or event.status != "pending" or conn.status != "connected":
+    if conn is None or conn.status != "connected":
         return None
-    return (get_kind(conn.kind), connections.context(conn),
+    groups: dict[str, list[PushEvent]] = {}
+    for event in db.session.scalars(select(InboundEvent).where(
+            InboundEvent.id.in_(event_ids), InboundEvent.status == "pending").order_by(InboundEvent.id)):
+        key = f"record:{event.external_id}" if event.external_id else f"event:{event.id}"
+        groups.setdefault(key, []).append(
             PushEvent(event.event_key, event.external_id, dict(event.payload or {}), event.id))
+    if not groups:
+        return None
+    return get_kind(conn.kind), connections.context(conn), groups
 
 
-def _processed(event_id: int, conn_id: int, records: list[SourceRecord], actor: str) -> None:
-    event = db.session.get(InboundEvent, event_id)
+def _processed(conn_id: int, groups: dict[str, list[PushEvent]], records: list[SourceRecord], started: datetime,
+               actor: str) -> int:
+    """Ingest the fetched records and mark processed every event they answer: the events fetched for, and any
+    other push about the same records that arrived before the fetch began (it read what they announced).
+    One audit event per record fetched; returns how many events were processed."""
     conn = db.session.get(Connection, conn_id)
-    assert event is not None and conn is not None
+    assert conn is not None
     ingest(conn, records, SyncCounts(), actor)
-    event.status, event.processed_at = "processed", utcnow()
-    event.attempts += 1
-    audit.append(actor, "webhook.processed", f"connection:{conn.name}", {
-        "event_id": event.id, "event_key": event.event_key, "external_id": event.external_id,
-        "received_at": event.received_at, "records": len(records)})
+    now = utcnow()
+    per_record: dict[str | None, int] = {}
+    for record in records:
+        per_record[record.external_id] = per_record.get(record.external_id, 0) + 1
+    processed = 0
+    for group in groups.values():
+        first = group[0]
+        rows = list(db.session.scalars(select(InboundEvent).where(
+            InboundEvent.connection_id == conn_id, InboundEvent.status == "pending",
+            InboundEvent.id.in_([e.id for e in group if e.id is not None])
+            | ((InboundEvent.external_id == first.external_id) & (InboundEvent.received_at <= started)
+               if first.external_id else InboundEvent.id == first.id)).order_by(InboundEvent.id)))
+        for row in rows:
+            row.status, row.processed_at = "processed", now
+            row.attempts += 1
+        processed += len(rows)
+        head = rows[0] if rows else None
+        audit.append(actor, "webhook.processed", f"connection:{conn.name}", {
+            "event_id": first.id, "event_key": first.event_key, "external_id": first.external_id,
+            "received_at": head.received_at if head else None, "records": per_record.get(first.external_id, 0),
+            "events": len(rows)})
+    return processed
 
 
 def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:

@@ -282,6 +282,11 @@ class SourceKind:
     def records_for_event(self, ctx: ConnectionContext, event: PushEvent) -> list[SourceRecord]:
         raise NotImplementedError
 
+    def records_for_events(self, ctx: ConnectionContext, events: Sequence[PushEvent]) -> list[SourceRecord]:
+        """The records several pending events point at (one event per record), fetched together where the
+        source allows it (a kind overrides this: one query for many ids); by default one event at a time."""
+        return [record for event in events for record in self.records_for_event(ctx, event)]
+
 
 # --- the registry -------------------------------------------------------------------------------------------------
 

@@ -87,6 +87,8 @@ class SalesforceKind(SourceKind):
     settings_schema: ClassVar[type[Schema]] = SalesforceSettingsSchema
     dialect: ClassVar[SourceDialect] = SALESFORCE
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "private_key")
+    #: SOAP 1.1 (what Outbound Messages use) or SOAP 1.2
+    push_content_types: ClassVar[tuple[str, ...]] = ("text/xml", "application/soap+xml")
 
     def default_mapping(self) -> MappingDocument:
         return default_mapping("salesforce")
@@ -150,6 +152,9 @@ class SalesforceKind(SourceKind):
 
     def records_for_event(self, ctx: ConnectionContext, event: PushEvent) -> list[SourceRecord]:
         return read.records_for_event(ctx, event)
+
+    def records_for_events(self, ctx: ConnectionContext, events: Sequence[PushEvent]) -> list[SourceRecord]:
+        return read.records_for_events(ctx, events)
 
     def deliver(self, ctx: ConnectionContext, items: Sequence[WriteBackItem]) -> list[Outcome]:
         return writeback.deliver(ctx, items)

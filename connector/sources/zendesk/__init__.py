@@ -55,6 +55,7 @@ class ZendeskKind(SourceKind):
     dialect: ClassVar[SourceDialect] = ZENDESK
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "api_token", "webhook_secret")
     keeps_announcements: ClassVar[bool] = True  # a decision's reply and note, an ending's notice
+    push_content_types: ClassVar[tuple[str, ...]] = ("application/json",)  # webhooks are JSON, signed as sent
 
     def default_mapping(self) -> MappingDocument:
         return default_mapping("zendesk")
@@ -114,6 +115,9 @@ class ZendeskKind(SourceKind):
 
     def records_for_event(self, ctx: ConnectionContext, event: PushEvent) -> list[SourceRecord]:
         return read.records_for_event(ctx, event)
+
+    def records_for_events(self, ctx: ConnectionContext, events: Sequence[PushEvent]) -> list[SourceRecord]:
+        return read.records_for_events(ctx, events)
 
     def deliver(self, ctx: ConnectionContext, items: Sequence[WriteBackItem]) -> list[Outcome]:
         return writeback.deliver(ctx, items)

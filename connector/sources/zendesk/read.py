@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.zendesk import (
@@ -17,7 +18,15 @@ from adapters.zendesk import (
     parse_webhook_event,
     verify_signature,
 )
-from adapters.zendesk.webhook import INVOCATION_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_ID_HEADER
+from adapters.zendesk.webhook import (
+    DEFAULT_TOLERANCE,
+    INVOCATION_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WEBHOOK_ID_HEADER,
+    parse_timestamp,
+    replay_digest,
+)
 from connector.sources import (
     Ack,
     ConnectionContext,
@@ -41,6 +50,8 @@ from connector.sources.zendesk.settings import (
 )
 
 DISPUTE_TAG = "license_exception_dispute"
+#: a signature is remembered this much longer than it can be accepted (clocks of several web servers differ)
+REPLAY_MARGIN = timedelta(minutes=1)
 
 
 def disputed(ticket: Mapping[str, Any]) -> str | None:
@@ -113,7 +124,11 @@ def source_fields(ctx: ConnectionContext) -> set[str] | None:
 # --- pushes: signed webhooks --------------------------------------------------------------------------------------
 
 def receive_webhook(ctx: ConnectionContext, push: InboundPush) -> PushReceipt:
-    """Verify the signature (constant time, ±5 min), read the ticket id, key the event for de-duplication."""
+    """Verify the signature (constant time, ±5 min), read the ticket id, key the event for de-duplication.
+
+    Two keys: the invocation id (the same on Zendesk's retries of one invocation, which are signed anew), and the
+    signature itself (``replay_key``): the invocation id is not signed, so a captured request replayed with a
+    fresh one still carries the same signature, and is a duplicate until the signature expires."""
     secret = ctx.settings.get("webhook_secret")
     if not secret:
         raise WebhookRefused(401, "webhook_not_configured", "This connection has no webhook signing secret "
@@ -133,24 +148,47 @@ def receive_webhook(ctx: ConnectionContext, push: InboundPush) -> PushReceipt:
         key = "signed:" + hashlib.sha256(f"{signature}\n{timestamp}\n".encode() + push.body).hexdigest()
     event = PushEvent(key, ticket_id, {"ticket_id": ticket_id, "webhook_id": push.header(WEBHOOK_ID_HEADER),
                                        "invocation_id": invocation, "signed_at": timestamp})
+    assert signature is not None and timestamp is not None  # verified above
+    expires = datetime.fromtimestamp(parse_timestamp(timestamp) + DEFAULT_TOLERANCE, tz=UTC) + REPLAY_MARGIN
     return PushReceipt([event], Ack(200, {"status": "stored", "ticket_id": ticket_id}),
-                       duplicate=Ack(200, {"status": "duplicate", "ticket_id": ticket_id}))
+                       duplicate=Ack(200, {"status": "duplicate", "ticket_id": ticket_id}),
+                       replay_key=replay_digest(timestamp, signature), replay_until=expires)
+
+
+def _ticket_id(event: PushEvent) -> str | None:
+    ticket_id = str(event.external_id or event.payload.get("ticket_id") or "")
+    return ticket_id if TICKET_ID.fullmatch(ticket_id) else None  # e.g. "²", which isdigit() lets through
 
 
 def records_for_event(ctx: ConnectionContext, event: PushEvent) -> list[SourceRecord]:
     """The ticket a push names, with requester and organization; nothing when it is not flagged."""
-    ticket_id = str(event.external_id or event.payload.get("ticket_id") or "")
-    if not TICKET_ID.fullmatch(ticket_id):  # e.g. "²", which isdigit() lets through: no ticket named
+    return records_for_events(ctx, [event])
+
+
+def records_for_events(ctx: ConnectionContext, events: Sequence[PushEvent]) -> list[SourceRecord]:
+    """The tickets pushes name: one ticket with ``show``, several with ``show_many`` (100 a call), requester and
+    organization sideloaded; a ticket gone (404, or absent from ``show_many``) is a deletion; unflagged ones are
+    left out."""
+    ids = list(dict.fromkeys(tid for tid in map(_ticket_id, events) if tid is not None))
+    if not ids:
         return []
     settings = adapter_settings(ctx)
+    client = make_client(ctx)
     try:
-        ticket = make_client(ctx).get_ticket(int(ticket_id))
-    except NotFound:
-        return [SourceRecord(ticket_id, {"id": int(ticket_id), "status": "deleted"}, deleted=True)]
+        found = [client.get_ticket(int(ids[0]))] if len(ids) == 1 else \
+            client.show_many_tickets(int(i) for i in ids)
+    except NotFound:  # show: the one ticket asked for is gone
+        found = []
     except ZendeskError as exc:
         raise as_source_error(exc) from exc
-    if ticket.get("status") == "deleted":
-        return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), deleted=True)]
-    if not flagged(ticket, selections(ctx, settings)):
-        return []
-    return [SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), dispute=disputed(ticket))]
+    by_id = {str(ticket.get("id")): ticket for ticket in found}
+    chosen = selections(ctx, settings)
+    records: list[SourceRecord] = []
+    for ticket_id in ids:
+        ticket = by_id.get(ticket_id)
+        if ticket is None or ticket.get("status") == "deleted":
+            records.append(SourceRecord(ticket_id, ticket or {"id": int(ticket_id), "status": "deleted"},
+                                        settings.ticket_url(ticket_id) if ticket else None, deleted=True))
+        elif flagged(ticket, chosen):
+            records.append(SourceRecord(ticket_id, ticket, settings.ticket_url(ticket_id), dispute=disputed(ticket)))
+    return records

@@ -8,6 +8,7 @@ import time
 from sqlalchemy import func, select
 
 from connector import sync
+from connector.config import reconfigure
 from connector.db import db
 from connector.models import AuditEvent, InboundEvent
 
@@ -72,14 +73,16 @@ def test_a_signed_trigger_webhook_is_stored_answered_then_processed_into_a_reque
 def test_a_duplicate_delivery_is_acknowledged_and_ignored(connected, app):
     zd = connected
     body = json.dumps({"ticket_id": "1001"}).encode()
-    first = zd.webhook(body, invocation="8350000077")
-    retried = zd.webhook(body, invocation="8350000077")  # Zendesk's retry of the same invocation
-    headers = zd.signed_headers(body, invocation=None)
+    now = time.time()
+    first = zd.webhook(body, invocation="8350000077", at=now - 20)
+    retried = zd.webhook(body, invocation="8350000077", at=now - 10)  # Zendesk's retry, signed anew
+    replayed = zd.webhook(body, invocation="8350000078", at=now - 20)  # the first request with a new invocation id
+    headers = zd.signed_headers(body, invocation=None, at=now)
     plain = [zd.client.post("/webhooks/zendesk/zd", data=body, headers=headers) for _ in range(2)]
 
-    assert [r.get_json()["status"] for r in (first, retried, *plain)] == ["stored", "duplicate", "stored",
-                                                                          "duplicate"]
-    assert all(r.status_code == 200 for r in (first, retried, *plain))
+    assert [r.get_json()["status"] for r in (first, retried, replayed, *plain)] == [
+        "stored", "duplicate", "duplicate", "stored", "duplicate"]
+    assert all(r.status_code == 200 for r in (first, retried, replayed, *plain))
     assert counts(app)[0] == 2
 
 
@@ -101,6 +104,7 @@ def test_event_subscriptions_are_accepted_and_an_unflagged_ticket_is_skipped(con
 
 def test_a_ticket_deleted_before_the_event_is_processed_withdraws_its_request(connected, app):
     zd = connected
+    reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=0)  # a ticket fetched lately is fetched again at once
     zd.http.get(f"{zd.BASE}/api/v2/tickets/1001.json",
                 json={"ticket": zd.ticket(1001), "users": [zd.REQUESTER], "organizations": [zd.ORGANIZATION]})
     zd.webhook({"ticket_id": "1001"}, invocation="1")
@@ -108,7 +112,7 @@ def test_a_ticket_deleted_before_the_event_is_processed_withdraws_its_request(co
     zd.http.replace("GET", f"{zd.BASE}/api/v2/tickets/1001.json", status=404,
                     json={"error": "RecordNotFound", "description": "Not found"})
 
-    zd.webhook({"ticket_id": "1001"}, invocation="2")
+    zd.webhook({"ticket_id": "1001"}, invocation="2", at=time.time() - 30)  # signed at another moment
     assert process(app) == {"processed": 1, "failed": 0}
 
     [req] = zd.requests()
