@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         "webhook_secret": SECRET})
     env = {**os.environ, "CONNECTOR_DATABASE_URL": database_url, "CONNECTOR_BASE_URL": base,
            "CONNECTOR_SECRET_KEY": "bench", "CONNECTOR_ENCRYPTION_KEYS": key,
-           "CONNECTOR_ALLOWED_INSTANCE_HOSTS": hosts}
+           "CONNECTOR_ALLOWED_INSTANCE_HOSTS": hosts,
+           "CONNECTOR_PUSH_RATE_LIMIT": "0"}  # throughput is measured here, not the per-connection push rate
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
                                "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     try:
