@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
@@ -32,11 +34,14 @@ from integration.salesforce_connector.mock_org import (
 )
 from sqlalchemy import func, select, update
 from support.database import app_config
+from support.servers import serve
 
 from adapters.zendesk.webhook import format_timestamp, sign
 from connector import create_app, sync
+from connector.api import webhooks
+from connector.config import reconfigure
 from connector.db import db
-from connector.models import AuditEvent, InboundEvent, utcnow
+from connector.models import AuditEvent, InboundEvent, PushWindow, utcnow
 from connector.observability import WEBHOOK_EVENTS
 
 ZENDESK = "https://acme.zendesk.com"
@@ -206,3 +211,38 @@ def test_a_record_pushed_again_while_it_is_fetched_is_fetched_again_later_not_lo
                 sync.released = original
         assert late["response"].status_code == 200
         assert [e.status for e in inbound_events(app)] == ["processed", "pending"]
+
+
+def test_concurrent_replays_and_a_burst_over_the_rate_are_decided_once_each(app, client, admin, http, monkeypatch):
+    """21 copies of one signed webhook at once (threads of a served app, several database connections): one is
+    stored, 20 are duplicates; then 30 distinct pushes at once against a rate of 10 a minute: exactly 10 pass."""
+    connect_zendesk(client, admin, http)
+    http.add_passthru("http://127.0.0.1")
+    body = json.dumps({"ticket_id": "1001"}).encode()
+    stamp = format_timestamp(time.time())
+    signature = sign(SECRET, stamp, body)
+
+    def replay(n: int) -> str:
+        r = requests.post(f"{base}/webhooks/zendesk/zd", data=body, timeout=30, headers={
+            "Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            "X-Zendesk-Webhook-Signature": signature, "X-Zendesk-Webhook-Invocation-Id": f"77{n:08d}"})
+        return f"{r.status_code} {r.json().get('status')}"
+
+    def distinct(n: int) -> int:
+        signed = format_timestamp(time.time() - n)  # another moment: another signature
+        other = json.dumps({"ticket_id": str(2000 + n)}).encode()
+        return requests.post(f"{base}/webhooks/zendesk/zd", data=other, timeout=30, headers={
+            "Content-Type": "application/json", "X-Zendesk-Webhook-Signature-Timestamp": signed,
+            "X-Zendesk-Webhook-Signature": sign(SECRET, signed, other)}).status_code
+
+    with serve(app) as base, ThreadPoolExecutor(max_workers=8) as pool:
+        answers = sorted(pool.map(replay, range(21)))
+        reconfigure(app, CONNECTOR_PUSH_RATE_LIMIT=10)
+        monkeypatch.setattr(webhooks, "utcnow", lambda: datetime(2026, 12, 3, 12, 0, 30, tzinfo=UTC))  # one minute
+        statuses = list(pool.map(distinct, range(30)))
+
+    assert answers == ["200 duplicate"] * 20 + ["200 stored"]
+    assert sorted(statuses) == [200] * 10 + [429] * 20
+    with app.app_context():
+        assert db.session.scalar(select(PushWindow.count).where(PushWindow.minute == 1796299200 // 60)) == 30
+    assert len(inbound_events(app)) == 1 + statuses.count(200)
