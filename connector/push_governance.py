@@ -38,8 +38,26 @@ class Refusal:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _insert(dialect: str) -> Any:
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
+def _statement(name: str) -> Any:
+    """``count`` (add one to a connection's minute, returning the count) or ``remember`` (insert a signature
+    digest unless present, returning it), built once per backend so their compiled forms are cached."""
+    dialect = db.session.get_bind().dialect.name
+    statement = _STATEMENTS.get((dialect, name))
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        windows, signatures = PushWindow.__table__, PushSignature.__table__
+        if name == "count":
+            statement = insert(windows).on_conflict_do_update(
+                index_elements=["connection_id", "minute"], set_={"count": windows.c.count + 1},
+            ).returning(windows.c.count)
+        else:
+            statement = insert(signatures).on_conflict_do_nothing(
+                index_elements=["connection_id", "digest"]).returning(signatures.c.digest)
+        _STATEMENTS[(dialect, name)] = statement
+    return statement
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
 def push_networks(settings_of_connection: Mapping[str, Any]) -> tuple[IPNetwork, ...]:
@@ -70,12 +88,8 @@ def rate_refusal(connection_id: int, now: datetime) -> Refusal | None:
     seconds = int(now.timestamp())
     minute = seconds // 60
     with unit_of_work():
-        statement = _insert(db.session.get_bind().dialect.name)(PushWindow.__table__).values(
-            connection_id=connection_id, minute=minute, count=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=["connection_id", "minute"],
-            set_={"count": PushWindow.__table__.c.count + 1}).returning(PushWindow.__table__.c.count)
-        count = int(db.session.execute(statement).scalar_one())
+        count = int(db.session.execute(_statement("count"), {
+            "connection_id": connection_id, "minute": minute, "count": 1}).scalar_one())
     if count <= limit:
         return None
     retry_after = 60 - seconds % 60
@@ -88,12 +102,9 @@ def rate_refusal(connection_id: int, now: datetime) -> Refusal | None:
 def first_receipt(connection_id: int, digest: str, expires_at: datetime) -> bool:
     """Remember a signed push's digest (in the request's transaction, with its events); False when it was
     received before (a replay, or a concurrent copy that committed first)."""
-    statement = _insert(db.session.get_bind().dialect.name)(PushSignature.__table__).values(
-        connection_id=connection_id, digest=digest, expires_at=expires_at)
-    statement = statement.on_conflict_do_nothing(index_elements=["connection_id", "digest"]).returning(
-        PushSignature.__table__.c.digest)
-    return db.session.execute(statement).first() is not None
-
+    inserted = db.session.execute(_statement("remember"), {
+        "connection_id": connection_id, "digest": digest, "expires_at": expires_at}).first()
+    return inserted is not None
 
 def prune(now: datetime) -> int:
     """Forget signatures that could no longer be accepted and minutes already over (the worker runs this)."""
