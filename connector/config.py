@@ -52,12 +52,14 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_AUDIT_ANCHOR_PATH": None,  # None: the worker anchors nothing
     "CONNECTOR_TRUSTED_PROXIES": "",  # CIDRs whose X-Forwarded-For is believed; empty: REMOTE_ADDR only
     "CONNECTOR_PUSH_RATE_LIMIT": 600,  # pushes a minute per connection; 0: no limit
+    "CONNECTOR_PUSH_REFETCH_SECONDS": None,  # a record fetched for a push waits this long; None: the sync interval
 }
 
 #: Keys parsed from strings when they come from the environment.
 _INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE", "CONNECTOR_PUSH_RATE_LIMIT"}
 _FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT",
-               "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS"}
+               "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS",
+               "CONNECTOR_PUSH_REFETCH_SECONDS"}
 _BOOL_KEYS = {"CONNECTOR_SQL_ECHO"}
 
 
@@ -119,6 +121,7 @@ class Settings:
     audit_anchor_path: str | None
     trusted_proxies: tuple[IPNetwork, ...]
     push_rate_limit: int
+    push_refetch_seconds: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -148,6 +151,8 @@ class Settings:
             mail_from=str(values["mail_from"]),
             trusted_proxies=parse_networks(values["trusted_proxies"], "CONNECTOR_TRUSTED_PROXIES"),
             push_rate_limit=max(0, int(values["push_rate_limit"])),
+            push_refetch_seconds=max(0.0, float(values["sync_interval_seconds"] if values["push_refetch_seconds"]
+                                                is None else values["push_refetch_seconds"])),
         )
 
     @property

@@ -299,14 +299,14 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
     Only events of connected connections are taken: a paused one (its daily API share used) must not spend
     calls on pushes either, and its waiting events must not hold up other connections' events. The pending
     pushes about one record coalesce: each connection's due records are fetched together (one ``Id IN (…)``
-    query, one ``show_many``), and a record fetched for a push less than a sync interval ago waits until the
-    interval has passed, so however many pushes name a record, it costs at most one fetch per interval (the
-    scheduled sync reads every change anyway)."""
+    query, one ``show_many``), and a record fetched for a push less than ``CONNECTOR_PUSH_REFETCH_SECONDS`` (by
+    default the sync interval) ago waits until that has passed, so however many pushes name a record, it costs at
+    most one fetch per interval (the scheduled sync reads every change anyway)."""
     counts = {"processed": 0, "failed": 0}
     now = utcnow()
     with unit_of_work():
         push_governance.prune(now)
-        due = _due_events(limit, now - timedelta(seconds=settings().sync_interval_seconds))
+        due = _due_events(limit, now - timedelta(seconds=settings().push_refetch_seconds))
     by_connection: dict[int, list[int]] = {}
     for event_id, conn_id in due:
         by_connection.setdefault(conn_id, []).append(event_id)

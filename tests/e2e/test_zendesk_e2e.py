@@ -134,7 +134,7 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
             assert {e.external_id for e in pending} == {str(ticket_id)} and 1 <= len(pending) <= len(echoes)
             db.session.commit()
             # the ticket was fetched for a push earlier in this test: its echoes would wait a sync interval
-            reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=0)
+            reconfigure(app, CONNECTOR_PUSH_REFETCH_SECONDS=0)
             assert sync.process_events(limit=1000) == {"processed": len(pending), "failed": 0}
             events = db.session.scalars(select(InboundEvent).where(InboundEvent.external_id == str(ticket_id))).all()
             assert {e.status for e in events} == {"processed"}

@@ -84,7 +84,7 @@ def test_unauthorized_connection_refuses_messages(client, admin, org: MockOrg, a
 
 
 def test_deleted_record_event_withdraws_the_request(client, admin, org: MockOrg, connected, app) -> None:
-    reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=0)  # a record fetched lately is fetched again at once
+    reconfigure(app, CONNECTOR_PUSH_REFETCH_SECONDS=0)  # a record fetched lately is fetched again at once
     org.add(sf_record(3))
     post(client, envelope([record_id(3)], ["04l5g0000001FFFAA0"]))
     from connector.sync import process_events

@@ -104,7 +104,7 @@ def test_event_subscriptions_are_accepted_and_an_unflagged_ticket_is_skipped(con
 
 def test_a_ticket_deleted_before_the_event_is_processed_withdraws_its_request(connected, app):
     zd = connected
-    reconfigure(app, CONNECTOR_SYNC_INTERVAL_SECONDS=0)  # a ticket fetched lately is fetched again at once
+    reconfigure(app, CONNECTOR_PUSH_REFETCH_SECONDS=0)  # a ticket fetched lately is fetched again at once
     zd.http.get(f"{zd.BASE}/api/v2/tickets/1001.json",
                 json={"ticket": zd.ticket(1001), "users": [zd.REQUESTER], "organizations": [zd.ORGANIZATION]})
     zd.webhook({"ticket_id": "1001"}, invocation="1")

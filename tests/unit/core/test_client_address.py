@@ -54,5 +54,8 @@ def test_settings_read_the_trusted_proxies_and_the_push_rate():
     assert built.push_rate_limit == 120
     defaults = Settings.from_config(resolve(environ={}))
     assert defaults.trusted_proxies == () and defaults.push_rate_limit == 600
+    assert defaults.push_refetch_seconds == defaults.sync_interval_seconds == 300  # by default the sync interval
+    refetch = Settings.from_config(resolve({"CONNECTOR_PUSH_REFETCH_SECONDS": "15"}, environ={}))
+    assert refetch.push_refetch_seconds == 15
     with pytest.raises(ValueError, match="CONNECTOR_TRUSTED_PROXIES"):
         Settings.from_config(resolve({"CONNECTOR_TRUSTED_PROXIES": "10.0.0.0/33"}, environ={}))
