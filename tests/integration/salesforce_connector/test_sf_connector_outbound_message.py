@@ -98,3 +98,27 @@ def test_deleted_record_event_withdraws_the_request(client, admin, org: MockOrg,
         assert db.session.scalar(select(func.count()).select_from(InboundEvent)) == 2
     (request,) = requests_of(client, admin)
     assert request["state"] == "withdrawn"
+
+
+def test_a_record_that_cannot_be_ingested_fails_alone(client, admin, org: MockOrg, connected, app,
+                                                      monkeypatch) -> None:
+    from connector import sync
+
+    org.add(sf_record(1), sf_record(2))
+    post(client, envelope([record_id(1), record_id(2)], ["04l5g0000001GGGAA0", "04l5g0000001GGGAA1"]))
+    ingest = sync.ingest
+
+    def fragile(conn, records, counts, actor):
+        records = list(records)
+        if any(r.external_id == record_id(2) for r in records):
+            raise ValueError("a record this mapping cannot take")
+        return ingest(conn, records, counts, actor)
+
+    monkeypatch.setattr(sync, "ingest", fragile)
+    with app.app_context():
+        assert sync.process_events() == {"processed": 1, "failed": 1}
+    by_record = {e.external_id: e for e in events(app)}
+    assert by_record[record_id(1)].status == "processed"
+    assert by_record[record_id(2)].status == "pending" and by_record[record_id(2)].attempts == 1
+    assert "cannot take" in by_record[record_id(2)].last_error
+    assert [r["external_id"] for r in requests_of(client, admin)] == [record_id(1)]

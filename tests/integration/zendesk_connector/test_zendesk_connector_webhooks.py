@@ -137,3 +137,23 @@ def test_an_event_the_worker_gives_up_on_is_audited(connected, app):
         last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
         assert (last.action, last.subject) == ("webhook.failed", "connection:zd")
         assert last.data["event_key"] and last.data["error"] == "ticket fetch failed: 503"
+
+
+def test_pending_webhooks_about_several_tickets_are_fetched_with_one_show_many(connected, app):
+    zd = connected
+    many = zd.http.get(f"{zd.BASE}/api/v2/tickets/show_many.json",
+                       json={"tickets": [zd.ticket(1001), zd.ticket(1003, tags=("billing",))],
+                             "users": [zd.REQUESTER], "organizations": [zd.ORGANIZATION]})
+    now = time.time()
+    for n, ticket_id in enumerate(("1001", "1002", "1003", "1001")):  # 1002 is gone; 1001 twice
+        assert zd.webhook({"ticket_id": ticket_id}, invocation=f"83500010{n}", at=now - n).status_code == 200
+
+    assert process(app) == {"processed": 4, "failed": 0}
+
+    [call] = many.calls
+    assert call.request.params == {"ids": "1001,1002,1003", "include": "users,organizations"}
+    assert [r["external_id"] for r in zd.requests()] == ["1001"]  # 1003 is not flagged, 1002 no longer exists
+    with app.app_context():
+        processed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "webhook.processed")).all()
+        assert sorted((e.data["external_id"], e.data["events"]) for e in processed) == [
+            ("1001", 2), ("1002", 1), ("1003", 1)]
