@@ -77,7 +77,10 @@ def test_provision_deploys_the_package_and_the_flow_pushes_a_new_record_to_its_d
         assert record is not None and record["Governance_Status__c"] == "needs_info"
         assert record["Missing_Fields__c"] == "Account__r.Name, Requester__r.Email"
 
-        # The rep fills them in (the status component's inline form does this): pushed again, now in review.
+        # The rep fills them in (the status component's inline form does this): pushed again, now in review. The
+        # record was fetched for a push seconds ago; by default pushes fetch a record at most once per
+        # CONNECTOR_PUSH_REFETCH_SECONDS (the sync interval), so this installation opts for freshness instead.
+        reconfigure(app, CONNECTOR_PUSH_REFETCH_SECONDS=0)
         sandbox.update_record(record_id, Account__c=sandbox.related_ids("Account")[0],
                               Requester__c=sandbox.related_ids("User")[0])
         wait_for(lambda: sum(len(d.notification_ids) for d in sandbox.push_log if d.acked) == 2)
