@@ -1,7 +1,7 @@
 """push governance: replayed signatures, push rate windows, pending pushes by record
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 12:30:00.000000
 
 ``push_signatures`` remembers each signed push (a digest of its signature) until it could no longer be accepted,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
