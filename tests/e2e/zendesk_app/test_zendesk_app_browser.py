@@ -17,9 +17,6 @@ from werkzeug.wrappers import Response
 
 from adapters.zendesk.app_build import APP_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 STUB = (Path(__file__).parent / "zaf_stub.js").read_text()
 SCREENSHOTS = Path("test-results")
 CONNECTOR = "https://lec.example.com"
@@ -31,17 +28,6 @@ FIELDS = [
      "options": [{"name": "Seat expansion", "value": "lec_category_seat_expansion"},
                  {"name": "Other", "value": "lec_category_other"}]},
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install the system Chromium (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
