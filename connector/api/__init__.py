@@ -8,6 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
+import connector.api.openapi as openapi_doc
 from connector.api import audit, connections, deliveries, meta, policy, reports, requests, tokens, webhooks
 from connector.api.errors import error_response, handle_database_unavailable, handle_http_exception, handle_unexpected
 from connector.config import settings
@@ -20,7 +21,11 @@ API_PREFIX = "/api/v1"
 
 
 class ConnectorApi(Api):
-    """flask-smorest's Api, but with error handlers on our blueprints only (never the host app's)."""
+    """flask-smorest's Api, but with error handlers on our blueprints only (never the host app's), and a document
+    whose errors are the ones we send (``openapi``): no catch-all ``default`` response, each status listed."""
+
+    ERROR_SCHEMA = openapi_doc.ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         return None
@@ -36,11 +41,16 @@ def init_api(app: Flask) -> ConnectorApi:
     app.config.setdefault("CONNECTOR_OPENAPI_SWAGGER_UI_PATH", "docs")
     # Swagger UI's files ship with the package (swagger-ui-bundle): the docs page asks no other host for anything
     app.config.setdefault("CONNECTOR_OPENAPI_SWAGGER_UI_URL", f"{prefix}/docs/assets/")
+    plugin = openapi_doc.ConnectorResponsesPlugin(app)
     api = ConnectorApi(config_prefix="CONNECTOR_", spec_kwargs={
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearer": []}],
+        "extra_plugins": [plugin],
+        "components": {"securitySchemes": openapi_doc.SECURITY_SCHEMES},
+        "security": [{openapi_doc.BEARER: []}],
     })
     api.init_app(app)
+    for attribute_function in (openapi_doc.numeric_bounds, openapi_doc.nullable_nested):
+        api.ma_plugin.converter.add_attribute_function(attribute_function)
+    plugin.register_components()
     app.register_blueprint(swagger_assets_blueprint(), url_prefix=f"{prefix}/docs/assets")
     for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp,
                 tokens.blp):
@@ -48,7 +58,20 @@ def init_api(app: Flask) -> ConnectorApi:
     root = settings(app).url_prefix
     for blp in (connections.oauth_blp, webhooks.blp):
         api.register_blueprint(blp, url_prefix=root or None)
+    document_other_routes(app, api)
     return api
+
+
+def document_other_routes(app: Flask, api: ConnectorApi) -> None:
+    """/metrics (registered after the API) and the document itself: served outside the API's blueprints,
+    documented here."""
+    openapi_endpoint = f"{api._make_doc_blueprint_name()}.openapi_json"
+    metrics = openapi_doc.METRICS_ENDPOINT
+    rules = {metrics: openapi_doc.compiled_rule(settings(app).url_prefix + openapi_doc.METRICS_PATH, metrics)}
+    for endpoint, operations in openapi_doc.extra_operations(openapi_endpoint).items():
+        rule = rules.get(endpoint) or next(iter(app.url_map.iter_rules(endpoint)), None)
+        if rule is not None:
+            api.spec.path(rule=rule, operations=operations)
 
 
 def swagger_assets_blueprint() -> FlaskBlueprint:

@@ -22,6 +22,7 @@ from connector.api.errors import (
     handle_validation_error,
     unavailable_response,
 )
+from connector.api.query_args import ConnectorBlueprint
 from connector.auth import AuthError, authorize_endpoint
 from connector.config import settings
 from connector.db import DATABASE_UNAVAILABLE, db, discard_failed_transaction, rollback
@@ -70,7 +71,7 @@ def finish_transaction(response: Response) -> Response:
 
 def make_blueprint(name: str, import_name: str, description: str, url_prefix: str = "") -> Blueprint:
     """A flask-smorest blueprint with the API's transaction, body and error handling attached once."""
-    blp = Blueprint(name, import_name, description=description, url_prefix=url_prefix)
+    blp = ConnectorBlueprint(name, import_name, description=description, url_prefix=url_prefix)
     blp.before_request(authorize_endpoint)  # first: who may call comes before what they sent
     blp.before_request(before_api_request)
     blp.after_request(finish_transaction)
