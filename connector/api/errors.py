@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from connector.auth import AuthError
 from connector.config import settings
@@ -56,7 +56,14 @@ def handle_http_exception(exc: HTTPException) -> Response:
         return error_response(413, "body_too_large", f"The body is larger than {limit} bytes; send less.",
                               {"max_bytes": limit})
     message = data.get("message") or exc.description or exc.name
-    return error_response(status, _HTTP_CODES.get(status, "http_error"), str(message))
+    return error_response(status, _HTTP_CODES.get(status, "http_error"), str(message), headers=allow_header(exc))
+
+
+def allow_header(exc: HTTPException) -> dict[str, str] | None:
+    """A 405 names the methods the resource has (``Allow``, RFC 9110 §15.5.6), as werkzeug's own answer does."""
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        return {"Allow": ", ".join(sorted(exc.valid_methods))}
+    return None
 
 
 def handle_governance_error(exc: GovernanceError) -> Response:
