@@ -100,7 +100,11 @@ def delete_connection(name: str) -> tuple[str, int]:
 
 
 @blp.route("/<name>/authorize")
-@blp.response(302, description="Redirect to the provider's consent page (state + PKCE).")
+@blp.response(302, description="Redirect to the provider's consent page (state + PKCE).",
+              headers={"Location": {"description": "the consent page", "schema": {"type": "string"}}})
+@blp.alt_response(200, success=True, description="A server-to-server flow (JWT bearer) finished at once: the "
+                                                 "connection, connected.")
+@blp.alt_response(409, description="`authorization_failed`: the provider or its login host refused.")
 @requires("admin")
 def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
     conn = find_connection(name)
@@ -114,7 +118,13 @@ def authorize(name: str) -> Response | tuple[dict[str, Any], int]:
 
 
 @oauth_blp.route("/oauth/callback")
-@oauth_blp.response(200, description="Where the provider returns the admin; completes the authorization.")
+@oauth_blp.response(200, description="Where the provider returns the admin; completes the authorization: "
+                                    "`{connection, status: connected, message}`.")
+@oauth_blp.alt_response(303, description="A browser (`Accept: text/html`) goes back to the connections page.",
+                        headers={"Location": {"description": "the connections page", "schema": {"type": "string"}}})
+@oauth_blp.alt_response(400, description="The provider refused, or the `state` is unknown, spent or expired, or "
+                                         "the code exchange failed; start again from the authorize link.")
+@oauth_blp.alt_response(409, description="The connection was deleted while it was being authorized.")
 def oauth_callback() -> dict[str, Any] | Response:
     if request.args.get("error"):
         reason = request.args.get("error_description") or request.args["error"]
@@ -180,6 +190,9 @@ def get_mapping(name: str) -> dict[str, Any]:
 
 
 @blp.route("/<name>/mapping", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string", "description": "the mapping document"}},
+    "application/json": {"schema": {"type": "object", "description": "the mapping document"}}}})
 @blp.response(200, description="The new version; 422 naming each bad field and rule.")
 @requires("admin")
 def put_mapping(name: str) -> dict[str, Any]:
@@ -207,6 +220,7 @@ def mapping_versions(args: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @blp.route("/<name>/mapping/preview", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PreviewSchema}}})
 @blp.response(200, description="The mapped request, field errors and intake result; nothing is written.")
 @requires("admin")
 def preview_mapping(name: str) -> dict[str, Any]:

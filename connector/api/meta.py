@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from connector.api.blueprint import make_blueprint
@@ -12,8 +13,15 @@ from connector.db import db
 blp = make_blueprint("meta", __name__, "Service health.")
 
 
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "degraded"]})
+    database = fields.String(required=True, metadata={"description": "`ok`, or the driver error's name"})
+
+
 @blp.route("/health")
-@blp.response(200, description="`{status: ok, database: ok}`; 503 when the database is unreachable.")
+@blp.response(200, HealthSchema, description="`{status: ok, database: ok}`.")
+@blp.alt_response(503, schema=HealthSchema, description="The database is unreachable: `{status: degraded, "
+                                                        "database: <error name>}`.")
 def health() -> tuple[dict[str, Any], int]:
     try:
         db.session.execute(text("SELECT 1"))

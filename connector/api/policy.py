@@ -28,6 +28,11 @@ def get_policy() -> dict[str, Any]:
 
 
 @blp.route("", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string", "description": "the policy document"}},
+    "application/json": {"schema": {"type": "object", "description": "one of `document` or `policy`", "properties": {
+        "document": {"type": "string", "description": "the policy document as YAML text"},
+        "policy": {"type": "object", "description": "the policy as an object"}}}}}})
 @blp.response(200, description="The new version. Send YAML (`Content-Type: application/yaml`) or JSON: "
                                 "`{document: <yaml text>}` or `{policy: {...}}`.")
 @requires("admin")

@@ -74,7 +74,9 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("", methods=["POST"])
 @blp.arguments(RequestCreateSchema)
-@blp.response(201, description="The request, created (201) or, for a known external_id, updated (200).")
+@blp.response(201, description="The request, created.")
+@blp.alt_response(200, success=True, description="A request with this `external_id` exists: it is updated (or "
+                                                 "left as it is); `intake_outcome` says which.")
 @requires("intake", "admin")
 def create_request(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     if not request.get_data(cache=True).strip():
