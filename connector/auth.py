@@ -52,6 +52,8 @@ def role_problem(role: str, committee_roles: Sequence[str] = ()) -> str | None:
     return None
 
 
+#: the longest principal name: its audit subject ``principal:<name>`` must fit the 200-character column
+MAX_PRINCIPAL_NAME = 200 - len("principal:")
 #: a token's life unless said otherwise; ``expires_in_days=0`` issues one that never expires
 DEFAULT_TOKEN_DAYS = 365
 MAX_TOKEN_DAYS = 3650
@@ -122,9 +124,9 @@ def issue_token(name: str, role: str, committee_roles: Sequence[str] = (), *, ac
     """Issue the principal ``name`` (created if new) a token with these roles for ``expires_in_days`` (0: no
     expiry). ``replace`` revokes the principal's live tokens in the same transaction (and may change its roles);
     without it, other roles than the principal's are refused (409 ``token_roles_differ``)."""
-    if not name.strip() or len(name) > 200:
-        raise InvalidInput("invalid_name", "Name the principal in 1 to 200 characters.",
-                           {"fields": {"name": ["1 to 200 characters"]}})
+    if not name.strip() or len(name) > MAX_PRINCIPAL_NAME:
+        raise InvalidInput("invalid_name", f"Name the principal in 1 to {MAX_PRINCIPAL_NAME} characters.",
+                           {"fields": {"name": [f"1 to {MAX_PRINCIPAL_NAME} characters"]}})
     problem = role_problem(role, committee_roles)
     if problem:
         raise InvalidInput("invalid_role", problem, {"fields": {"committee_roles": [problem]}})

@@ -23,7 +23,7 @@ class SampleSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    size = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
     seed = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from connector.governance.policy import BANDS, COMMITTEE_ROLES, DIMENSIONS
 from connector.governance.review import OUTCOMES, VOTE_CHOICES
 from connector.governance.schema import RequestFieldsSchema
 from connector.governance.states import STATES
+
+
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` only: marshmallow's Boolean also takes ``1``, ``"yes"``, ``"on"``…, which a JSON
+    body never needs and the document (``type: boolean``) does not promise."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def required_text() -> fields.String:

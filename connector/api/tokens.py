@@ -11,8 +11,10 @@ from sqlalchemy.orm import joinedload
 
 from connector.api.blueprint import make_blueprint
 from connector.api.pagination import PageArgs, decode_cursor, page
+from connector.api.schemas import StrictBoolean
 from connector.auth import (
     DEFAULT_TOKEN_DAYS,
+    MAX_PRINCIPAL_NAME,
     MAX_TOKEN_DAYS,
     ROLES,
     current_principal,
@@ -68,15 +70,15 @@ class TokenCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PRINCIPAL_NAME),
                          metadata={"description": "principal (a person or a system); created if new"})
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     committee_roles = fields.List(fields.String(validate=validate.OneOf(COMMITTEE_ROLES)), load_default=list,
                                   metadata={"description": "reviewers only"})
-    expires_in_days = fields.Integer(load_default=DEFAULT_TOKEN_DAYS,
+    expires_in_days = fields.Integer(load_default=DEFAULT_TOKEN_DAYS, strict=True,
                                      validate=validate.Range(min=0, max=MAX_TOKEN_DAYS),
                                      metadata={"description": "0: the token never expires"})
-    replace = fields.Boolean(load_default=False, metadata={
+    replace = StrictBoolean(load_default=False, metadata={
         "description": "revoke the principal's live tokens in the same transaction; needed to issue a token "
                        "with other roles than the principal holds"})
 
