@@ -166,21 +166,24 @@ def document_operation(operation: dict[str, Any], rule: Rule, method: str, roles
         operation["description"] = _with_roles(operation.get("description"), roles)
     responses = operation.setdefault("responses", {})
     responses.pop("default", None)
-    for status, current in list(responses.items()):  # flask-smorest's generic 422 of ``arguments``: ours instead
-        if isinstance(current, str) and current in _GENERIC_REFS and int(status) in ERROR_RESPONSES:
-            del responses[status]
-            responses[str(status)] = ERROR_RESPONSES[int(status)][0]
     named = {**ERROR_RESPONSES, **PUSH_RESPONSES} if takes_raw_body(rule.endpoint) else ERROR_RESPONSES
-    for status in _route_statuses(rule, method, roles is None):
+    for status in [*map(int, responses), *_route_statuses(rule, method, roles is None)]:
         current = responses.get(status, responses.get(str(status)))
-        if current is None or (isinstance(current, str) and current in _GENERIC_REFS):
+        # absent, or flask-smorest's generic one (``arguments``' 422): ours
+        if status in named and (current is None or (isinstance(current, str) and current in _GENERIC_REFS)):
             responses.pop(status, None)
             responses[str(status)] = named[status][0]
-    for status, current in responses.items():  # a route's own words for an error status: with our error body
-        if int(status) >= 400 and isinstance(current, dict) and "content" not in current:
-            current["content"] = {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}}
-        if int(status) in (429, 503) and isinstance(current, dict) and "headers" not in current:
-            current["headers"] = dict(_RETRY_AFTER)
+    for status, current in responses.items():
+        if isinstance(current, dict):
+            _complete_error(int(status), current)
+
+
+def _complete_error(status: int, response: dict[str, Any]) -> None:
+    """A route's own words for an error status, with our error body (and ``Retry-After`` where it applies)."""
+    if status >= 400 and "content" not in response:
+        response["content"] = {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}}
+    if status in (429, 503) and "headers" not in response:
+        response["headers"] = dict(_RETRY_AFTER)
 
 
 def _with_roles(description: str | None, roles: tuple[str, ...]) -> str:
