@@ -5,11 +5,9 @@ auth enforced where declared. Plain tests pin the document's own shape."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,10 +58,9 @@ def role_tokens(contract_app: Flask) -> dict[str, dict[str, str]]:
 
 
 def _document_app() -> Flask:
-    """An app that only serves the document (it never opens its database), to collect one test per operation;
-    the tests then call ``contract_app``."""
-    folder = Path(tempfile.mkdtemp(prefix="contract-"))
-    return create_app({"CONNECTOR_DATABASE_URL": f"sqlite:///{folder / 'unused.db'}", "CONNECTOR_SECRET_KEY": "x"})
+    """An app that only serves the document (its in-memory database is never used), to collect one test per
+    operation; the tests then call ``contract_app``."""
+    return create_app({"CONNECTOR_DATABASE_URL": "sqlite://", "CONNECTOR_SECRET_KEY": "x"})
 
 
 #: Schema-valid data the API may still refuse with 422, by design and said in the document: text JSON Schema cannot
