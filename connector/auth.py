@@ -24,6 +24,11 @@ from connector.policy_store import current_policy
 from connector.representation import iso
 
 ROLES = ("admin", "reviewer", "intake", "billing", "auditor")
+#: an app inside a source (the Zendesk ticket sidebar) reading the status of one connection's records: a token
+#: role only (no web account), and its principal is named for the connection it reads, ``source-app:<name>``
+SOURCE_APP = "source_app"
+SOURCE_APP_PREFIX = "source-app:"
+TOKEN_ROLES = (*ROLES, SOURCE_APP)
 #: what a route may ask of a reviewer's committee roles besides the role: to hold the policy's chair role, or any
 CHAIR, MEMBER = "chair", "member"
 TOKEN_PREFIX = "lec_"
@@ -40,10 +45,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def role_problem(role: str, committee_roles: Sequence[str] = ()) -> str | None:
-    """Why a role and committee roles cannot go together (tokens and sign-in accounts), or None."""
-    if role not in ROLES:
-        return f"Unknown role '{role}'. Use one of: {', '.join(ROLES)}."
+def role_problem(role: str, committee_roles: Sequence[str] = (), roles: Sequence[str] = ROLES) -> str | None:
+    """Why a role and committee roles cannot go together (sign-in accounts; tokens pass ``TOKEN_ROLES``), or
+    None."""
+    if role not in roles:
+        return f"Unknown role '{role}'. Use one of: {', '.join(roles)}."
     unknown = sorted(set(committee_roles) - set(COMMITTEE_ROLES))
     if unknown:
         return f"Unknown committee role(s) {', '.join(unknown)}. Use: {', '.join(COMMITTEE_ROLES)}."
@@ -127,9 +133,13 @@ def issue_token(name: str, role: str, committee_roles: Sequence[str] = (), *, ac
     if not name.strip() or len(name) > MAX_PRINCIPAL_NAME:
         raise InvalidInput("invalid_name", f"Name the principal in 1 to {MAX_PRINCIPAL_NAME} characters.",
                            {"fields": {"name": [f"1 to {MAX_PRINCIPAL_NAME} characters"]}})
-    problem = role_problem(role, committee_roles)
+    problem = role_problem(role, committee_roles, TOKEN_ROLES)
     if problem:
         raise InvalidInput("invalid_role", problem, {"fields": {"committee_roles": [problem]}})
+    if role == SOURCE_APP and not name.startswith(SOURCE_APP_PREFIX):
+        message = (f"A {SOURCE_APP} token reads one connection's records: name it {SOURCE_APP_PREFIX}<connection> "
+                   "(provisioning a Zendesk connection issues it).")
+        raise InvalidInput("invalid_name", message, {"fields": {"name": [message]}})
     if not 0 <= expires_in_days <= MAX_TOKEN_DAYS:
         message = f"Give the days a token lives as 1 to {MAX_TOKEN_DAYS}, or 0 for a token that never expires."
         raise InvalidInput("invalid_expiry", message, {"fields": {"expires_in_days": [message]}})
@@ -226,6 +236,13 @@ def authenticate() -> Principal:
 
 def current_principal() -> Principal:
     return g.connector_principal  # type: ignore[no-any-return]
+
+
+def source_app_connection(principal: Principal) -> str | None:
+    """The connection a ``source_app`` principal reads (None for any other principal)."""
+    if principal.role != SOURCE_APP or not principal.name.startswith(SOURCE_APP_PREFIX):
+        return None
+    return principal.name[len(SOURCE_APP_PREFIX):]
 
 
 _PRINCIPAL = "connector.principal"  # in the WSGI environ: one request's, never another's (``g`` can outlive it)

@@ -25,7 +25,7 @@ from connector import audit, audit_anchors, connections, preview, provisioning, 
 from connector.auth import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
-    ROLES,
+    TOKEN_ROLES,
     issue_token,
     revoke_principal_tokens,
     revoke_token,
@@ -124,7 +124,7 @@ def tokens_group() -> None:
                                      "the roles it was issued with: other roles than the principal's are refused "
                                      "unless --replace.")
 @click.option("--name", required=True, help="Principal name (a person or a system).")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(TOKEN_ROLES))
 @click.option("--committee-role", "committee_roles", multiple=True, type=click.Choice(COMMITTEE_ROLES),
               help="Committee role held (reviewers; repeatable).")
 @click.option("--expires-in", "expires_in", type=click.IntRange(0, MAX_TOKEN_DAYS), default=DEFAULT_TOKEN_DAYS,

@@ -9,7 +9,18 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 import connector.api.openapi as openapi_doc
-from connector.api import audit, connections, deliveries, meta, policy, reports, requests, tokens, webhooks
+from connector.api import (
+    audit,
+    connections,
+    deliveries,
+    meta,
+    policy,
+    reports,
+    requests,
+    source_apps,
+    tokens,
+    webhooks,
+)
 from connector.api.errors import error_response, handle_database_unavailable, handle_http_exception, handle_unexpected
 from connector.config import settings
 
@@ -53,7 +64,7 @@ def init_api(app: Flask) -> ConnectorApi:
     plugin.register_components()
     app.register_blueprint(swagger_assets_blueprint(), url_prefix=f"{prefix}/docs/assets")
     for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp,
-                tokens.blp):
+                tokens.blp, source_apps.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
     root = settings(app).url_prefix
     for blp in (connections.oauth_blp, webhooks.blp):

@@ -16,7 +16,7 @@ from connector.auth import (
     DEFAULT_TOKEN_DAYS,
     MAX_PRINCIPAL_NAME,
     MAX_TOKEN_DAYS,
-    ROLES,
+    TOKEN_ROLES,
     current_principal,
     issue_token,
     requires,
@@ -40,7 +40,7 @@ class TokenSchema(Schema):
 
     id = fields.Integer(required=True)
     name = fields.String(required=True, metadata={"description": "the principal holding the token"})
-    role = fields.String(required=True, metadata={"enum": list(ROLES)})
+    role = fields.String(required=True, metadata={"enum": list(TOKEN_ROLES)})
     committee_roles = fields.List(fields.String(), required=True)
     prefix = fields.String(required=True, metadata={"description": "the token's first 10 characters, to tell "
                                                                    "tokens apart"})
@@ -72,7 +72,7 @@ class TokenCreateSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_PRINCIPAL_NAME),
                          metadata={"description": "principal (a person or a system); created if new"})
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = fields.String(required=True, validate=validate.OneOf(TOKEN_ROLES))
     committee_roles = fields.List(fields.String(validate=validate.OneOf(COMMITTEE_ROLES)), load_default=list,
                                   metadata={"description": "reviewers only"})
     expires_in_days = fields.Integer(load_default=DEFAULT_TOKEN_DAYS, strict=True,

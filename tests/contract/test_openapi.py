@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 from support.database import app_config, fresh_database
 
 from connector import create_app
-from connector.auth import ROLES, create_token
+from connector.auth import ROLES, SOURCE_APP, SOURCE_APP_PREFIX, TOKEN_ROLES, create_token
 from connector.db import db
 from connector.governance.policy import COMMITTEE_ROLES
 from connector.policy_store import ensure_default_policy
@@ -49,9 +49,11 @@ def role_tokens(contract_app: Flask) -> dict[str, dict[str, str]]:
     for each operation, since ``DELETE /tokens/{id}`` may revoke the previous ones."""
     headers = {}
     with contract_app.app_context():
-        for role in ROLES:
+        for role in TOKEN_ROLES:
             committee = COMMITTEE_ROLES if role == "reviewer" else ()
-            token = create_token(f"contract-{role}-{uuid.uuid4().hex[:8]}", role, committee, actor="test")
+            name = (f"{SOURCE_APP_PREFIX}contract-{uuid.uuid4().hex[:8]}" if role == SOURCE_APP
+                    else f"contract-{role}-{uuid.uuid4().hex[:8]}")
+            token = create_token(name, role, committee, actor="test")
             headers[role] = {"Authorization": f"Bearer {token}"}
         db.session.commit()
     return headers
