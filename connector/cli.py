@@ -35,7 +35,7 @@ from connector.db import db, unit_of_work
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import ApiToken, Connection
-from connector.package_cli import salesforce_group
+from connector.package_cli import salesforce_group, zendesk_group
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
 from connector.sources import SourceError, get_kind, kinds
 from connector.worker import run_worker
@@ -113,6 +113,7 @@ def init_command() -> None:
 
 
 connector_group.add_command(salesforce_group)
+connector_group.add_command(zendesk_group)
 
 
 @connector_group.group("tokens", help="API tokens for principals.")

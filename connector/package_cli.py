@@ -1,5 +1,6 @@
-"""``flask connector salesforce package``: the Salesforce package filled in for a connection, as a DX project an
-admin deploys with their own tools (``sf project deploy start``), for orgs where the connector may not deploy."""
+"""What the connector installs into the sources, written out for admins who install with their own tools:
+``flask connector salesforce package`` (the Salesforce package as a DX project for ``sf project deploy start``) and
+``flask connector zendesk app`` (the Zendesk app's zip, for Admin Center or ``zcli apps:create``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from adapters.salesforce.package_build import Target, fill, source_files, write_project
+from adapters.zendesk import app_build
 from connector import connections
 from connector.config import settings
 
@@ -52,3 +54,29 @@ def package_command(out: Path, connection: str | None, push_url: str | None, int
     click.echo(f"Deploy:  cd {out} && sf project deploy start --source-dir force-app --target-org <alias>")
     click.echo("Then:    sf org assign permset --name License_Exception_Integration --target-org <alias>  "
                "(the integration user), and License_Exception_Requester for reps.")
+
+
+@click.group("zendesk", help="The Zendesk app (the ticket sidebar showing where an exception stands).")
+def zendesk_group() -> None:
+    """Commands about what the connector installs into a Zendesk account."""
+
+
+@zendesk_group.command("app", help="Write the Zendesk app, filled in for this connector, as the zip to upload.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The zip file to write (must not exist).")
+@click.option("--connection", required=True, help="The Zendesk connection the app reads.")
+@with_appcontext
+def zendesk_app_command(out: Path, connection: str) -> None:
+    conn = connections.find(connection)
+    if conn is None or conn.kind != "zendesk":
+        raise click.UsageError(f"No Zendesk connection named '{connection}'.")
+    if out.exists():
+        raise click.UsageError(f"{out} exists; give a new file name.")
+    base = settings().public_url
+    out.write_bytes(app_build.app_zip(app_build.fill(app_build.app_files(), base)))
+    click.echo(f"Wrote {out}: the app reads {base} (connection {conn.name}).")
+    click.echo(f"Token:   flask --app wsgi connector tokens create --name source-app:{conn.name} --role source_app "
+               "--expires-in 0")
+    click.echo(f"Install: upload {out} (Admin Center → Apps and integrations → Zendesk Support apps → Upload private "
+               f"app, or zcli apps:create), with settings connector_url={base}, connection={conn.name} and the "
+               "token as the secure setting token.")

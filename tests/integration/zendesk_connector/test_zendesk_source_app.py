@@ -3,8 +3,11 @@ connection's tickets only, the ticket fields to fill by id, and the flag form fo
 
 from __future__ import annotations
 
+import json
+
 from responses import matchers
 
+from adapters.zendesk.app_build import read_zip
 from connector.auth import issue_token
 from connector.db import db
 
@@ -81,3 +84,15 @@ def test_a_source_app_token_must_be_named_for_its_connection(client, token_for):
     assert r.status_code == 422 and "source-app:<connection>" in r.get_json()["message"]
     ok = client.post("/api/v1/tokens", headers=token_for("admin"), json={"name": "source-app:zd", "role": "source_app"})
     assert ok.status_code == 201, ok.get_json()
+
+
+def test_the_cli_writes_the_app_filled_in_for_this_connector(app, connected, tmp_path):
+    out = tmp_path / "lec-app.zip"
+    result = app.test_cli_runner().invoke(args=["connector", "zendesk", "app", "--out", str(out),
+                                                "--connection", "zd"])
+    assert result.exit_code == 0, result.output
+    assert "--name source-app:zd --role source_app" in result.output
+    files = read_zip(out.read_bytes())
+    assert json.loads(files["manifest.json"])["domainWhitelist"] == ["connector.test"]
+    again = app.test_cli_runner().invoke(args=["connector", "zendesk", "app", "--out", str(out), "--connection", "zd"])
+    assert again.exit_code == 2 and "exists" in again.output
