@@ -125,11 +125,19 @@ def _principal_for(name: str, role: str, committee_roles: Sequence[str], replace
     return principal
 
 
+def new_token_secret() -> str:
+    """A fresh clear token, for a holder that must have it before it is stored (provisioning puts it in an app's
+    secure setting first, then issues it with ``issue_token(..., secret=...)``: the old one stays valid until then)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 def issue_token(name: str, role: str, committee_roles: Sequence[str] = (), *, actor: str,
-                expires_in_days: int = DEFAULT_TOKEN_DAYS, replace: bool = False) -> IssuedToken:
+                expires_in_days: int = DEFAULT_TOKEN_DAYS, replace: bool = False,
+                secret: str | None = None) -> IssuedToken:
     """Issue the principal ``name`` (created if new) a token with these roles for ``expires_in_days`` (0: no
     expiry). ``replace`` revokes the principal's live tokens in the same transaction (and may change its roles);
-    without it, other roles than the principal's are refused (409 ``token_roles_differ``)."""
+    without it, other roles than the principal's are refused (409 ``token_roles_differ``). ``secret``: the clear
+    token to store (from ``new_token_secret``), else a new one."""
     if not name.strip() or len(name) > MAX_PRINCIPAL_NAME:
         raise InvalidInput("invalid_name", f"Name the principal in 1 to {MAX_PRINCIPAL_NAME} characters.",
                            {"fields": {"name": [f"1 to {MAX_PRINCIPAL_NAME} characters"]}})
@@ -144,8 +152,10 @@ def issue_token(name: str, role: str, committee_roles: Sequence[str] = (), *, ac
         message = f"Give the days a token lives as 1 to {MAX_TOKEN_DAYS}, or 0 for a token that never expires."
         raise InvalidInput("invalid_expiry", message, {"fields": {"expires_in_days": [message]}})
     now = utcnow()
+    if secret is not None and not (secret.startswith(TOKEN_PREFIX) and len(secret) >= len(new_token_secret())):
+        raise ValueError("a given token secret must come from new_token_secret()")
     principal = _principal_for(name, role, committee_roles, replace, actor, now)
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    secret = secret or new_token_secret()
     row = ApiToken(principal=principal, token_hash=hash_token(secret), prefix=secret[:10], role=role,
                    committee_roles=list(committee_roles), created_at=now,
                    expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)

@@ -346,18 +346,21 @@ class ZendeskClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         paced: bool = False,
     ) -> dict[str, Any]:
         """Send one API call and return its JSON body; every Zendesk call goes through here.
 
-        Refreshes the OAuth token ahead of expiry and once on 401; on 429 (or 503 with ``Retry-After``)
-        sleeps ``Retry-After`` when it is at most ``max_retry_wait``, otherwise raises ``RateLimited``.
+        Refreshes the OAuth token ahead of expiry and once on 401; on 429 (or 503 with ``Retry-After``) sleeps
+        ``Retry-After`` when it is at most ``max_retry_wait``, otherwise raises ``RateLimited``. ``files`` sends a
+        ``multipart/form-data`` body instead of JSON (field name -> (file name, content, media type)): the Apps API
+        takes an app's zip that way.
         """
         url = self.url_for(path)
         refreshed = False
         rate_limit_retries = 0
         while True:
-            authorization, resp = self._send(method, url, params, json, paced)
+            authorization, resp = self._send(method, url, params, json, files, paced)
             if resp.status_code == 401 and self.settings.auth == "oauth" and not refreshed:
                 refreshed = True
                 self._refresh_after_401(authorization)
@@ -374,7 +377,7 @@ class ZendeskClient:
             return self._decode(resp, method, path)
 
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
-              paced: bool) -> tuple[str, requests.Response]:
+              files: Mapping[str, tuple[str, bytes, str]] | None, paced: bool) -> tuple[str, requests.Response]:
         """One HTTP exchange (paced when asked); returns the ``Authorization`` sent and the response."""
         if paced and self._export_pacer is not None:
             self._export_pacer.acquire()
@@ -386,6 +389,7 @@ class ZendeskClient:
                 url,
                 params=params,
                 json=json,
+                files=files,
                 headers={"Authorization": authorization, "Accept": "application/json"},
                 timeout=self.timeout,
             )

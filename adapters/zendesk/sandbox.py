@@ -132,7 +132,7 @@ class ZendeskSandbox:
         self.hooks = SandboxWebhooks(
             clock, random.Random(f"{seed}-webhooks"), self._url, lambda: self.oauth.random_string(32)
         )
-        self.apps = SandboxApps(clock)
+        self.apps = SandboxApps(clock, job_polls_before_complete)
         self._faults: list[_Fault] = []
         self._export_requests: deque[float] = deque()
         self._pending_agent_edits: dict[int, JSON] = {}

@@ -44,8 +44,11 @@ class SandboxApp:
 class SandboxApps:
     """Apps, their build jobs and installations, as the Apps API serves them."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], polls_before_complete: int = 1) -> None:
         self.clock = clock
+        #: a build job answers ``working`` to its first polls, as Zendesk's do while the app builds
+        self.polls_before_complete = polls_before_complete
+        self._polls: dict[str, int] = {}
         self.uploads: dict[int, bytes] = {}
         self.apps: dict[int, SandboxApp] = {}
         self.jobs: dict[str, JSON] = {}
@@ -100,6 +103,9 @@ class SandboxApps:
         job = self.jobs.get(job_id)
         if job is None:
             raise ApiError(404, {"error": "RecordNotFound", "description": "Not found"})
+        polls = self._polls[job_id] = self._polls.get(job_id, 0) + 1
+        if polls <= self.polls_before_complete:
+            return 200, {"id": job_id, "status": "working", "message": None, "app_id": None}
         return 200, job
 
     def owned(self, request: Request) -> tuple[int, JSON]:
@@ -113,6 +119,8 @@ class SandboxApps:
         app = self.apps.get(int(body.get("app_id") or 0))
         if app is None:
             raise record_invalid("app_id does not name an app of this account")
+        if not (body.get("settings") or {}).get("name"):
+            raise record_invalid("settings.name (the installation's title) is required")
         installation_id = next(self._ids)
         installation: JSON = {"id": installation_id, "app_id": app.id, "enabled": bool(body.get("enabled", True)),
                         "settings": self._settings(app, body.get("settings") or {}, {}), "updated_at": self.clock()}

@@ -46,6 +46,10 @@ class ConnectionContext:
     mapping: MappingDocument | None = None
     #: the policy's templates (write-back: the wording of the notices a kind posts), by name
     templates: Mapping[str, str] = field(default_factory=dict)
+    #: provisioning only, for a kind that installs an app in the source (``SourceKind.installs_app``): the clear
+    #: ``source_app`` token the app reads the connector with, to store in the source's secure settings (never in
+    #: a setting, a summary or a log); the connector stores its hash once provisioning succeeded
+    app_token: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -190,9 +194,12 @@ class Provisioner(Protocol):
 class SourceError(Exception):
     """A source problem with a connection status to show (``needs_authorization``, ``paused``, ``error``)."""
 
-    def __init__(self, status: str, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, status: str, message: str, retry_after: float | None = None,
+                 problems: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.status, self.message, self.retry_after = status, message, retry_after
+        #: what the source refused, one line each (a deployment's components, an app build's checks)
+        self.problems = list(problems)
 
 
 class WebhookRefused(Exception):
@@ -221,6 +228,9 @@ class SourceKind:
     keeps_announcements: ClassVar[bool] = False
     #: the media types a push may have (``Content-Type`` without its parameters); others are refused with 415
     push_content_types: ClassVar[tuple[str, ...]] = ()
+    #: provisioning installs an app in the source that reads the connector (the Zendesk ticket sidebar): the
+    #: connector issues it a ``source_app`` token each time (``ConnectionContext.app_token``), replacing the last
+    installs_app: ClassVar[bool] = False
 
     def managed_settings(self) -> dict[str, str]:
         """Settings the connector writes itself, by name, with what says so: read-only to admins.

@@ -1,4 +1,5 @@
-"""Admins' pages: connections (connect, sync now), the mapping editor with preview, the policy, deliveries."""
+"""Admins' pages: connections (connect, sync now, provision), the mapping editor with preview, the policy,
+deliveries."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector import audit, connections, delivery, preview, sync
+from connector import audit, connections, delivery, preview, provisioning, sync
 from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
@@ -71,13 +72,13 @@ def without_secrets(text: str) -> str:
 
 
 def _render_connections(form: ConnectionForm | None = None, problems: list[str] | None = None,
-                        status: int = 200) -> tuple[str, int]:
+                        status: int = 200, problems_title: str | None = None) -> tuple[str, int]:
     if form is not None and form.settings.data:
         form.settings.data = without_secrets(form.settings.data)
     rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
     return render_template("web/connections.html", rows=[connections.connection_view(c) for c in rows],
                            form=form or ConnectionForm(formdata=None), button=ButtonForm(formdata=None),
-                           problems=problems or []), status
+                           problems=problems or [], problems_title=problems_title), status
 
 
 @bp.route("/admin/connections")
@@ -163,6 +164,49 @@ def connection_sync(name: str) -> Response:
     else:
         flash(f"Synced '{name}': {figures}.", "success")
     return redirect(url_for("connector_web.connections_page"), 303)
+
+
+@bp.route("/admin/connections/<name>/provision", methods=["POST"])
+@requires_sign_in("admin")
+def connection_provision(name: str) -> Response | tuple[str, int]:
+    conn = _connection(name)
+    try:
+        result = provisioning.provision(conn, _actor())
+    except GovernanceError as exc:
+        db.session.rollback()
+        return _render_connections(problems=[exc.message, *exc.details.get("problems", [])],
+                                   status=status_for(exc), problems_title=f"Provisioning '{name}' stopped")
+    db.session.commit()
+    flash(provision_summary(result), "success")
+    return redirect(url_for("connector_web.connections_page"), 303)
+
+
+def _counted(items: list[dict[str, Any]], what: str) -> str:
+    actions = {action: sum(1 for i in items if i.get("action") == action) for action in ("created", "reused")}
+    done = ", ".join(f"{n} {action}" for action, n in actions.items() if n)
+    return f"{len(items)} {what}" + (f" ({done})" if done else "")
+
+
+def provision_summary(result: dict[str, Any]) -> str:
+    """What provisioning created, reused or updated, in one sentence (the token itself is never in ``result``)."""
+    parts: list[str] = []
+    if "fields" in result:
+        parts.append(_counted(list(result["fields"].values()), "ticket fields"))
+    if "webhook" in result:
+        parts.append(f"webhook {result['webhook']['action']}")
+    if "triggers" in result:
+        parts.append(_counted(list(result["triggers"]), "trigger(s)"))
+    if "deployment" in result:
+        deployment = result["deployment"]
+        parts.append(f"package deployed ({deployment.get('components')} components, deployment {deployment['id']}, "
+                     f"{deployment.get('status')}); pushes go to {result.get('push_url')} as "
+                     f"{result.get('integration_user')}")
+    if "app" in result:
+        parts.append(f"app '{result['app']['name']}' {result['app']['action']} and its installation "
+                     f"{result['installation']['action']}")
+    if "app_token" in result:
+        parts.append(f"the app's token {result['app_token']['action']}")
+    return f"Provisioned '{result['connection']}': " + "; ".join(parts) + "."
 
 
 # --- mappings --------------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def provision(ctx: ConnectionContext, poll_seconds: float = 2.0) -> Provisioned:
     except SalesforceError as exc:
         raise as_source_error(exc) from exc
     if not outcome.success:
-        raise SourceError("error", refusal(outcome))
+        raise SourceError("error", refusal(outcome), problems=outcome.problems())
     return Provisioned(
         settings={"push_url": target.push_url, "integration_user": target.integration_user},
         summary={"deployment": {"id": outcome.deploy_id, "status": outcome.status,

@@ -3,9 +3,9 @@
 Everything Zendesk-specific on the wire lives in ``adapters.zendesk``; this package turns a connection's settings
 into adapter calls (``settings``), the incremental export and signed webhooks into source records (``read``), a
 write-back into ticket updates — comments, the connector's custom fields, state tags and, when the admin asks for
-it, a status (``writeback``) —, sets up the account's fields, webhook and triggers (``provisioning``), and declares
-what a ticket looks like to a mapping (``dialect``). This module is the kind the registry loads (entry point
-``zendesk``).
+it, a status (``writeback``) —, sets up the account's fields, webhook and triggers and installs the ticket sidebar
+app (``provisioning``), and declares what a ticket looks like to a mapping (``dialect``). This module is the kind
+the registry loads (entry point ``zendesk``).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class ZendeskKind(SourceKind):
     secret_fields: ClassVar[tuple[str, ...]] = ("client_secret", "api_token", "webhook_secret")
     keeps_announcements: ClassVar[bool] = True  # a decision's reply and note, an ending's notice
     push_content_types: ClassVar[tuple[str, ...]] = ("application/json",)  # webhooks are JSON, signed as sent
+    installs_app: ClassVar[bool] = True  # the ticket sidebar app, reading the connector with a source_app token
 
     def default_mapping(self) -> MappingDocument:
         return default_mapping("zendesk")

@@ -86,6 +86,10 @@ class ZendeskSettingsSchema(Schema):
     allowed_push_networks = push_fields.allowed_push_networks()
     webhook_id = fields.String(metadata={"managed": True, "description": "Set by provisioning."})
     trigger_ids = fields.List(fields.Integer(), metadata={"managed": True, "description": "Set by provisioning."})
+    app_id = fields.Integer(metadata={"managed": True, "description": "Set by provisioning: the ticket sidebar "
+                                                                      "app the connector uploaded."})
+    app_installation_id = fields.Integer(metadata={"managed": True, "description": "Set by provisioning: the app's "
+                                                                                  "installation in the account."})
 
     @validates_schema
     def _credentials(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:

@@ -3,74 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 
 import responses
+from integration.zendesk_connector.mock_account import BASE, NEW_SECRET, Account
 from sqlalchemy import select
 
 from connector.db import db
 from connector.models import AuditEvent
 from mappings import ZENDESK_PLACEHOLDER_FIELDS
-
-BASE = "https://acme.zendesk.com"
-NEW_SECRET = "bmV3LXNpZ25pbmctc2VjcmV0LWZyb20temVuZGVzaw=="
-
-
-class Account:
-    """The slice of a Zendesk account provisioning touches, answering in the documented shapes."""
-
-    def __init__(self, http: responses.RequestsMock) -> None:
-        self.fields = [
-            {"id": 360009000001, "type": "subject", "title": "Subject", "removable": False},
-            {"id": 360011000001, "type": "integer", "title": "requested seats", "removable": True},
-            {"id": 360011000002, "type": "tagger", "title": "Exception category", "removable": True,
-             "custom_field_options": [{"id": 1, "name": "Seat expansion", "value": "lec_category_seat_expansion"}]},
-        ]
-        self.webhooks: list[dict] = []
-        self.triggers: list[dict] = []
-        self.posts: list[tuple[str, dict]] = []
-        http.add_callback(responses.GET, f"{BASE}/api/v2/ticket_fields.json", callback=self.list_fields)
-        http.add_callback(responses.POST, f"{BASE}/api/v2/ticket_fields.json", callback=self.create_field)
-        http.add_callback(responses.GET, f"{BASE}/api/v2/webhooks", callback=self.list_webhooks)
-        http.add_callback(responses.POST, f"{BASE}/api/v2/webhooks", callback=self.create_webhook)
-        http.add_callback(responses.GET, re.compile(rf"{BASE}/api/v2/webhooks/\w+/signing_secret"),
-                          callback=lambda r: (200, {}, json.dumps({"signing_secret": {"algorithm": "SHA256",
-                                                                                      "secret": NEW_SECRET}})))
-        http.add_callback(responses.GET, f"{BASE}/api/v2/triggers.json", callback=self.list_triggers)
-        http.add_callback(responses.POST, f"{BASE}/api/v2/triggers.json", callback=self.create_trigger)
-
-    def list_fields(self, request):
-        return 200, {}, json.dumps({"ticket_fields": self.fields, "meta": {"has_more": False},
-                                    "links": {"next": None, "prev": None}})
-
-    def create_field(self, request):
-        spec = json.loads(request.body)["ticket_field"]
-        self.posts.append(("field", spec))
-        created = {**spec, "id": 360012000000 + len(self.fields), "removable": True, "active": True}
-        self.fields.append(created)
-        return 201, {}, json.dumps({"ticket_field": created})
-
-    def list_webhooks(self, request):
-        return 200, {}, json.dumps({"webhooks": self.webhooks, "meta": {"has_more": False},
-                                    "links": {"next": None, "prev": None}})
-
-    def create_webhook(self, request):
-        spec = json.loads(request.body)["webhook"]
-        self.posts.append(("webhook", spec))
-        created = {**spec, "id": "01HQ8ZK2V3XW9Y7R4M5N6P7Q8R", "created_at": "2026-11-20T10:30:00Z"}
-        self.webhooks.append(created)
-        return 201, {}, json.dumps({"webhook": created})
-
-    def list_triggers(self, request):
-        return 200, {}, json.dumps({"triggers": self.triggers, "next_page": None, "previous_page": None,
-                                    "count": len(self.triggers)})
-
-    def create_trigger(self, request):
-        spec = json.loads(request.body)["trigger"]
-        self.posts.append(("trigger", spec))
-        created = {**spec, "id": 360000600001 + len(self.triggers)}
-        self.triggers.append(created)
-        return 201, {}, json.dumps({"trigger": created})
 
 
 def test_provisioning_creates_what_is_missing_stores_ids_and_secret_and_is_idempotent(zd, app):

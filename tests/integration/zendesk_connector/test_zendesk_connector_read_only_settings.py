@@ -1,9 +1,9 @@
-"""Settings provisioning records (the webhook's and triggers' ids) are read-only to admins, through API and CLI;
+"""Settings provisioning records (the webhook's, triggers' and app's ids) are read-only to admins, through API and CLI;
 ``field_ids`` stays the admin's to set (a field made by hand), and provisioning keeps filling all of them."""
 
 from __future__ import annotations
 
-from integration.zendesk_connector.test_zendesk_connector_provision import Account
+from integration.zendesk_connector.mock_account import Account
 from sqlalchemy import func, select
 
 from connector.db import db
@@ -30,7 +30,8 @@ def test_provisioned_ids_cannot_be_patched_and_field_ids_can(zd) -> None:
     before = zd.client.get("/api/v1/connections/zd", headers=zd.admin).get_json()["settings"]
     assert before["webhook_id"] == "01HQ8ZK2V3XW9Y7R4M5N6P7Q8R" and before["trigger_ids"]
 
-    for change in ({"webhook_id": "01HQATTACKERS0WEBHOOK0000"}, {"trigger_ids": []}):
+    assert before["app_id"] and before["app_installation_id"]
+    for change in ({"webhook_id": "01HQATTACKERS0WEBHOOK0000"}, {"trigger_ids": []}, {"app_installation_id": 1}):
         r = zd.client.patch("/api/v1/connections/zd", headers=zd.admin, json={"settings": {**change, "tag": "x"}})
         assert r.status_code == 422, r.get_json()
         assert list(r.get_json()["details"]["fields"]) == [f"settings.{next(iter(change))}"]
@@ -56,4 +57,5 @@ def test_cli_add_refuses_provisioning_owned_ids(app) -> None:
 def test_the_read_only_settings_are_exactly_those_provisioning_records() -> None:
     from connector.sources import get_kind
 
-    assert set(get_kind("zendesk").managed_settings()) == {"webhook_id", "trigger_ids"}  # not field_ids
+    assert set(get_kind("zendesk").managed_settings()) == {"webhook_id", "trigger_ids", "app_id",
+                                                           "app_installation_id"}  # not field_ids

@@ -27,9 +27,13 @@ def build(sandbox: ZendeskSandbox, archive: bytes, app_id: int | None = None) ->
     started = (requests.put(f"{sandbox.base_url}/api/v2/apps/{app_id}.json", json=body, auth=AUTH, timeout=5)
                if app_id else requests.post(f"{sandbox.base_url}/api/v2/apps.json", json=body, auth=AUTH, timeout=5))
     assert started.status_code == 202, started.text
-    job = requests.get(f"{sandbox.base_url}/api/v2/apps/job_statuses/{started.json()['job_id']}.json", auth=AUTH,
-                       timeout=5)
-    return job.json()
+    polls = []
+    while not polls or polls[-1]["status"] in ("queued", "working"):
+        assert len(polls) < 5, polls
+        polls.append(requests.get(f"{sandbox.base_url}/api/v2/apps/job_statuses/{started.json()['job_id']}.json",
+                                  auth=AUTH, timeout=5).json())
+    assert [p["status"] for p in polls[:-1]] == ["working"] * sandbox.apps.polls_before_complete
+    return polls[-1]
 
 
 def test_an_app_is_built_installed_and_its_secret_never_read_back(make_sandbox: Callable[..., ZendeskSandbox]):
@@ -45,6 +49,9 @@ def test_an_app_is_built_installed_and_its_secret_never_read_back(make_sandbox: 
     listed = requests.get(f"{sandbox.base_url}/api/v2/apps/installations.json", auth=AUTH, timeout=5).json()
     assert [i["settings"].get("connection") for i in listed["installations"]] == ["zd"]
     assert "lec_secret" not in json.dumps(listed)
+    untitled = requests.post(f"{sandbox.base_url}/api/v2/apps/installations.json", auth=AUTH, timeout=5,
+                             json={"app_id": job["app_id"], "settings": {**settings, "name": ""}})
+    assert untitled.status_code == 422 and "settings.name" in untitled.text
     again = build(sandbox, app_zip(fill(app_files(), "http://127.0.0.1:9")), app_id=job["app_id"])
     assert again["status"] == "completed" and again["app_id"] == job["app_id"]
 
@@ -79,7 +86,8 @@ def test_the_secure_proxy_fills_the_secret_for_whitelisted_hosts_only(make_sandb
         job = build(sandbox, app_zip(fill(app_files(), url)))
         installation = requests.post(f"{sandbox.base_url}/api/v2/apps/installations.json", auth=AUTH, timeout=5,
                                      json={"app_id": job["app_id"], "settings": {
-                                         "connector_url": url, "connection": "zd", "token": "lec_secret"}}).json()
+                                         "name": "License Exception Connector", "connector_url": url,
+                                         "connection": "zd", "token": "lec_secret"}}).json()
         proxied = requests.post(f"{sandbox.base_url}/proxy/apps/secure", timeout=5, json={
             "installation_id": installation["id"], "url": f"{url}/api/v1/sources/zendesk/zd/tickets/1/status",
             "type": "GET", "headers": {"Authorization": "Bearer {{setting.token}}"}})
