@@ -371,7 +371,7 @@ def connections_authorize(name: str) -> None:
 
 
 @connections_group.command("provision", help="Create what the source needs (Salesforce: deploy the package; "
-                           "Zendesk: fields, webhook, trigger). Idempotent.")
+                           "Zendesk: fields, webhook, trigger, the ticket sidebar app). Idempotent.")
 @click.argument("name")
 @with_appcontext
 def connections_provision(name: str) -> None:

@@ -147,7 +147,9 @@ def sync_now(name: str) -> dict[str, Any]:
 
 
 @blp.route("/<name>/provision", methods=["POST"])
-@blp.response(200, description="Create what the source needs (Zendesk: ticket fields, webhook, trigger).")
+@blp.response(200, description="Create what the source needs (Salesforce: deploy the package; Zendesk: ticket "
+              "fields, webhook, trigger, and the ticket sidebar app installed with a fresh source_app token, which "
+              "replaces the previous one and is never shown).")
 @requires("admin")
 def provision(name: str) -> dict[str, Any]:
     conn = find_connection(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 
 import yaml
@@ -21,7 +22,7 @@ from connector.governance.policy import parse_policy
 from connector.models import Connection, Delivery, DeliveryStatus, DeliveryTarget, MappingVersion, Principal
 from connector.nesting import MAX_DEPTH, deep_path
 from connector.policy_store import current_policy, store_policy
-from connector.sources import SourceError
+from connector.sources import SourceError, get_kind
 from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.document_lines import line_of
 from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
@@ -174,28 +175,34 @@ def connection_provision(name: str) -> Response | tuple[str, int]:
         result = provisioning.provision(conn, _actor())
     except GovernanceError as exc:
         db.session.rollback()
-        return _render_connections(problems=[exc.message, *exc.details.get("problems", [])],
-                                   status=status_for(exc), problems_title=f"Provisioning '{name}' stopped")
+        reasons = list(exc.details.get("problems") or [])
+        headline = (f"{get_kind(conn.kind).label} refused it, for the reasons below. Fix them and press Provision "
+                    "again: whatever was already created is found and reused." if reasons else exc.message)
+        return _render_connections(problems=[headline, *reasons], status=status_for(exc),
+                                   problems_title=f"Provisioning '{name}' stopped")
     db.session.commit()
     flash(provision_summary(result), "success")
     return redirect(url_for("connector_web.connections_page"), 303)
 
 
-def _counted(items: list[dict[str, Any]], what: str) -> str:
-    actions = {action: sum(1 for i in items if i.get("action") == action) for action in ("created", "reused")}
-    done = ", ".join(f"{n} {action}" for action, n in actions.items() if n)
-    return f"{len(items)} {what}" + (f" ({done})" if done else "")
+def _counted(items: list[dict[str, Any]], noun: str) -> str:
+    """``15 ticket fields reused``, ``1 trigger created``, ``15 ticket fields (13 created, 2 reused)``."""
+    words = f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+    actions = Counter(str(item.get("action")) for item in items)
+    if len(actions) == 1:
+        return f"{words} {next(iter(actions))}"
+    return f"{words} ({', '.join(f'{n} {action}' for action, n in sorted(actions.items()))})" if actions else words
 
 
 def provision_summary(result: dict[str, Any]) -> str:
     """What provisioning created, reused or updated, in one sentence (the token itself is never in ``result``)."""
     parts: list[str] = []
     if "fields" in result:
-        parts.append(_counted(list(result["fields"].values()), "ticket fields"))
+        parts.append(_counted(list(result["fields"].values()), "ticket field"))
     if "webhook" in result:
         parts.append(f"webhook {result['webhook']['action']}")
     if "triggers" in result:
-        parts.append(_counted(list(result["triggers"]), "trigger(s)"))
+        parts.append(_counted(list(result["triggers"]), "trigger"))
     if "deployment" in result:
         deployment = result["deployment"]
         parts.append(f"package deployed ({deployment.get('components')} components, deployment {deployment['id']}, "

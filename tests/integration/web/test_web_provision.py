@@ -51,7 +51,7 @@ def test_provision_button_installs_and_says_what_it_did(signed_in, zendesk, acco
     assert r.status_code == 303 and r.headers["Location"].endswith("/admin/connections")
     [said] = notices(admin.get("/admin/connections").get_data(as_text=True))
     assert said.startswith("Provisioned 'zd-prod':")
-    assert "ticket fields (" in said and "webhook created" in said and "1 trigger(s) (1 created)" in said
+    assert "15 ticket fields (13 created, 2 reused); webhook created; 1 trigger created;" in said
     assert "app 'License Exception Connector (zd-prod)' created and its installation created" in said
     assert "the app's token issued" in said
     token = account.apps.calls[2][1]["settings"]["token"]
@@ -59,8 +59,9 @@ def test_provision_button_installs_and_says_what_it_did(signed_in, zendesk, acco
 
     admin.post("/admin/connections/zd-prod/provision", data={"csrf_token": csrf(page)})
     [again] = notices(admin.get("/admin/connections").get_data(as_text=True))
-    assert "webhook reused" in again and "app 'License Exception Connector (zd-prod)' updated and its " \
-        "installation updated" in again and "the app's token rotated" in again
+    assert "15 ticket fields reused; webhook reused; 1 trigger reused;" in again
+    assert "app 'License Exception Connector (zd-prod)' updated and its installation updated" in again
+    assert "the app's token rotated" in again
 
 
 def test_a_refusal_is_shown_reason_by_reason(signed_in, zendesk, account, csrf):
@@ -75,8 +76,9 @@ def test_a_refusal_is_shown_reason_by_reason(signed_in, zendesk, account, csrf):
     box = html.split('id="problems"')[1].split("</div>")[0]
     assert "Provisioning &#39;zd-prod&#39; stopped" in box
     items = [text(li) for li in re.findall(r"<li>(.*?)</li>", box, re.S)]
-    assert items[0].startswith("Provisioning") and "Zendesk refused the app" in items[0]
-    assert items[1] == "Invalid manifest: location support.ticket_sidebar has no url"
+    assert items == ["Zendesk refused it, for the reasons below. Fix them and press Provision again: whatever was "
+                     "already created is found and reused.",
+                     "Invalid manifest: location support.ticket_sidebar has no url"]
 
 
 def test_only_admins_with_the_forms_token_can_provision(app, signed_in, zendesk, account, csrf):
@@ -89,6 +91,20 @@ def test_only_admins_with_the_forms_token_can_provision(app, signed_in, zendesk,
     assert admin.post("/admin/connections/nope/provision",
                       data={"csrf_token": csrf(admin.get("/admin/connections").get_data(as_text=True))}
                       ).status_code == 404
+
+
+def test_a_refusal_without_reasons_is_told_as_the_source_said_it(signed_in, zendesk, account, csrf):
+    admin = signed_in("admin")
+    page = admin.get("/admin/connections").get_data(as_text=True)
+    account.http.replace(responses.POST, f"{BASE}/api/v2/apps/uploads.json", status=403,
+                         json={"error": "Forbidden", "description": "Private apps need the Growth plan."})
+
+    r = admin.post("/admin/connections/zd-prod/provision", data={"csrf_token": csrf(page)})
+
+    assert r.status_code == 409
+    box = r.get_data(as_text=True).split('id="problems"')[1].split("</div>")[0]
+    [said] = [text(li) for li in re.findall(r"<li>(.*?)</li>", box, re.S)]
+    assert said.startswith("Provisioning 'zd-prod' stopped: Zendesk refused the request") and "Growth plan" in said
 
 
 def test_the_button_waits_for_the_connection_to_be_connected(app, signed_in):

@@ -33,6 +33,7 @@ class Account:
     """Fields, webhooks and triggers (two fields exist already: one by title, one carrying our option tags)."""
 
     def __init__(self, http: responses.RequestsMock) -> None:
+        self.http = http
         self.fields = [
             {"id": 360009000001, "type": "subject", "title": "Subject", "removable": False},
             {"id": 360011000001, "type": "integer", "title": "requested seats", "removable": True},
