@@ -6,6 +6,7 @@ answer, the audit, the settings or the database in clear; Zendesk's refusal of t
 from __future__ import annotations
 
 import json
+import logging
 
 from integration.zendesk_connector.mock_account import Account
 from sqlalchemy import select
@@ -27,7 +28,8 @@ def audit_text(app) -> str:
         return json.dumps([e.data for e in db.session.scalars(select(AuditEvent))], default=str)
 
 
-def test_the_first_run_installs_the_app_and_the_next_updates_it_and_rotates_the_token(zd, app):
+def test_the_first_run_installs_the_app_and_the_next_updates_it_and_rotates_the_token(zd, app, caplog):
+    caplog.set_level(logging.DEBUG)
     account = provisioned(zd)
 
     first = zd.client.post("/api/v1/connections/zd/provision", headers=zd.admin)
@@ -70,6 +72,7 @@ def test_the_first_run_installs_the_app_and_the_next_updates_it_and_rotates_the_
     assert zd.client.get(STATUS, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert zd.client.get(STATUS, headers={"Authorization": f"Bearer {rotated}"}).status_code == 200
     assert rotated not in audit_text(app) and rotated not in zd.database_text() and token not in zd.database_text()
+    assert token not in caplog.text and rotated not in caplog.text  # nothing logged it, at any level
 
 
 def test_an_app_deleted_in_zendesk_is_created_and_installed_again(zd):
