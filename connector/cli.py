@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import joinedload
 
-from connector import audit, audit_anchors, connections, preview, provisioning, sync
+from connector import audit, audit_anchors, connections, policy_simulation, preview, provisioning, sync
 from connector.auth import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -219,6 +219,50 @@ def policy_set(file: Path, actor: str) -> None:
     with unit_of_work():  # an invalid policy is reported by the group, fields and all, and nothing is stored
         policy = store_policy(file.read_text("utf-8"), actor)
     click.echo(f"policy version {policy.version} in force")
+
+
+def _both(difference: dict[str, Any], aspect: str) -> str:
+    def shown(value: Any) -> str:
+        if isinstance(value, list):
+            return ",".join(value) or "-"
+        return "-" if value is None else str(value)[:16].replace("T", " ")
+    now, draft = shown(difference["now"][aspect]), shown(difference["draft"][aspect])
+    return now if now == draft else f"{now} -> {draft}"
+
+
+def _why(difference: dict[str, Any]) -> str:
+    """The reasons that differ between the policy in force and the draft."""
+    now, draft = difference["now"]["reasons"], difference["draft"]["reasons"]
+    return "; ".join([*(r for r in draft if r not in now), *(f"no longer: {r}" for r in now if r not in draft)])
+
+
+@policy_group.command("simulate", help="Show which requests a draft policy would treat differently (track, band, "
+                                       "score, required roles, SLA due date), and the totals. Nothing is stored.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--since", default=None, help="ISO date: requests created since then (default: the last 12 months), "
+                                            "plus every open request and active exception.")
+@click.option("--json", "as_json", is_flag=True, help="Print the simulation as JSON (the API's answer).")
+@with_appcontext
+def policy_simulate(file: Path, since: str | None, as_json: bool) -> None:
+    draft = parse_policy(file.read_text("utf-8"))
+    result = policy_simulation.run(current_policy(), draft, policy_simulation.parse_since(since))
+    db.session.rollback()  # nothing was written; nothing is kept
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    rows = [("request", "state", "track", "band", "score", "required roles", "SLA due", "why")]
+    rows += [(d["key"], d["state"], *(_both(d, a) for a in ("track", "band", "score", "required_roles", "due_at")),
+              _why(d)) for d in result["differences"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    click.echo(f"policy version {result['current_version']} -> {file.name}, requests since {result['since'][:10]} "
+               "plus open and active ones")
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    totals = result["totals"]
+    click.echo("")
+    click.echo(policy_simulation.totals_line(totals))
+    for role, load in totals["reviewer_load"].items():
+        click.echo(f"  {role}: {load['now']} -> {load['draft']} request(s) to vote on ({load['change']:+d})")
 
 
 

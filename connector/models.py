@@ -212,6 +212,10 @@ class Decision(db.Model):  # type: ignore[name-defined,misc]
     internal_note: Mapped[str] = mapped_column(Text)
     entitlement_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     review_round: Mapped[int] = mapped_column(Integer)
+    #: against the category's predefined outcome: False standard, True bespoke, None when there is no standard
+    #: (a denial, or a category without one); ``departures`` names how a bespoke decision departs
+    bespoke: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    departures: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     request: Mapped[ExceptionRequest] = relationship(back_populates="decisions")
 

@@ -18,10 +18,12 @@ from sqlalchemy import select
 from connector import audit, outbox
 from connector.config import settings
 from connector.db import allocate_keys, db, insert_many
+from connector.decision_outcomes import verdict_for
 from connector.governance import lifecycle, review
 from connector.governance.communications import communications
 from connector.governance.errors import InvalidInput, NotPermitted, StateConflict
 from connector.governance.intake import IntakeResult, run_intake
+from connector.governance.outcomes import Verdict
 from connector.governance.policy import Policy
 from connector.governance.schema import dump_fields, load_fields
 from connector.governance.sla import SlaClock, due_at, sla_events
@@ -175,13 +177,17 @@ def _new_version(req: ExceptionRequest, ent: Mapping[str, Any], change: str, act
 
 
 def _record_decision(req: ExceptionRequest, principal_name: str, principal_id: int | None, outcome: str,
-                     rationale: str, ent: EntitlementBoundary | None, policy: Policy) -> Decision:
+                     rationale: str, ent: EntitlementBoundary | None, policy: Policy,
+                     verdict: Verdict | None = None) -> Decision:
     db.session.flush()
     summary, note = _communications(req, policy, outcome, rationale, principal_name, ent)
     now = utcnow()
+    verdict = verdict or Verdict(None)
     dec = Decision(request=req, outcome=outcome, rationale=rationale, principal_id=principal_id,
                    decided_by=principal_name, decided_at=now, customer_summary=summary, internal_note=note,
-                   entitlement_version=ent.version if ent else None, review_round=req.review_round)
+                   entitlement_version=ent.version if ent else None, review_round=req.review_round,
+                   bespoke=None if verdict.standard is None else verdict.bespoke,
+                   departures=list(verdict.departures))
     db.session.add(dec)
     return dec
 
@@ -198,7 +204,7 @@ def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale:
     review.check_decision(state=req.state, track=req.track, band=req.risk_band,
                           holder_roles=principal.committee_roles or [], outcome=outcome,
                           votes=current_votes(req), policy=policy)
-    ent_row = None
+    ent_row, ent = None, None
     if outcome not in review.APPROVALS and entitlement:
         raise InvalidInput("entitlement_on_denial", "A denial grants nothing: leave out 'entitlement' (nothing was "
                            "changed).", {"fields": {"entitlement": ["Only approvals carry entitlement boundaries."]}})
@@ -213,11 +219,13 @@ def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale:
     req.state = RequestState.APPROVED if outcome in review.APPROVALS else RequestState.DENIED
     req.outcome, req.decided_at = outcome, now
     req.first_decided_at = req.first_decided_at or now
+    verdict = verdict_for(req, policy, outcome, ent)
     dec = _record_decision(req, principal.name, principal.id, outcome, rationale,
-                           ent_row if outcome in review.APPROVALS else None, policy)
+                           ent_row if outcome in review.APPROVALS else None, policy, verdict)
     audit.append(principal.name, "decision.recorded", subject(req), {
         "key": req.key, "outcome": outcome, "rationale": rationale, "round": req.review_round,
-        "entitlement_version": ent_row.version if ent_row else None})
+        "entitlement_version": ent_row.version if ent_row else None, "bespoke": dec.bespoke,
+        "departures": dec.departures})
     publish(req, "decided", principal.name)
     db.session.flush()
     return dec
@@ -244,10 +252,13 @@ def amend(req: ExceptionRequest, principal: Principal, rationale: str,
     ent = review.validate_entitlement(entitlement, policy, today(), outcome=req.outcome or "approved")
     lifecycle.require_change(_boundaries(req), ent)
     row = _new_version(req, ent, "amended", principal.name, rationale)
-    _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy)
+    verdict = verdict_for(req, policy, req.outcome or "approved", ent)
+    dec = _record_decision(req, principal.name, principal.id, req.outcome or "approved", rationale, row, policy,
+                           verdict)
     audit.append(principal.name, "entitlement.amended", subject(req),
                  {"key": req.key, "version": row.version, "supersedes": row.supersedes, "rationale": rationale,
-                  "revocation_scheduled": row.revoke_effective})
+                  "revocation_scheduled": row.revoke_effective, "bespoke": dec.bespoke,
+                  "departures": dec.departures})
     publish(req, "amended", principal.name)
     db.session.flush()
     return row

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
-from connector import audit
+from connector import audit, policy_simulation
 from connector.config import settings
 from connector.db import db
 from connector.governance.policy import Policy, default_policy_text, parse_policy
@@ -45,13 +46,22 @@ def current_policy() -> Policy:
 
 def store_policy(document: str, actor: str) -> Policy:
     """Validate then store a new version (raises ``InvalidInput`` and stores nothing when invalid)."""
-    parse_policy(document)
+    return store_policy_with_impact(document, actor)[0]
+
+
+def store_policy_with_impact(document: str, actor: str) -> tuple[Policy, dict[str, Any]]:
+    """``store_policy``, also answering the simulation of the new version against the one it replaces (what it
+    changes for the requests already seen); the audit event carries the simulation's totals."""
+    draft = parse_policy(document)
+    impact = policy_simulation.run(current_policy(), draft)
     previous = current_version() or 0
     version = previous + 1
     db.session.add(PolicyVersion(version=version, document=document, created_by=actor))
     db.session.flush()
-    audit.append(actor, "policy.changed", "policy", {"version": version, "previous_version": previous or None})
-    return parse_policy(document, version=version)
+    audit.append(actor, "policy.changed", "policy", {
+        "version": version, "previous_version": previous or None,
+        "simulation": {"since": impact["since"], "compared_with": impact["current_version"], **impact["totals"]}})
+    return parse_policy(document, version=version), impact
 
 
 def ensure_default_policy(actor: str = "init") -> bool:

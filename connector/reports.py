@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connector.db import db
-from connector.governance.metrics import DecisionFacts
-from connector.models import ExceptionRequest, utcnow
+from connector.governance.metrics import DecisionFacts, OutcomeFact
+from connector.models import Decision, ExceptionRequest, utcnow
 
 
 def decision_facts() -> list[DecisionFacts]:
@@ -23,3 +23,11 @@ def decision_facts() -> list[DecisionFacts]:
                       overdue=bool(r[3] == "in_review" and r[9] is not None and now > r[9]))
         for r in db.session.execute(select(*cols)).all()
     ]
+
+
+def outcome_facts() -> list[OutcomeFact]:
+    """Every recorded decision (approvals, denials, amendments, renewals) with its verdict against the category's
+    predefined outcome."""
+    rows = db.session.execute(select(ExceptionRequest.category, Decision.bespoke)
+                              .join(Decision, Decision.request_pk == ExceptionRequest.pk)).all()
+    return [OutcomeFact(category=r[0] or "uncategorized", bespoke=r[1]) for r in rows]

@@ -49,7 +49,8 @@ def decision_view(dec: Decision | None) -> dict[str, Any] | None:
         return None
     return {"outcome": dec.outcome, "rationale": dec.rationale, "decided_by": dec.decided_by,
             "decided_at": iso(dec.decided_at), "customer_summary": dec.customer_summary,
-            "internal_note": dec.internal_note, "entitlement_version": dec.entitlement_version}
+            "internal_note": dec.internal_note, "entitlement_version": dec.entitlement_version,
+            "bespoke": dec.bespoke, "departures": list(dec.departures or [])}
 
 
 def current_votes(req: ExceptionRequest) -> list[review.CastVote]:

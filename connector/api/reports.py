@@ -9,17 +9,19 @@ from connector.api.schemas import PeriodArgs
 from connector.auth import requires
 from connector.governance.metrics import governance_metrics, transparency_summary
 from connector.models import utcnow
-from connector.reports import decision_facts
+from connector.reports import decision_facts, outcome_facts
 
 blp = make_blueprint("reports", __name__, "Governance metrics and transparency report.")
 
 
 @blp.route("/metrics/governance")
 @blp.arguments(PeriodArgs, location="query")
-@blp.response(200, description="Time to decide, SLA compliance, dispute and approval rates, backlog.")
+@blp.response(200, description="Time to decide, SLA compliance, dispute and approval rates, backlog, and "
+              "`predefined_outcomes`: decisions that kept to their category's predefined outcome (standard) or "
+              "departed from it (bespoke), overall and per category.")
 @requires("admin", "reviewer", "auditor")
 def metrics(args: dict[str, Any]) -> dict[str, Any]:
-    return governance_metrics(decision_facts(), utcnow(), args["period"])
+    return governance_metrics(decision_facts(), utcnow(), args["period"], outcome_facts())
 
 
 @blp.route("/reports/summary")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
+from marshmallow import Schema, fields
 from sqlalchemy import or_, select
 
 from connector import operations
@@ -26,7 +27,9 @@ from connector.api.schemas import (
 from connector.audit import event_dict
 from connector.auth import CHAIR, MEMBER, current_principal, requires
 from connector.db import db
+from connector.decision_outcomes import prefill_for, starting_entitlement
 from connector.governance.errors import InvalidInput
+from connector.governance.review import APPROVALS
 from connector.models import AuditEvent, Connection, ExceptionRequest, utcnow
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
@@ -111,13 +114,59 @@ def vote(body: dict[str, Any], ref: str) -> dict[str, Any]:
     return request_view(req)
 
 
+class OutcomeBoundsSchema(Schema):
+    description = fields.String()
+    max_seat_increase_ratio = fields.Float(allow_none=True, metadata={"description": "Seats over the baseline, "
+                                                                                      "as a share of it."})
+    max_seats_added = fields.Integer(allow_none=True)
+    max_duration_days = fields.Integer(allow_none=True)
+    max_term_extension_days = fields.Integer(allow_none=True)
+    allowed = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "regions, environments, features, usage_rights: the values a standard grant may hold."})
+    conditions = fields.List(fields.String())
+    success_metrics = fields.List(fields.String())
+    fast_track_may_grant = fields.Boolean()
+
+
+class PrefillEntitlementSchema(Schema):
+    grants = fields.Dict(metadata={"description": "A terms object."})
+    effective_from = fields.String(metadata={"description": "ISO date."})
+    expires_at = fields.String(allow_none=True, metadata={"description": "ISO date; null when neither the request "
+                                                                          "nor the outcome bounds it."})
+    conditions = fields.List(fields.String())
+    renewal = fields.Dict()
+    success_metrics = fields.List(fields.String())
+
+
+class PrefillSchema(Schema):
+    category = fields.String(allow_none=True)
+    policy_version = fields.Integer()
+    predefined = fields.Nested(OutcomeBoundsSchema, allow_none=True, metadata={
+        "description": "The category's predefined outcome; null when the policy defines none."})
+    outcome = fields.String(metadata={"description": "The decision outcome the predefined outcome suggests."})
+    entitlement = fields.Nested(PrefillEntitlementSchema, metadata={
+        "description": "A decision body's `entitlement`: the requested terms within the predefined bounds."})
+
+
+@blp.route("/<ref>/decision/prefill")
+@blp.response(200, PrefillSchema, description="What a decision starts from: the category's predefined outcome "
+              "applied to the requested terms (the decision form fills itself from this). A decision that departs "
+              "from it is recorded as bespoke.")
+@requires(*READERS)
+def decision_prefill(ref: str) -> dict[str, Any]:
+    return prefill_for(find_request(ref), current_policy(), operations.today())
+
+
 @blp.route("/<ref>/decision", methods=["POST"])
 @blp.arguments(DecisionSchema)
 @blp.response(201)
 @requires("reviewer", committee=CHAIR)
 def decide(body: dict[str, Any], ref: str) -> dict[str, Any]:
     req = find_request(ref)
-    operations.decide(req, current_principal(), body["outcome"], body["rationale"], body.get("entitlement"))
+    entitlement = body.get("entitlement")
+    if body["use_predefined_outcome"] and body["outcome"] in APPROVALS:
+        entitlement = starting_entitlement(req, current_policy(), operations.today(), entitlement)
+    operations.decide(req, current_principal(), body["outcome"], body["rationale"], entitlement)
     return request_view(req)
 
 

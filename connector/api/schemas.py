@@ -61,7 +61,12 @@ class DecisionSchema(_Body):
     rationale = required_text()
     entitlement = fields.Dict(load_default=None, allow_none=True,
                               metadata={"description": "grants, effective_from, expires_at, conditions, renewal, "
-                                                       "success_metrics; required for approvals"})
+                                                       "success_metrics; required for approvals (unless "
+                                                       "`use_predefined_outcome`)"})
+    use_predefined_outcome = fields.Boolean(load_default=False, metadata={
+        "description": "Start an approval from the category's predefined outcome (`GET …/decision/prefill`): "
+                       "each key of `entitlement` given replaces the predefined one. A decision that departs from "
+                       "the predefined outcome is recorded as bespoke, with its departures."})
 
 
 class AmendSchema(_Body):

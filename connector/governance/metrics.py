@@ -88,6 +88,34 @@ def period_key(moment: datetime, period: str) -> str:
     raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
 
 
+@dataclass(frozen=True)
+class OutcomeFact:
+    """One recorded decision against its category's predefined outcome: ``bespoke`` False (standard), True
+    (bespoke) or None (no standard to compare with: a denial, a category without one, a renewal)."""
+
+    category: str
+    bespoke: bool | None
+
+
+def outcome_consistency(facts: Iterable[OutcomeFact]) -> dict[str, Any]:
+    """How many decisions kept to their category's predefined outcome and how many were bespoke, per category;
+    ``bespoke_rate`` is over the decisions that had a standard to keep to."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for fact in facts:
+        kind = "without_standard" if fact.bespoke is None else "bespoke" if fact.bespoke else "standard"
+        counts[fact.category][kind] += 1
+
+    def row(counter: Counter[str]) -> dict[str, Any]:
+        standard, bespoke = counter["standard"], counter["bespoke"]
+        return {"standard": standard, "bespoke": bespoke, "without_standard": counter["without_standard"],
+                "bespoke_rate": _rate(bespoke, standard + bespoke)}
+
+    overall: Counter[str] = Counter()
+    for counter in counts.values():
+        overall.update(counter)
+    return {**row(overall), "by_category": {c: row(counts[c]) for c in sorted(counts)}}
+
+
 def _is_overdue(fact: DecisionFacts, now: datetime) -> bool:
     """Open and past due: the stored flag, or an undecided request whose due time passed since it was set."""
     if fact.state not in OPEN_STATES:
@@ -139,9 +167,11 @@ def _buckets(decided: list[DecisionFacts], period: str, label: str) -> list[dict
 
 
 def governance_metrics(
-    facts: Iterable[DecisionFacts], now: datetime, period: str = "month"
+    facts: Iterable[DecisionFacts], now: datetime, period: str = "month",
+    outcomes: Iterable[OutcomeFact] = (),
 ) -> dict[str, Any]:
-    """The figures behind ``GET /api/v1/metrics/governance``, as a JSON-ready dict."""
+    """The figures behind ``GET /api/v1/metrics/governance``, as a JSON-ready dict (``outcomes``: the recorded
+    decisions, for standard against bespoke)."""
     period_key(now, period)
     facts = list(facts)
     decided = _decided(facts)
@@ -176,6 +206,7 @@ def governance_metrics(
             "in_review": states["in_review"],
         },
         "overdue": sum(_is_overdue(f, now) for f in facts),
+        "predefined_outcomes": outcome_consistency(outcomes),
     }
 
 

@@ -113,9 +113,10 @@ def _capped_term_end(outcome: Mapping[str, Any], baseline: Any, wanted: date) ->
 
 
 def judge(outcome: Mapping[str, Any] | None, fields_: Mapping[str, Any], entitlement: Mapping[str, Any] | None,
-          outcome_name: str) -> Verdict:
+          outcome_name: str, track: str | None = None) -> Verdict:
     """Standard or bespoke: a denial is outside predefined outcomes (``standard`` None), as is a category with
-    none; an approval departs for each bound it exceeds and each standard condition it drops."""
+    none; an approval departs for each bound it exceeds and each standard condition it drops, and a fast-track
+    grant departs when the policy says the fast track may not grant this category's outcome."""
     if outcome is None or outcome_name == "denied" or entitlement is None:
         return Verdict(None)
     grants = dict(entitlement.get("grants") or {})
@@ -124,6 +125,8 @@ def judge(outcome: Mapping[str, Any] | None, fields_: Mapping[str, Any], entitle
                   *_period_departures(outcome, entitlement, grants, baseline)]
     kept = set(entitlement.get("conditions") or [])
     departures += [f"drops the standard condition {c!r}" for c in outcome.get("conditions") or () if c not in kept]
+    if track == "fast" and outcome.get("fast_track_may_grant") is False:
+        departures.append("granted on the fast track, which the policy does not let grant this category's outcome")
     return Verdict(not departures, tuple(departures))
 
 

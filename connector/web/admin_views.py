@@ -14,14 +14,14 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector import audit, connections, delivery, preview, provisioning, sync
+from connector import audit, connections, delivery, policy_simulation, preview, provisioning, sync
 from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
 from connector.governance.policy import parse_policy
 from connector.models import Connection, Delivery, DeliveryStatus, DeliveryTarget, MappingVersion, Principal
 from connector.nesting import MAX_DEPTH, deep_path
-from connector.policy_store import current_policy, store_policy
+from connector.policy_store import current_policy, store_policy_with_impact
 from connector.sources import SourceError, get_kind
 from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.document_lines import line_of
@@ -322,13 +322,19 @@ def _policy_problems(exc: InvalidInput, text: str) -> list[dict[str, Any]]:
             for path, messages in sorted(fields.items())]
 
 
+#: the simulated requests the editor lists (the totals count them all)
+SIMULATION_ROWS = 200
+
+
 def _render_policy(form: PolicyForm, *, problems: list[dict[str, Any]] | None = None,
-                   messages: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+                   messages: list[str] | None = None, status: int = 200,
+                   simulation: dict[str, Any] | None = None) -> tuple[str, int]:
     if problems:
         form.document.render_kw = {**(form.document.render_kw or {}), "aria-invalid": "true",
                                    "aria-describedby": "policy-problems"}
     return render_template("web/policy.html", form=form, policy=current_policy(), problems=problems,
-                           messages=messages or []), status
+                           messages=messages or [], simulation=simulation, rows=SIMULATION_ROWS,
+                           totals_line=policy_simulation.totals_line), status
 
 
 @bp.route("/admin/policy")
@@ -346,17 +352,24 @@ def policy_post() -> Response | tuple[str, int]:
     if not form.validate():
         return _render_policy(form, messages=["See the marked fields."], status=422)
     text = form.document.data.replace("\r\n", "\n")
+    simulation = None
     try:
         if form.save.data:
-            policy = store_policy(text, _actor())
+            policy, impact = store_policy_with_impact(text, _actor())
         else:
-            parse_policy(text)
+            draft = parse_policy(text)
+            if form.simulate.data:
+                simulation = policy_simulation.run(current_policy(), draft)
     except InvalidInput as exc:
         db.session.rollback()
         return _render_policy(form, problems=_policy_problems(exc, text), messages=[exc.message], status=422)
     if form.save.data:
-        flash(f"Policy version {policy.version} is in force.", "success")
+        flash(f"Policy version {policy.version} is in force. {policy_simulation.totals_line(impact['totals'])}",
+              "success")
         return redirect(url_for("connector_web.policy_page"), 303)
+    if simulation is not None:
+        return _render_policy(form, problems=[], simulation=simulation,
+                              messages=["The policy is valid (not saved yet); the simulation is below."])
     return _render_policy(form, problems=[], messages=["The policy is valid (not saved yet)."])
 
 

@@ -7,6 +7,8 @@ the rules themselves — who may vote, what a decision must carry — stay in th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -42,6 +44,16 @@ def items(text: str | None) -> list[str]:
     """Comma- or line-separated entries (environments, regions, features, usage rights)."""
     return [part.strip() for chunk in (text or "").splitlines() for part in chunk.split(",") if part.strip()]
 
+
+
+def _date(value: Any) -> date | None:
+    """An ISO date (or date-time) as a date; None for anything else."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def finite(_form: Any, field: Any) -> None:
@@ -117,6 +129,24 @@ class DecisionForm(FlaskForm):
     preview = SubmitField("Preview customer summary")
     submit = SubmitField("Record decision")
 
+    def start_from(self, start: Mapping[str, Any]) -> None:
+        """Fill the form from a decision's starting point (``decision_outcomes.prefill_for``): the outcome it
+        suggests and the predefined entitlement, so a chair who changes nothing records the standard outcome."""
+        ent = start["entitlement"]
+        grants = ent.get("grants") or {}
+        self.outcome.data = start["outcome"]
+        self.grants_seats.data = grants.get("seats")
+        self.grants_term_end.data = _date(grants.get("term_end"))
+        for key in ("environments", "regions", "features", "usage_rights"):
+            getattr(self, f"grants_{key}").data = ", ".join(grants.get(key) or [])
+        self.grants_price.data = Decimal(str(grants["price"])) if grants.get("price") is not None else None
+        self.grants_other.data = grants.get("other") or ""
+        self.effective_from.data = _date(ent.get("effective_from"))
+        self.expires_at.data = _date(ent.get("expires_at"))
+        self.conditions.data = "\n".join(ent.get("conditions") or [])
+        self.renewal_mode.data = (ent.get("renewal") or {}).get("mode") or "manual"
+        self.success_metrics.data = "\n".join(ent.get("success_metrics") or [])
+
     def grants(self) -> dict[str, Any]:
         terms: dict[str, Any] = {}
         if self.grants_seats.data is not None:
@@ -178,6 +208,7 @@ class PolicyForm(FlaskForm):
     document = TextAreaField("Policy (YAML)", validators=[DataRequired(), Length(max=500000)],
                              render_kw={"spellcheck": "false", "rows": 30})
     check = SubmitField("Check")
+    simulate = SubmitField("Simulate")
     save = SubmitField("Save policy")
 
 

@@ -6,7 +6,7 @@ from flask import abort, render_template, request
 
 from connector.governance.metrics import OUTCOMES, PERIODS, governance_metrics
 from connector.models import utcnow
-from connector.reports import decision_facts
+from connector.reports import decision_facts, outcome_facts
 from connector.web import charts
 from connector.web.blueprint import bp
 from connector.web.signin import requires_sign_in
@@ -18,7 +18,7 @@ def metrics_page() -> str:
     period = request.args.get("period", "month")
     if period not in PERIODS:
         abort(400, f"Unknown period '{period}'. Use one of: {', '.join(PERIODS)}.")
-    figures = governance_metrics(decision_facts(), utcnow(), period)
+    figures = governance_metrics(decision_facts(), utcnow(), period, outcome_facts())
     over_time = figures["over_time"]
     labels = [row["period"] for row in over_time]
     sla = figures["sla"]

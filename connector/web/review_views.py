@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from connector import operations
 from connector.auth import CHAIR, MEMBER
 from connector.db import db
+from connector.decision_outcomes import outcome_view, prefill_for
 from connector.governance import review
 from connector.governance.communications import communications
 from connector.governance.errors import GovernanceError, InvalidInput
@@ -100,11 +101,7 @@ def _decision_form(req: ExceptionRequest, me: Principal, form: DecisionForm | No
         return None
     if form is None:
         form = DecisionForm(formdata=None)
-        form.renewal_mode.data = "manual"
-        requested = (req.fields or {}).get("requested_terms") or {}
-        form.grants_seats.data = requested.get("seats")
-        for key in ("environments", "regions", "features", "usage_rights"):
-            getattr(form, f"grants_{key}").data = ", ".join(requested.get(key) or [])
+        form.start_from(prefill_for(req, policy, operations.today()))
     return form
 
 
@@ -119,7 +116,8 @@ def render_request(req: ExceptionRequest, *, vote_form: VoteForm | None = None,
         missing=review.missing_approvals(required, votes) if req.track != "fast" else [],
         latest=review.latest_by_role(votes), precedents=precedents_of(req), history=_history(req),
         vote_form=_vote_form(req, me, vote_form), decision_form=_decision_form(req, me, decision_form),
-        preview=preview, problems=problems or [], now=utcnow())
+        preview=preview, problems=problems or [], now=utcnow(),
+        predefined=outcome_view(policy.outcome(req.category)))
     return page, status
 
 
