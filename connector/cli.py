@@ -256,11 +256,14 @@ def policy_simulate(file: Path, since: str | None, as_json: bool) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     click.echo(f"policy version {result['current_version']} -> {file.name}, requests since {result['since'][:10]} "
                "plus open and active ones")
-    for row in rows:
+    for row in rows if result["differences"] else ():
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
     totals = result["totals"]
     click.echo("")
     click.echo(policy_simulation.totals_line(totals))
+    for band in dict.fromkeys([*totals["bands"]["now"], *totals["bands"]["draft"]]):
+        click.echo(f"  band {band}: {totals['bands']['now'].get(band, 0)} -> {totals['bands']['draft'].get(band, 0)} "
+                   "request(s)")
     for role, load in totals["reviewer_load"].items():
         click.echo(f"  {role}: {load['now']} -> {load['draft']} request(s) to vote on ({load['change']:+d})")
 
