@@ -97,12 +97,21 @@ class Simulation:
         return {"totals": self.totals.to_dict(), "differences": [d.to_dict() for d in self.differences]}
 
 
-def assess_case(case: Case, policy: Policy) -> Assessment:
-    """The case under ``policy``: track, band, score, the roles that must vote, and the SLA due date."""
+def assess_case(case: Case, policy: Policy, dues: dict[tuple[Any, ...], datetime] | None = None) -> Assessment:
+    """The case under ``policy``: track, band, score, the roles that must vote, and the SLA due date (``dues``:
+    due dates already counted, by completion time, track and SLA terms — both sides of a simulation mostly share
+    them, and counting business days is the costliest step)."""
     derived = derived_values(case.fields, policy)
     track = decide_track(case.fields, policy, derived)
     risk = score_risk(case.fields, policy, case.overrides or None, derived)
-    due = due_at(case.completed_at, track.track, policy.sla) if case.completed_at is not None else None
+    due = None
+    if case.completed_at is not None:
+        key = (case.completed_at, track.track, repr(sorted(policy.sla.items())))
+        due = dues.get(key) if dues is not None else None
+        if due is None:
+            due = due_at(case.completed_at, track.track, policy.sla)
+            if dues is not None:
+                dues[key] = due
     reasons = [*track.reasons, *(str(e["because"]) for e in risk.explanation)]
     return Assessment(track.track, risk.band, risk.score, tuple(policy.required_roles(track.track, risk.band)),
                       due, tuple(reasons))
@@ -112,8 +121,11 @@ def simulate(cases: Iterable[Case], current: Policy, draft: Policy) -> Simulatio
     """Every case under both policies; the differences, and totals over all cases."""
     totals = Totals()
     differences: list[Difference] = []
+    dues: dict[tuple[Any, ...], datetime] = {}
     for case in cases:
-        now, then = assess_case(case, current), assess_case(case, draft)
+        now, then = assess_case(case, current, dues), assess_case(case, draft, dues)
+        if len(dues) > 4096:
+            dues.clear()
         totals.requests += 1
         totals.bands_now[now.band] += 1
         totals.bands_draft[then.band] += 1

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.governance.metrics import DecisionFacts, governance_metrics, period_key, transparency_summary
+from connector.governance.metrics import (
+    DecisionFacts,
+    OutcomeFact,
+    governance_metrics,
+    period_key,
+    transparency_summary,
+)
 
 NOW = datetime(2026, 12, 15, 12, tzinfo=UTC)
 
@@ -158,3 +164,19 @@ def test_transparency_summary_aggregates_without_ids_or_names() -> None:
     published = json.dumps(summary)
     assert "Acme" not in published
     assert "3f9c2a" not in published
+
+
+def test_predefined_outcomes_count_standard_and_bespoke_decisions_per_category():
+    decisions = [OutcomeFact("seat_expansion", False), OutcomeFact("seat_expansion", False),
+                 OutcomeFact("seat_expansion", True), OutcomeFact("term_extension", True),
+                 OutcomeFact("other", None), OutcomeFact("seat_expansion", None)]
+    counted = governance_metrics(FACTS, NOW, outcomes=decisions)["predefined_outcomes"]
+    assert (counted["standard"], counted["bespoke"], counted["without_standard"]) == (2, 2, 2)
+    assert counted["bespoke_rate"] == 0.5
+    assert counted["by_category"] == {
+        "other": {"standard": 0, "bespoke": 0, "without_standard": 1, "bespoke_rate": None},
+        "seat_expansion": {"standard": 2, "bespoke": 1, "without_standard": 1, "bespoke_rate": 0.3333},
+        "term_extension": {"standard": 0, "bespoke": 1, "without_standard": 0, "bespoke_rate": 1.0},
+    }
+    empty = governance_metrics(FACTS, NOW)["predefined_outcomes"]
+    assert empty == {"standard": 0, "bespoke": 0, "without_standard": 0, "bespoke_rate": None, "by_category": {}}

@@ -83,3 +83,14 @@ def test_outcomes_must_name_policy_categories_and_valid_bounds():
         parse_policy(document)
     fields = caught.value.details["fields"]
     assert any(key.startswith("outcomes") for key in fields), fields
+
+
+def test_a_fast_track_grant_the_policy_reserves_for_the_committee_departs():
+    document = yaml.safe_load(default_policy_text())
+    document["outcomes"]["seat_expansion"]["fast_track_may_grant"] = False
+    outcome = parse_policy(document).outcome("seat_expansion")
+    entitlement = prefill(outcome, request(), TODAY)
+    assert judge(outcome, request(), entitlement, "approved", "standard").standard is True
+    assert judge(outcome, request(), entitlement, "approved", "fast").departures == (
+        "granted on the fast track, which the policy does not let grant this category's outcome",)
+    assert judge(default_policy().outcome("seat_expansion"), request(), entitlement, "approved", "fast").standard
