@@ -67,3 +67,22 @@ def test_the_policy_editor_shows_the_simulation_before_saving(app, page, base_ur
                                    .order_by(AuditEvent.seq.desc())).first()
         assert event is not None and event.data["version"] == 2
         assert event.data["simulation"]["to_standard_track"] == 3 and event.data["simulation"]["changed"] == 3
+
+
+def test_the_decision_form_starts_from_the_predefined_outcome_and_a_departure_shows_bespoke(
+        app, page, base_url, account, sign_in, submit, screenshot):
+    key = submit({**seat_request(1, "500"), "requested_terms": {"seats": 140}})
+    sign_in(page, account("chair@vendor.example", "reviewer", "licensing"))
+    page.goto(f"{base_url}/requests/{key}")
+    assert "predefined outcome for seat expansion" in page.get_by_test_id("predefined-outcome").inner_text()
+    seats = page.get_by_label("Seats")
+    assert seats.input_value() == "120"  # the 140 asked, capped at +20% of the 100 licensed
+    assert page.get_by_label("Conditions").input_value() == "Seat usage is reported monthly"
+    seats.fill("140")
+    page.locator("#decision-rationale").fill("Strategic account: the whole team migrates at once.")
+    page.get_by_role("button", name="Record decision").click()
+    verdict = page.get_by_test_id("outcome-verdict")
+    verdict.wait_for()
+    assert "Bespoke" in verdict.inner_text()
+    assert "grants 140 seats; the standard outcome allows at most 120 (baseline 100)" in verdict.inner_text()
+    screenshot(page, "decision-bespoke-1280")
