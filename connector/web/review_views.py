@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from connector import operations
 from connector.auth import CHAIR, MEMBER
 from connector.db import db
-from connector.decision_outcomes import outcome_view, prefill_for
+from connector.decision_outcomes import outcome_view, prefill_for, verdict_for
 from connector.governance import review
 from connector.governance.communications import communications
 from connector.governance.errors import GovernanceError, InvalidInput
@@ -106,7 +106,7 @@ def _decision_form(req: ExceptionRequest, me: Principal, form: DecisionForm | No
 
 
 def render_request(req: ExceptionRequest, *, vote_form: VoteForm | None = None,
-                   decision_form: DecisionForm | None = None, preview: dict[str, str] | None = None,
+                   decision_form: DecisionForm | None = None, preview: dict[str, Any] | None = None,
                    problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
     me, policy = _me(), current_policy()
     required = policy.required_roles(req.track, req.risk_band)
@@ -154,14 +154,15 @@ def vote(ref: str) -> Response | tuple[str, int]:
     return redirect(url_for("connector_web.request_page", ref=req.key or req.id), 303)
 
 
-def summary_preview(req: ExceptionRequest, me: Principal, form: DecisionForm) -> dict[str, str]:
-    """The customer summary and internal note this decision would send, rendered without saving anything."""
+def summary_preview(req: ExceptionRequest, me: Principal, form: DecisionForm) -> dict[str, Any]:
+    """The customer summary and internal note this decision would send, and whether it keeps to the predefined
+    outcome, rendered without saving anything."""
     policy = current_policy()
     outcome, rationale = form.outcome.data, form.rationale.data.strip()
     review.check_decision(state=req.state, track=req.track, band=req.risk_band,
                           holder_roles=me.committee_roles or [], outcome=outcome,
                           votes=current_votes(req), policy=policy)
-    ent_view = None
+    ent_view, ent = None, None
     if outcome in review.APPROVALS:
         ent = review.validate_entitlement(form.entitlement(), policy, operations.today(), outcome=outcome)
         current = current_entitlement(req)
@@ -172,7 +173,8 @@ def summary_preview(req: ExceptionRequest, me: Principal, form: DecisionForm) ->
                     "supersedes": current.version if current else None, "revoke_effective": None}
     decision = {"outcome": outcome, "rationale": rationale, "decided_by": me.name}
     summary, note = communications(policy, request_view(req), decision, ent_view)
-    return {"customer_summary": summary, "internal_note": note}
+    return {"customer_summary": summary, "internal_note": note,
+            "verdict": verdict_for(req, policy, outcome, ent).to_dict()}
 
 
 @bp.route("/requests/<ref>/decision", methods=["POST"])

@@ -55,6 +55,9 @@ def test_the_decision_form_starts_from_the_predefined_outcome_and_a_departure_is
 
     page = chair.get(f"/requests/{departed}").get_data(as_text=True)
     form = {**form_of(page, csrf), "grants_seats": "140", "rationale": "Strategic account"}
+    preview = chair.post(f"/requests/{departed}/decision", data={**form, "submit": "",
+                                                                 "preview": "Preview customer summary"})
+    assert 'data-testid="preview-verdict"><span class="badge bespoke">' in preview.get_data(as_text=True)
     r = chair.post(f"/requests/{departed}/decision", data=form)
     assert r.status_code == 303
     html = markup.unescape(chair.get(f"/requests/{departed}").get_data(as_text=True))
