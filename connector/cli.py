@@ -36,7 +36,7 @@ from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import ApiToken, Connection
 from connector.package_cli import salesforce_group, zendesk_group
-from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy
+from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy_with_impact
 from connector.sources import SourceError, get_kind, kinds
 from connector.worker import run_worker
 
@@ -217,8 +217,9 @@ def policy_validate(file: Path) -> None:
 @with_appcontext
 def policy_set(file: Path, actor: str) -> None:
     with unit_of_work():  # an invalid policy is reported by the group, fields and all, and nothing is stored
-        policy = store_policy(file.read_text("utf-8"), actor)
+        policy, impact = store_policy_with_impact(file.read_text("utf-8"), actor)
     click.echo(f"policy version {policy.version} in force")
+    click.echo(policy_simulation.totals_line(impact["totals"]))
 
 
 def _both(difference: dict[str, Any], aspect: str) -> str:

@@ -194,3 +194,9 @@ def test_the_cli_prints_the_differences_and_the_totals(app, history, tmp_path):
     refused = runner.invoke(args=["connector", "policy", "simulate", str(bad)])
     assert refused.exit_code == 1 and "fast_track.max_user_base" in refused.output
     assert row_counts(app) == before
+    stored = runner.invoke(args=["connector", "policy", "set", str(draft)])
+    assert stored.exit_code == 0, stored.output
+    assert stored.output.splitlines() == [
+        "policy version 2 in force",
+        f"{len(expected)} of {SEEDED - SEEDED // 30} request(s) would change: 0 to the fast track, {len(expected)} to "
+        "the standard track; band moves: none; reviewer load: " + stored.output.split("reviewer load: ")[1].strip()]
