@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from connector.keys import KeyConverter
 from connector.observability import configure_logging, metrics_blueprint
 
 __all__ = ["EXTENSION_KEY", "LicenseExceptionConnector", "create_app"]
-MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+#: the Alembic environment, shipped inside the package (an installed wheel carries it as package data)
+MIGRATIONS_DIR = str(resources.files("connector") / "migrations")
 
 
 def _json_text(value: Any) -> str:

@@ -9,10 +9,12 @@ its own.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -53,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_TRUSTED_PROXIES": "",  # CIDRs whose X-Forwarded-For is believed; empty: REMOTE_ADDR only
     "CONNECTOR_PUSH_RATE_LIMIT": 600,  # pushes a minute per connection; 0: no limit
     "CONNECTOR_PUSH_REFETCH_SECONDS": None,  # a record fetched for a push waits this long; None: the sync interval
+    "CONNECTOR_DEMO_DIR": None,  # None: ./lec-demo in the current folder (see demo_directory)
 }
 
 #: Keys parsed from strings when they come from the environment.
@@ -122,6 +125,7 @@ class Settings:
     trusted_proxies: tuple[IPNetwork, ...]
     push_rate_limit: int
     push_refetch_seconds: float
+    demo_dir: str | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -171,7 +175,8 @@ class Settings:
 
 #: settings kept as given, ``None`` when unset
 _OPTIONAL_TEXT = ("secret_key", "policy_file", "billing_webhook_url", "billing_webhook_secret", "metrics_token",
-                  "smtp_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret", "audit_anchor_path")
+                  "smtp_url", "oidc_issuer", "oidc_client_id", "oidc_client_secret", "audit_anchor_path",
+                  "demo_dir")
 
 
 def _value(config: Mapping[str, Any], key: str) -> Any:
@@ -197,3 +202,36 @@ def reconfigure(app: Flask, **values: Any) -> Settings:
     config and its ``Settings`` change together. Nothing else changes a running app's settings."""
     app.config.update({key: _coerce(key, value) for key, value in values.items()})
     return install(app)
+
+
+#: the demo's folder when ``CONNECTOR_DEMO_DIR`` is not set, relative to the current folder
+DEFAULT_DEMO_DIR = "lec-demo"
+#: the file in the demo's folder holding the settings it ran with (database, keys): what ``lec --demo`` reads
+DEMO_SETTINGS_FILE = "settings.json"
+
+
+def demo_directory(value: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The demo's folder: ``value`` (a setting), else ``CONNECTOR_DEMO_DIR``, else ``./lec-demo``; absolute, so
+    what the demo prints and what ``lec --demo`` opens are the same place wherever they are run from."""
+    environ = os.environ if environ is None else environ
+    return Path(value or environ.get("CONNECTOR_DEMO_DIR") or DEFAULT_DEMO_DIR).expanduser().resolve()
+
+
+def write_demo_settings(directory: Path, values: Mapping[str, str]) -> Path:
+    """Keep the settings the demo runs with (its database and keys) in its folder, readable by its owner only."""
+    path = directory / DEMO_SETTINGS_FILE
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(json.dumps(dict(values), indent=2, sort_keys=True) + "\n", "utf-8")
+    return path
+
+
+def demo_settings(directory: Path) -> dict[str, str]:
+    """The settings the last demo in ``directory`` ran with; a missing demo is a ``FileNotFoundError`` that says
+    how to make one."""
+    path = directory / DEMO_SETTINGS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no demo has run in {directory} (no {DEMO_SETTINGS_FILE}): run `lec demo` there "
+                                "first, or set CONNECTOR_DEMO_DIR to the folder the demo printed")
+    values = json.loads(path.read_text("utf-8"))
+    return {str(key): str(value) for key, value in values.items() if str(key).startswith(PREFIX)}

@@ -45,6 +45,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from adapters import sandbox_pages
 from adapters.loopback import LoopbackServer
 
 from .sandbox_metadata import Deployment, PushRule, inspect_deployment
@@ -218,6 +219,7 @@ class SalesforceSandbox:
                 Rule(f"{data}/composite/sobjects", endpoint="collections", methods=["PATCH"]),
                 Rule(f"{data}/metadata/deployRequest", endpoint="deploy", methods=["POST"]),
                 Rule(f"{data}/metadata/deployRequest/<deploy_id>", endpoint="deploy_status", methods=["GET"]),
+                Rule("/lightning/r/<sobject>/<record_id>/view", endpoint="record_page", methods=["GET"]),
             ],
             strict_slashes=False,
         )
@@ -499,6 +501,8 @@ class SalesforceSandbox:
                 if fault.status != 401:
                     self._api_used += 1
             return self._api_error(fault.status or 500, fault.error_code or "", fault.message or "", fault.retry_after)
+        if endpoint == "record_page":  # a person's browser following a link: no API session, an HTML page
+            return self._record_page(**args)
         if endpoint == "versions":
             return self._json(
                 [{"label": "Winter '25", "url": f"/services/data/v{API_VERSION}", "version": API_VERSION}]
@@ -513,6 +517,14 @@ class SalesforceSandbox:
             return getattr(self, f"_handle_{endpoint}")(request, **args)  # type: ignore[no-any-return]
         except SoqlError as exc:
             return self._api_error(400, exc.code, exc.message)
+
+    def _record_page(self, sobject: str, record_id: str) -> Response:
+        """The record as Lightning's record page would show it, in plain HTML (the connector's links lead here)."""
+        record = self.get_record(record_id) if sobject == self.object_name else None
+        if record is None or record.get("IsDeleted"):
+            return sandbox_pages.not_found("Salesforce", f"{sobject} {record_id}")
+        fields = {key: value for key, value in record.items() if key not in ("attributes", "IsDeleted")}
+        return sandbox_pages.page("Salesforce", str(record.get("Name") or record_id), fields)
 
     def _apply_latency(self, kind: str) -> None:
         delay = 0.0

@@ -34,6 +34,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from adapters import sandbox_pages
 from adapters.loopback import LoopbackServer
 
 from . import sandbox_tickets as data
@@ -475,6 +476,7 @@ class ZendeskSandbox:
             *rule("/api/v2/apps/installations/<int:installation_id>.json", self.apps.installation_route,
                   ("GET", "PUT")),
             *rule("/proxy/apps/secure", self.apps.secure_proxy, ("POST",)),
+            *rule("/agent/tickets/<int:ticket_id>", self._h_agent_page),
         ]
         return Map(rules, strict_slashes=False)
 
@@ -824,6 +826,20 @@ class ZendeskSandbox:
         }
         body.update(self._sideloads(request, [self._tickets[key[2]] for key in keys]))
         return 200, body
+
+    def _h_agent_page(self, _request: Request, ticket_id: int) -> Response:
+        """The ticket as an agent sees it, in plain HTML (the connector's "Open in Zendesk" links lead here)."""
+        found = self._tickets.get(int(ticket_id))
+        if found is None:
+            return sandbox_pages.not_found("Zendesk", f"ticket #{ticket_id}")
+        ticket = self._render_ticket(found)
+        names = {field_id: name for name, field_id in self.field_ids.items()}
+        custom = {names.get(f["id"], f"field {f['id']}"): f["value"] for f in ticket.get("custom_fields") or []}
+        fields = {"Status": ticket.get("status"), "Tags": ticket.get("tags"), **custom}
+        comments = [f"{'Public reply' if c.get('public') else 'Internal note'}: {c.get('body')}"
+                    for c in self._comments_of(found)]
+        return sandbox_pages.page("Zendesk", f"#{ticket_id} {ticket.get('subject') or ''}", fields,
+                                  [("Conversation", comments)])
 
     def _h_ticket(self, request: Request, ticket_id: int) -> tuple[int, JSON]:
         ticket = self._get_ticket(ticket_id)
