@@ -30,6 +30,7 @@ from connector.auth import (
     revoke_principal_tokens,
     revoke_token,
 )
+from connector.config import demo_directory, settings
 from connector.crypto import EncryptionKeyError, rotate_token
 from connector.db import db, unit_of_work
 from connector.governance.errors import GovernanceError, InvalidInput
@@ -556,13 +557,15 @@ def keys_rotate() -> None:
 
 
 @connector_group.command("demo", help="The whole story on this machine against loopback Salesforce and Zendesk "
-                                      "sandboxes; keeps serving afterwards unless --once.")
+                                      "sandboxes, in the demo's folder (CONNECTOR_DEMO_DIR, default ./lec-demo: "
+                                      "its database and keys, which `lec --demo` opens); keeps serving afterwards "
+                                      "unless --once. Refused while another demo runs in the same folder.")
 @click.option("--once", is_flag=True, help="Print what happened and exit.")
 @with_appcontext
 def demo_command(once: bool) -> None:
     # not at the top: the demo builds its own app with create_app, which registers this group (an import cycle)
     from connector.demo import run_demo
 
-    story = run_demo(current_app.instance_path, once, click.echo)
+    story = run_demo(demo_directory(settings().demo_dir), once, click.echo)  # DemoInUse: an OSError, exit 1
     if not story.audit_ok:
         sys.exit(1)

@@ -1,21 +1,26 @@
-"""``flask --app wsgi connector demo``: the whole story on this machine, against loopback sandboxes.
+"""``lec demo``: the whole story on this machine, against loopback sandboxes.
 
-A Salesforce org and a Zendesk account (the adapters' sandboxes, speaking the real wire formats) and a billing
-receiver start on free loopback ports; the connector — served by a real WSGI server — is connected to both through
-their OAuth redirects, syncs a dozen requests, runs the committee, decides, writes back and bills, then prints
-what every system now shows.
+A Salesforce org (bare: no object until the connector deploys its package) and a Zendesk account (the adapters'
+sandboxes, speaking the real wire formats) and a billing receiver start on free loopback ports; the connector —
+served by a real WSGI server — is connected to both through their OAuth redirects, provisions both, syncs fifteen
+requests, runs the committee, decides, writes back and bills, then prints what every system now shows, the
+accounts to sign in with (one per committee role) and what to try next. Its database and keys live in one folder
+(``CONNECTOR_DEMO_DIR``, default ``./lec-demo``) that ``lec --demo`` opens; a lock keeps a second demo out.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
+import logging
+import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 import requests
@@ -28,14 +33,18 @@ from adapters.salesforce.sandbox import SalesforceSandbox
 from adapters.salesforce.sandbox_records import make_id
 from adapters.zendesk.sandbox import ZendeskSandbox
 from connector import audit, create_app
+from connector import demo_output as out
 from connector.auth import create_token
-from connector.config import reconfigure
+from connector.config import DEMO_SETTINGS_FILE, reconfigure, write_demo_settings
 from connector.db import unit_of_work
 from connector.policy_store import ensure_default_policy
 from connector.web.accounts import create_account
 from connector.worker import run_worker
 
 COMMITTEE = ("licensing", "legal", "product", "sales", "security")
+#: in the demo's folder: its SQLite database, and the lock a running demo holds
+DATABASE_FILE = "demo.db"
+LOCK_FILE = "demo.lock"
 
 
 def _account(number: int) -> str:
@@ -87,6 +96,32 @@ def salesforce_requests(today: date) -> list[dict[str, Any]]:
          "Use_Case__c": "Downsizing after a reorganisation.", "Revenue_Impact__c": 0,
          "Data_Sensitivity__c": "Internal", "User_Base__c": 80, "Requested_Start__c": start.isoformat(),
          "Requested_End__c": month.isoformat()},
+        *committee_requests(today),
+    ]
+
+
+def committee_requests(today: date) -> list[dict[str, Any]]:
+    """Requests left in review for the committee to try: medium (licensing and sales vote), high (four roles)
+    and critical (all five) risk."""
+    start, year = today + timedelta(days=14), today + timedelta(days=379)
+    base = {"CurrencyIsoCode": "USD", "Requester_Team__c": "Public Sector", "Customer_Segment__c": "Enterprise",
+            "Requested_Start__c": start.isoformat(), "Requested_End__c": year.isoformat()}
+    return [
+        {**base, "Name": "15% off a three-year renewal", "Category__c": "Pricing Deviation",
+         "Account__c": _account(8), "Requester__c": _user(8), "Requested_Price__c": 85000,
+         "Use_Case__c": "Renewal against a cheaper competitor.", "Justification__c": "Three years committed.",
+         "Revenue_Impact__c": 40000, "Data_Sensitivity__c": "Confidential", "User_Base__c": 300},
+        {**base, "Name": "Embed the engine in a partner's analytics suite", "Category__c": "Usage Rights",
+         "Account__c": _account(9), "Requester__c": _user(9), "Requested_Usage_Rights__c": "Embedding",
+         "Use_Case__c": "The partner ships our engine inside its product.", "Revenue_Impact__c": 250000,
+         "Justification__c": "A new channel worth 250k a year.", "Data_Sensitivity__c": "Confidential",
+         "User_Base__c": 20000, "Deployment_Scale__c": 200},
+        {**base, "Name": "Redistribution by a public-sector integrator", "Category__c": "Usage Rights",
+         "Account__c": _account(10), "Requester__c": _user(10), "Baseline_Regions__c": "NA",
+         "Requested_Usage_Rights__c": "Redistribution", "Requested_Regions__c": "EMEA;APAC",
+         "Use_Case__c": "Citizen services in twelve agencies.", "Justification__c": "A 1.5M framework contract.",
+         "Revenue_Impact__c": 1500000, "Data_Sensitivity__c": "Regulated", "User_Base__c": 150000,
+         "Deployment_Scale__c": 5000},
     ]
 
 
@@ -120,6 +155,7 @@ def zendesk_requests(today: date) -> list[dict[str, Any]]:
 
 
 @dataclass
+@dataclass
 class Served:
     base_url: str
     shutdown: Callable[[], None]
@@ -139,9 +175,13 @@ class Story:
     billing: list[dict[str, Any]] = field(default_factory=list)
     audit_ok: bool = False
     tokens: dict[str, str] = field(default_factory=dict)
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)  # email, role, committee role
 
     def say(self, text: str = "") -> None:
         self.lines.append(text)
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.lines.extend(out.table(headers, rows))
 
 
 WorkerRunner = Callable[[Any, dict[str, str]], dict[str, int]]
@@ -168,6 +208,29 @@ class Systems:
         self.zendesk.shutdown()
 
 
+class DemoInUse(OSError):
+    """Another demo holds the folder's lock (an ``OSError``: the CLI reports it as one ``error:`` line, exit 1)."""
+
+
+def lock_folder(directory: Path) -> IO[str]:
+    """Take the folder's lock for as long as the returned file stays open; refuse when a demo holds it, so a
+    second demo never deletes the database a serving one is using."""
+    handle = (directory / LOCK_FILE).open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip()
+        handle.close()
+        raise DemoInUse(f"a demo is already running in {directory}{f' (process {owner})' if owner else ''}; "
+                        "stop it (Ctrl+C in its terminal), or run this one in another folder with "
+                        "CONNECTOR_DEMO_DIR=<folder>") from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 class DemoApi:
     """The demo's client of the connector's API: one HTTP session, a token per role, a refusal raised with the
     answer."""
@@ -192,13 +255,14 @@ class DemoApi:
 
     def vote_all(self, item: dict[str, Any], choice: str = "approve") -> None:
         for role in COMMITTEE:
-            self("POST", f"/requests/{item['id']}/votes", token="chair" if role == "licensing" else role,
+            self("POST", f"/requests/{item['id']}/votes", token=role,
                  json={"role": role, "vote": choice, "rationale": f"{role} review done"})
 
 
 class Demo:
     """The story; ``database_url`` and ``worker`` let the end-to-end tests run it on PostgreSQL with the worker
-    as a separate process (the demo itself uses a fresh SQLite file and runs the worker in-process)."""
+    as a separate process (the demo itself uses a fresh SQLite file in its folder and runs the worker
+    in-process)."""
 
     def __init__(self, instance_dir: Path, echo: Callable[[str], None] = print, database_url: str | None = None,
                  worker: WorkerRunner = in_process_worker) -> None:
@@ -207,25 +271,33 @@ class Demo:
         self.database_url = database_url
         self.worker = worker
         self.env: dict[str, str] = {}
+        self.keep_serving = False
 
     def run(self, keep_serving: bool = False) -> Story:
-        story = Story()
-        today = date.today()
-        systems, app = self._start()
+        """Run the story (refused, with ``DemoInUse``, while another demo holds the folder) and print it."""
+        self.instance_dir.mkdir(parents=True, exist_ok=True)
+        lock = lock_folder(self.instance_dir)
+        self.keep_serving = keep_serving
         try:
-            self._story(app, story, systems, today)
+            story = Story()
+            systems, app = self._start()
+            try:
+                self._story(app, story, systems, date.today())
+            finally:
+                if not keep_serving:
+                    systems.shutdown()
+            for line in story.lines:
+                self.echo(line)
+            if keep_serving:
+                self._keep_serving(app, story, systems)
+            return story
         finally:
-            if not keep_serving:
-                systems.shutdown()
-        for line in story.lines:
-            self.echo(line)
-        if keep_serving:
-            self._keep_serving(app, story, systems)
-        return story
+            lock.close()
 
     def _start(self) -> tuple[Systems, Any]:
-        """Start the sandboxes, the billing receiver and the connector (served by a WSGI server) on loopback."""
-        salesforce = SalesforceSandbox(records=0, seed=7)
+        """Start the sandboxes (Salesforce bare: the package is deployed by provisioning), the billing receiver
+        and the connector (served by a WSGI server) on loopback; keep the settings in the demo's folder."""
+        salesforce = SalesforceSandbox(records=0, seed=7, bare=True)
         sf_url = salesforce.serve()
         zendesk = ZendeskSandbox(tickets=0, seed=7, export_lag=0, job_polls_before_complete=0, job_seconds=0.2)
         zd_url = zendesk.serve()
@@ -250,16 +322,17 @@ class Demo:
             "CONNECTOR_SECRET_KEY": secrets.token_hex(16),
             "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         }
+        write_demo_settings(self.instance_dir, self.env)
         app = create_app(self.env)
         app.instance_path = str(self.instance_dir)
         app_box["app"] = app
         return Systems(salesforce, zendesk, receiver, billing, served), app
 
     def _database_url(self) -> str:
-        """The database given, or a fresh SQLite file in the instance directory."""
+        """The database given, or a fresh SQLite file in the demo's folder."""
         if self.database_url is not None:
             return self.database_url
-        database = self.instance_dir / "demo.db"
+        database = self.instance_dir / DATABASE_FILE
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{database}"
@@ -268,10 +341,8 @@ class Demo:
         """Serve until Ctrl+C, with a worker alongside, after saying where and how to sign in."""
         base = systems.served.base_url
         self.echo("")
-        self.echo(f"The connector is serving at {base} (API docs: {base}/api/v1/docs).")
-        self.echo(f"Sign in at {base}/sign-in as chair@demo.example (the chair) or "
-                  f"admin@demo.example, password {story.tokens['password']}")
-        self.echo(f"API tokens: admin {story.tokens['admin']}  chair {story.tokens['chair']}")
+        self.echo(f"The connector is serving at {base} (API docs: {base}/api/v1/docs); API tokens: admin "
+                  f"{story.tokens['admin']}  chair {story.tokens['licensing']}")
         self.echo("A worker runs alongside: what you decide is written back to the sandboxes and billed within "
                   "seconds, pushes are processed and the sandboxes are synced every minute.")
         self.echo("Press Ctrl+C to stop.")
@@ -295,16 +366,20 @@ class Demo:
 
     def _story(self, app: Any, story: Story, systems: Systems, today: date) -> None:
         story.tokens = _set_up(app)
+        story.accounts = ACCOUNTS
         api = DemoApi(systems.served.base_url, story.tokens)
         story.say("== License Exception Connector demo")
-        _connect(api, story, systems.salesforce, systems.zendesk, today)
+        story.say(f"Its folder: {self.instance_dir} (database {DATABASE_FILE}, keys and settings in "
+                  f"{DEMO_SETTINGS_FILE}; `lec --demo …` works on it)")
+        story.say("")
+        _connect(api, story, systems)
+        _file_requests(api, story, systems, today)
         items = api("GET", "/requests?limit=100")["items"]
         _decide(api, items, today)
         totals = self.worker(app, self.env)
-        story.say(f"worker: {', '.join(f'{k} {v}' for k, v in sorted(totals.items()) if v)}")
+        story.say(f"Worker: {', '.join(f'{k} {v}' for k, v in sorted(totals.items()) if v) or 'nothing to do'}")
         story.say("")
         _tell_requests(story, api("GET", "/requests?limit=100")["items"])
-        story.say("")
         _tell_salesforce(story, systems.salesforce)
         _tell_zendesk(story, systems.zendesk)
         _tell_billing(story, systems.receiver)
@@ -313,32 +388,45 @@ class Demo:
         story.audit_ok = result.ok
         story.say(f"Audit log: {result.checked} events, chain {'verified' if result.ok else 'BROKEN'}; "
                   f"head {result.head_hash[:16]}…")
+        story.say("")
+        _tell_accounts(story)
+        _tell_next(story, systems, serving=self.keep_serving)
+
+
+#: the demo's sign-in accounts: (email, role, committee role); all share the password it prints
+ACCOUNTS = [*((f"{role}@demo.example", "reviewer", role) for role in COMMITTEE),
+            ("admin@demo.example", "admin", "")]
+NAMES = {"licensing": "Lena Licensing (chair)", "legal": "Leo Legal", "product": "Priya Product",
+         "sales": "Sam Sales", "security": "Sol Security"}
 
 
 def _set_up(app: Any) -> dict[str, str]:
-    """Migrate the database, load the default policy, and make the demo's principals: API tokens for an admin,
-    an intake system and the committee, and sign-in accounts for the chair and the admin (``password``)."""
+    """Migrate the database (without Alembic's log lines), load the default policy, and make the demo's
+    principals: API tokens for an admin, an intake system and each committee role, and a sign-in account for
+    each committee role and the admin, sharing one password (``tokens["password"]``)."""
     with app.app_context(), unit_of_work():
-        upgrade(directory=app.extensions["license_exception_connector"]["migrations"])
+        logging.disable(logging.INFO)
+        try:
+            upgrade(directory=app.extensions["license_exception_connector"]["migrations"])
+        finally:
+            logging.disable(logging.NOTSET)
         ensure_default_policy("demo")
         tokens = {"admin": create_token("demo-admin", "admin", actor="demo"),
-                  "intake": create_token("demo-intake", "intake", actor="demo"),
-                  "chair": create_token("Lena Licensing (chair)", "reviewer", ["licensing"], actor="demo")}
-        for role in COMMITTEE[1:]:
-            tokens[role] = create_token(f"{role.title()} reviewer", "reviewer", [role], actor="demo")
+                  "intake": create_token("demo-intake", "intake", actor="demo")}
+        for role in COMMITTEE:
+            tokens[role] = create_token(NAMES[role], "reviewer", [role], actor="demo")
         tokens["password"] = secrets.token_urlsafe(12)
-        create_account("chair@demo.example", "reviewer", ["licensing"], password=tokens["password"],
-                       name="Lena Licensing (chair)", actor="demo")
-        create_account("admin@demo.example", "admin", password=tokens["password"], name="demo-admin",
-                       actor="demo")
+        for email, role, committee_role in ACCOUNTS:
+            create_account(email, role, [committee_role] if committee_role else [], password=tokens["password"],
+                           name=NAMES.get(committee_role, "demo-admin"), actor="demo")
     return tokens
 
 
-def _connect(api: DemoApi, story: Story, salesforce: SalesforceSandbox, zendesk: ZendeskSandbox,
-             today: date) -> None:
-    """File the requests in both sources, connect the connector to them (OAuth), provision Zendesk, and sync."""
-    for fields_ in salesforce_requests(today):
-        salesforce.add_record(**fields_)
+def _connect(api: DemoApi, story: Story, systems: Systems) -> None:
+    """Connect both sources (their OAuth redirects), then provision both through the connector's own
+    provisioning: Salesforce gets the package deployed (object, page, status component, push), Zendesk its
+    ticket fields, webhook and trigger."""
+    salesforce, zendesk = systems.salesforce, systems.zendesk
     api("POST", "/connections", json={"name": "salesforce-demo", "kind": "salesforce", "settings": {
         "login_url": salesforce.base_url, "client_id": salesforce.client_id,
         "client_secret": salesforce.client_secret, "auth": "web_server"}})
@@ -346,26 +434,51 @@ def _connect(api: DemoApi, story: Story, salesforce: SalesforceSandbox, zendesk:
         "subdomain": "demo", "base_url": zendesk.base_url, "client_id": zendesk.client_id,
         "client_secret": zendesk.client_secret, "auth": "oauth"}})
     for name in ("salesforce-demo", "zendesk-demo"):
-        story.say(f"authorized {name} through the provider's OAuth redirect: {api.authorize(name)}")
-    provisioned = api("POST", "/connections/zendesk-demo/provision")
-    story.say(f"provisioned Zendesk: {len(provisioned.get('fields', provisioned))} ticket fields, webhook, "
-              "trigger")
+        api.authorize(name)
+    story.say("Connected both sandboxes through their OAuth redirects, then provisioned them:")
+    sf = api("POST", "/connections/salesforce-demo/provision")
+    zd = api("POST", "/connections/zendesk-demo/provision")
+    deployment = sf.get("deployment") or {}
+    story.table(("source", "provisioning made"), [
+        ("Salesforce", f"the package: {deployment.get('components', '?')} components deployed (object, record "
+                       "page, status component, permission sets, the flow that pushes new records)"),
+        ("Zendesk", _zendesk_provisioned(zd)),
+    ])
+    story.say("")
+
+
+def _zendesk_provisioned(result: dict[str, Any]) -> str:
+    """What Zendesk provisioning reported, in words (the app too, once provisioning installs one)."""
+    made = [out.count(len(result.get("fields") or ()), "ticket field", "ticket fields")]
+    made += ["the webhook"] if result.get("webhook") else []
+    made += [out.count(len(result.get("triggers") or ()), "trigger", "triggers")] if result.get("triggers") else []
+    if result.get("app"):
+        made.append("the ticket-sidebar app")
+    return ", ".join(made)
+
+
+def _file_requests(api: DemoApi, story: Story, systems: Systems, today: date) -> None:
+    """Reps file requests on the deployed object, agents flag tickets; both connections sync."""
+    for fields_ in salesforce_requests(today):
+        systems.salesforce.add_record(**fields_)
     for ticket in zendesk_requests(today):
-        zendesk.create_ticket(ticket["subject"], ticket["description"], custom_fields=ticket["custom_fields"])
-    zendesk.create_ticket("Password reset", "Not a license question.", tags=["password"])
+        systems.zendesk.create_ticket(ticket["subject"], ticket["description"], custom_fields=ticket["custom_fields"])
+    systems.zendesk.create_ticket("Password reset", "Not a license question.", tags=["password"])
+    rows = []
     for name in ("salesforce-demo", "zendesk-demo"):
         counts = api("POST", f"/connections/{name}/sync")
-        story.say(f"synced {name}: fetched {counts['fetched']}, created {counts['created']}, "
-                  f"needs_info {counts['needs_info']}" + (f" (stopped: {counts['stopped']})"
-                                                          if counts.get("stopped") else ""))
+        rows.append((name, counts["fetched"], counts["created"], counts["needs_info"], counts.get("stopped") or ""))
+    story.say("Synced the requests reps and agents filed:")
+    story.table(("connection", "fetched", "created", "needs info", "stopped"), rows)
+    story.say("")
 
 
 def _decide(api: DemoApi, items: list[dict[str, Any]], today: date) -> None:
     """The committee at work: a fast-track approval, a voted approval with conditions, a denial, and a Zendesk
-    request approved on the fast track."""
+    request approved on the fast track. The medium, high and critical requests stay in review for you."""
     by_title = {item["title"]: item for item in items}
     fast = by_title["Five more seats for the Q4 pilot"]
-    api("POST", f"/requests/{fast['id']}/decision", token="chair", json={
+    api("POST", f"/requests/{fast['id']}/decision", token="licensing", json={
         "outcome": "approved", "rationale": "A short pilot that leads to an upsell.",
         "entitlement": {"grants": {"seats": 105}, "effective_from": today.isoformat(),
                         "expires_at": (today + timedelta(days=45)).isoformat(),
@@ -373,7 +486,7 @@ def _decide(api: DemoApi, items: list[dict[str, Any]], today: date) -> None:
                         "success_metrics": ["pilot converts to 20 paid seats"]}})
     oem = by_title["OEM redistribution in EMEA, APAC and LATAM"]
     api.vote_all(oem)
-    api("POST", f"/requests/{oem['id']}/decision", token="chair", json={
+    api("POST", f"/requests/{oem['id']}/decision", token="licensing", json={
         "outcome": "approved_with_conditions", "rationale": "Strategic platform deal, bounded to two regions.",
         "entitlement": {"grants": {"usage_rights": ["redistribution", "oem"], "regions": ["EMEA", "APAC"]},
                         "effective_from": today.isoformat(),
@@ -382,14 +495,14 @@ def _decide(api: DemoApi, items: list[dict[str, Any]], today: date) -> None:
                         "renewal": {"mode": "manual", "notice_days": 60}}})
     discount = by_title["30% discount to match a competitor"]
     for role in ("licensing", "sales"):
-        api("POST", f"/requests/{discount['id']}/votes", token="chair" if role == "licensing" else role,
+        api("POST", f"/requests/{discount['id']}/votes", token=role,
             json={"role": role, "vote": "reject", "rationale": "Below our floor price."})
-    api("POST", f"/requests/{discount['id']}/decision", token="chair", json={
+    api("POST", f"/requests/{discount['id']}/decision", token="licensing", json={
         "outcome": "denied", "rationale": "Below the floor price; offer a multi-year term instead."})
     zd_beta = next((i for i in items if i["source"] == "zendesk" and i["state"] == "in_review"
                     and i["track"] == "fast"), None)
     if zd_beta is not None:
-        api("POST", f"/requests/{zd_beta['id']}/decision", token="chair", json={
+        api("POST", f"/requests/{zd_beta['id']}/decision", token="licensing", json={
             "outcome": "approved", "rationale": "Temporary cover seats; they end with the rotation.",
             "entitlement": {"grants": {"seats": zd_beta["requested_terms"].get("seats") or 1},
                             "effective_from": today.isoformat(),
@@ -397,54 +510,99 @@ def _decide(api: DemoApi, items: list[dict[str, Any]], today: date) -> None:
 
 
 def _tell_requests(story: Story, items: list[dict[str, Any]]) -> None:
-    """One line per request, with what a request that needs information lacks."""
-    story.say(f"{'key':<9} {'source':<10} {'track':<8} {'band':<8} {'state':<10} title")
-    for item in sorted(items, key=lambda i: i["key"]):
+    """One row per request, then what the requests that need information lack."""
+    story.say("Requests in the connector:")
+    rows, notes = [], []
+    for item in sorted(items, key=lambda i: (len(i["key"]), i["key"])):
         story.requests.append(item)
-        band = (item["risk"] or {}).get("band") or "-"
-        story.say(f"{item['key']:<9} {item['source']:<10} {item['track'] or '-':<8} {band:<8} "
-                  f"{item['state']:<10} {item['title'] or '(no title)'}")
+        rows.append((item["key"], item["source"], item["track"], (item["risk"] or {}).get("band"),
+                     out.label(item["state"]), out.revenue(item), item["title"] or "(no title)"))
         if item["state"] == "needs_info":
-            if item["intake"]["missing"]:
-                story.say(f"{'':<9} missing: {', '.join(item['intake']['missing'])}")
-            for conflict in item["intake"]["conflicts"]:
-                story.say(f"{'':<9} conflict: {conflict['message']}")
+            missing = ", ".join(item["intake"]["missing"])
+            notes += [f"  {item['key']} missing: {missing}"] if missing else []
+            notes += [f"  {item['key']} conflict: {c['message']}" for c in item["intake"]["conflicts"]]
+    story.table(("key", "source", "track", "band", "state", "revenue", "title"), rows)
+    if notes:
+        story.say("What the requests that need information lack (written back to the record or ticket):")
+        story.lines.extend(notes)
+    story.say("")
 
 
 def _tell_salesforce(story: Story, salesforce: SalesforceSandbox) -> None:
-    story.say("Salesforce records now show:")
+    story.say("Salesforce records now show (written back by the connector):")
+    rows = []
     for record_id in salesforce.record_ids():
         record = salesforce.get_record(record_id)
         assert record is not None  # listed by record_ids just now
-        story.say(f"  {record['Name'][:45]:<45} {record.get('Governance_Key__c') or '-':<9} "
-                  f"{record.get('Governance_Status__c') or '-':<10} {record.get('Decision__c') or '-':<25} "
-                  f"expires {record.get('Entitlement_Expires__c') or '-'}")
+        rows.append((record["Name"][:50], record.get("Governance_Key__c"), out.label(record.get(
+            "Governance_Status__c")), out.label(record.get("Decision__c")), record.get("Entitlement_Expires__c")))
+    story.table(("record", "key", "status", "decision", "expires"), rows)
+    story.say("")
 
 
 def _tell_zendesk(story: Story, zendesk: ZendeskSandbox) -> None:
-    story.say("Zendesk tickets now show:")
+    story.say("Zendesk tickets now show (written back by the connector):")
+    rows = []
     for ticket_id in zendesk.ticket_ids():
         ticket = zendesk.ticket(ticket_id)
         if "license_exception" not in ticket.get("tags", []):
             continue
         comments = zendesk.ticket_comments(ticket_id)
-        public = sum(1 for c in comments if c.get("public")) - 1
+        public = sum(1 for c in comments if c.get("public")) - 1  # the first comment is the ticket's description
         private = sum(1 for c in comments if not c.get("public"))
         tags = ", ".join(t for t in ticket["tags"] if t.startswith("license_exception_"))
-        story.say(f"  #{ticket_id} {ticket['subject'][:40]:<40} tags: {tags or '-'}; "
-                  f"{public} public repl{'y' if public == 1 else 'ies'}, {private} internal note(s)")
+        rows.append((f"#{ticket_id}", ticket["subject"][:40], tags,
+                     f"{out.count(public, 'public reply', 'public replies')}, "
+                     f"{out.count(private, 'internal note', 'internal notes')}"))
+    story.table(("ticket", "subject", "tags", "comments"), rows)
+    story.say("")
 
 
 def _tell_billing(story: Story, receiver: BillingReceiver) -> None:
     story.billing = [entry["payload"] for entry in receiver.received]
-    story.say(f"Billing received {len(receiver.by_id)} signed message(s), all signatures verified "
-              f"({receiver.refused} refused):")
-    for payload in story.billing:
-        story.say(f"  {payload['key']} v{payload['version']} {payload['status']}: {payload['grants']} "
-                  f"until {payload['expires_at']}")
+    story.say(f"Billing received {out.count(len(receiver.by_id), 'signed message', 'signed messages')}, all "
+              f"signatures verified ({receiver.refused} refused):")
+    story.table(("key", "version", "status", "grants", "until"),
+                [(p["key"], p["version"], p["status"], out.grants(p["grants"] or {}), p["expires_at"])
+                 for p in story.billing])
+    story.say("")
 
 
-def run_demo(instance_path: str, once: bool, echo: Callable[[str], None]) -> Story:
-    directory = Path(instance_path)
-    directory.mkdir(parents=True, exist_ok=True)
+def _tell_accounts(story: Story) -> None:
+    story.say(f"Sign-in accounts (password for all: {story.tokens['password']}):")
+    story.table(("email", "role", "committee role"),
+                [(email, role, f"{committee} (the chair)" if committee == "licensing" else committee)
+                 for email, role, committee in story.accounts])
+    story.say("")
+
+
+def _tell_next(story: Story, systems: Systems, serving: bool) -> None:
+    """What to try next: the requests left in review by band, where the sandboxes show them, the CLI."""
+    waiting = {(r["risk"] or {}).get("band"): r for r in reversed(story.requests)
+               if r["state"] == "in_review" and r["source"] == "salesforce"}
+    bands = ", ".join(f"{r['key']} ({band})" for band in ("low", "medium", "high", "critical")
+                      if (r := waiting.get(band)))
+    critical, ticket = waiting.get("critical"), next((r for r in story.requests if r["source"] == "zendesk"), None)
+    base = systems.served.base_url
+    steps = [
+        f"Sign in at {base}/sign-in as licensing@demo.example (the chair) and open the requests in review: "
+        f"{bands}." if serving else "Run `lec demo` (without --once): it keeps serving, with a worker alongside, "
+        "and prints the address to sign in at as licensing@demo.example (the chair); the requests in review are "
+        f"{bands}.",
+        f"Vote on {critical['key'] if critical else 'the critical request'} as each committee role (sign in as "
+        "legal@, product@, sales@ and security@demo.example), then decide it as the chair: the decision is "
+        "written back to Salesforce and billed.",
+        "Follow a request's \"Open in Salesforce\" or \"Open in Zendesk\" link: the sandbox shows the record or "
+        "ticket with what the connector wrote" + (f", e.g. {critical['external_url']} and "
+                                                 f"{ticket['external_url']}." if serving and critical and ticket
+                                                 else "."),
+        "Use the CLI on the demo's data from this folder: `lec --demo tokens list`, `lec --demo audit verify`, "
+        "`lec --demo policy show` (from elsewhere: set CONNECTOR_DEMO_DIR to the folder above).",
+    ]
+    story.say("What to try next:")
+    story.lines.extend(f"  {n}. {text}" for n, text in enumerate(steps, start=1))
+
+
+def run_demo(directory: Path, once: bool, echo: Callable[[str], None]) -> Story:
+    """The ``demo`` command: the story in ``directory`` (the demo's folder)."""
     return Demo(directory, echo).run(keep_serving=not once)
