@@ -371,7 +371,7 @@ def _parse_sets(pairs: tuple[str, ...], kind: str | None = None) -> dict[str, An
 def _connection_or_exit(name: str) -> Any:
     conn = connections.find(name)
     if conn is None:
-        _fail(f"error: no connection named '{name}'", 2)
+        _fail(f"error: no connection named '{name}'; `connections list` shows them.")
     return conn
 
 
@@ -452,7 +452,7 @@ def sync_command(name: str | None, all_: bool) -> None:
             try:
                 counts = sync.sync(each, actor="cli", progress=progress)
             except LookupError:
-                _fail(f"error: no connection named '{each}'", 2)
+                _fail(f"error: no connection named '{each}'; `connections list` shows them.")
                 return
         line = ", ".join(f"{k} {getattr(counts, k)}" for k in
                          ("fetched", "created", "updated", "unchanged", "needs_info", "withdrawn"))

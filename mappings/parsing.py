@@ -9,7 +9,7 @@ from typing import Any, Final
 import yaml
 
 from mappings.problems import MappingError, MappingProblem
-from mappings.yaml_text import LOAD_ERRORS, MAX_DEPTH, unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, MAX_DEPTH, unsafe_yaml, yaml_error
 
 
 class _DocumentLoader(yaml.SafeLoader):
@@ -64,11 +64,6 @@ def parse_text(text: str | bytes) -> Any:
     try:
         return yaml.load(text, Loader=_DocumentLoader)
     except LOAD_ERRORS as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        reason = getattr(exc, "problem", None) or str(exc)
         raise MappingError(
-            [MappingProblem("document", "bad_syntax", f"The mapping is not valid YAML/JSON{where}: {reason}.")]
+            [MappingProblem("document", "bad_syntax", yaml_error(exc, "The mapping", "YAML/JSON"))]
         ) from None

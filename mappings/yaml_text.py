@@ -83,5 +83,23 @@ def unsafe_yaml(text: str) -> YamlProblem | None:
     return None
 
 
+def yaml_error(exc: BaseException, what: str, language: str = "YAML") -> str:
+    """Why ``what`` (``The policy``, ``The mapping``) cannot be read, in one sentence with the line and column:
+    ``The policy is not valid YAML at line 2, column 5: mapping values are not allowed here.`` PyYAML's own text
+    names its input ``"<unicode string>"`` and quotes the source with a caret; only its reason is kept."""
+    if isinstance(exc, RecursionError):
+        return _too_deep().message
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    if isinstance(exc, yaml.YAMLError):
+        reason = getattr(exc, "problem", None) or "the text cannot be read as YAML"
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None and context_mark is not mark:
+            reason += f" ({context} from line {context_mark.line + 1}, column {context_mark.column + 1})"
+    else:  # a value PyYAML parsed but could not build: 2024-02-30, !!int 0x, a year past 9999
+        reason = f"a value cannot be read ({exc})"
+    return f"{what} is not valid {language}{where}: {reason.rstrip('.')}."
+
+
 def _too_deep() -> YamlProblem:
     return YamlProblem("yaml_too_deep", f"The document nests more than {MAX_DEPTH} levels deep; send a flatter one.")

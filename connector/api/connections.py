@@ -21,7 +21,7 @@ from connector.models import Connection, MappingVersion
 from connector.representation import iso
 from connector.sources import SourceError
 from mappings import load_mapping
-from mappings.yaml_text import LOAD_ERRORS
+from mappings.yaml_text import LOAD_ERRORS, yaml_error
 
 blp = make_blueprint("connections", __name__, "Salesforce and Zendesk connections and their mappings.",
                      "/connections")
@@ -166,7 +166,7 @@ def _mapping_body() -> Any:
         try:
             document = yaml.safe_load(request.get_data(as_text=True))
         except LOAD_ERRORS as exc:
-            raise InvalidInput("mapping_not_yaml", f"The mapping is not valid YAML: {exc}") from exc
+            raise InvalidInput("mapping_not_yaml", yaml_error(exc, "The mapping")) from exc
         refusal = value_refusal(document)  # NUL characters, integers beyond 64 bits, NaN/Infinity
         if refusal is not None:
             raise refusal

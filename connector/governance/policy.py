@@ -18,7 +18,7 @@ from connector.governance.fields import GOVERNANCE_FIELDS
 from connector.governance.outcomes import OutcomeSchema
 from connector.governance.paths import flatten_errors
 from mappings.storable import unstorable
-from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml, yaml_error
 
 DIMENSIONS = ("commercial", "legal", "technical", "reputational")
 BANDS = ("low", "medium", "high", "critical")
@@ -298,7 +298,7 @@ def parse_policy(document: str | dict[str, Any], version: int = 0) -> Policy:
         try:
             raw = yaml.safe_load(document)
         except LOAD_ERRORS as exc:
-            raise InvalidInput("policy_not_yaml", f"The policy is not valid YAML: {exc}") from exc
+            raise InvalidInput("policy_not_yaml", yaml_error(exc, "The policy")) from exc
     else:
         raw = document
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -27,7 +27,7 @@ from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.document_lines import line_of
 from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
 from connector.web.signin import current_user, requires_sign_in
-from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, unsafe_yaml, yaml_error
 
 DELIVERY_PAGE = 50
 
@@ -101,7 +101,7 @@ def connection_create() -> Response | tuple[str, int]:
     try:
         settings = yaml.safe_load(form.settings.data or "") or {}
     except LOAD_ERRORS as exc:
-        form.settings.errors = [f"Not valid YAML: {exc}"]
+        form.settings.errors = [yaml_error(exc, "The settings text")]
         return _render_connections(form, ["The connection was not added: see the marked fields."], 422)
     if not isinstance(settings, dict):
         form.settings.errors = ["Write the settings as 'key: value' lines."]

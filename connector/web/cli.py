@@ -54,7 +54,7 @@ def users_create(email: str, role: str, committee_roles: tuple[str, ...], name: 
             account = create_account(email, role, committee_roles, password=password, name=name, actor="cli")
     except AccountError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(1)
     roles = f"; committee roles: {', '.join(committee_roles)}" if committee_roles else ""
     click.echo(f"account {account.email} created for principal '{account.principal.name}' ({role}{roles})")
 
@@ -67,13 +67,13 @@ def users_set_password(email: str, password_stdin: bool) -> None:
     account = find_by_email(email)
     if account is None:
         click.echo(f"error: no account for {email}", err=True)
-        sys.exit(2)
+        sys.exit(1)
     try:
         with unit_of_work():
             set_password(account, _read_password(password_stdin))
     except AccountError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(1)
     click.echo(f"password of {account.email} changed")
 
 

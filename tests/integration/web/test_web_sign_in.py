@@ -138,13 +138,13 @@ def test_users_create_command(app):
         assert event is not None and "a long enough password" not in str(event.data)
     again = runner.invoke(args=["connector", "users", "create", "--email", "rita@vendor.example", "--role", "admin",
                                 "--password-stdin"], input="a long enough password\n")
-    assert again.exit_code == 2 and "already exists" in again.output
+    assert again.exit_code == 1 and "already exists" in again.output
     short = runner.invoke(args=["connector", "users", "create", "--email", "bo@vendor.example", "--role", "admin",
                                 "--password-stdin"], input="short\n")
-    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
     wrong = runner.invoke(args=["connector", "users", "create", "--email", "cy@vendor.example", "--role", "admin",
                                 "--committee-role", "legal", "--password-stdin"], input="a long enough password\n")
-    assert wrong.exit_code == 2 and "Only reviewers hold committee roles" in wrong.output
+    assert wrong.exit_code == 1 and "Only reviewers hold committee roles" in wrong.output
     prompted = runner.invoke(args=["connector", "users", "create", "--email", "di@vendor.example", "--role",
                                    "auditor"], input="a long enough password\na long enough password\n")
     assert prompted.exit_code == 0, prompted.output

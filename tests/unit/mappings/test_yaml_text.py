@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
-from mappings.yaml_text import MAX_ALIAS_VALUES, MAX_DEPTH, unsafe_yaml
+from mappings.yaml_text import LOAD_ERRORS, MAX_ALIAS_VALUES, MAX_DEPTH, unsafe_yaml, yaml_error
 
 
 def test_yaml_refuses_an_alias_inside_its_own_anchor():
@@ -39,3 +40,19 @@ def test_yaml_syntax_errors_are_left_to_the_route_and_depth_is_refused():
     too_deep = unsafe_yaml("a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
     assert too_deep is not None and too_deep.code == "yaml_too_deep"
     assert unsafe_yaml("a: " + "[" * 5000 + "]" * 5000) is not None  # beyond PyYAML's own recursion: still refused
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: 1\n b: 2\n", "The policy is not valid YAML at line 2, column 3: mapping values are not allowed here."),
+    ("a: [1, 2\nb: 3\n", "The policy is not valid YAML at line 2, column 2: expected ',' or ']', but got ':' "
+                         "(while parsing a flow sequence from line 1, column 4)."),
+    ("a:\n\t- x\n", "The policy is not valid YAML at line 2, column 1: found character '\\t' that cannot start "
+                    "any token."),
+    ("a: 2024-02-30\n", "The policy is not valid YAML: a value cannot be read (day is out of range for month)."),
+])
+def test_yaml_errors_are_one_sentence_with_line_and_column_and_no_pyyaml_internals(text, expected):
+    with pytest.raises(LOAD_ERRORS) as caught:
+        yaml.safe_load(text)
+    message = yaml_error(caught.value, "The policy")
+    assert message == expected
+    assert "<unicode string>" not in message and "^" not in message and "\n" not in message
