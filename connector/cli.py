@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from marshmallow import fields as mfields
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import joinedload
 
@@ -80,7 +80,8 @@ class ConnectorGroup(click.Group):
                        err=True)
         except (OperationalError, ProgrammingError) as exc:
             click.echo(f"error: the database cannot be used ({str(exc.orig).splitlines()[0]}); check "
-                       "CONNECTOR_DATABASE_URL, and run `flask --app wsgi connector init` to create or upgrade it.",
+                       "CONNECTOR_DATABASE_URL, and run `lec init` (`flask --app wsgi connector init` in a source "
+                       "checkout) to create or upgrade it.",
                        err=True)
         except (OSError, UnicodeDecodeError, ValueError) as exc:  # files to read, text, numbers given
             click.echo(f"error: {exc}", err=True)
@@ -109,7 +110,7 @@ def init_command() -> None:
     upgrade(directory=current_app.extensions["license_exception_connector"]["migrations"])
     created = ensure_default_policy()
     db.session.commit()
-    click.echo("database: up to date")
+    click.echo(f"database: up to date ({make_url(settings().database_url).render_as_string(hide_password=True)})")
     click.echo(f"policy: {'default loaded as version 1' if created else f'version {current_version()} in force'}")
 
 

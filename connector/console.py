@@ -28,13 +28,29 @@ def make_app(demo: bool) -> Flask:
 
 class LecGroup(ConnectorGroup):
     """The connector's command group at the top level: its commands are looked up when used, so a command a
-    feature adds to ``flask --app wsgi connector`` is a ``lec`` command too."""
+    feature adds to ``flask --app wsgi connector`` (at import, or when the app is made, as the UI's ``users``) is
+    a ``lec`` command too."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        _registered(ctx)
         return sorted(set(super().list_commands(ctx)) | set(connector_group.list_commands(ctx)))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or connector_group.get_command(ctx, cmd_name)
+        found = super().get_command(ctx, cmd_name) or connector_group.get_command(ctx, cmd_name)
+        if found is None:
+            _registered(ctx)
+            found = connector_group.get_command(ctx, cmd_name)
+        return found
+
+
+def _registered(ctx: click.Context) -> None:
+    """Make the app once (``lec``'s callback has put how in ``ctx.obj``; ``lec --help`` has not), so the commands
+    it registers on the connector's group are there."""
+    info = ctx.find_object(ScriptInfo) or ScriptInfo(create_app=lambda: make_app(False), set_debug_flag=False)
+    try:
+        info.load_app()
+    except (OSError, ValueError):  # no demo yet, a bad setting: the command that needs the app reports it
+        return
 
 
 @click.group("lec", cls=LecGroup, help="License Exception Connector administration: the commands of "
