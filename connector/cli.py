@@ -21,7 +21,7 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import joinedload
 
-from connector import audit, audit_anchors, connections, policy_simulation, preview, provisioning, sync
+from connector import audit, audit_anchors, connections, policy_simulation, preview, provisioning, scenario_store, sync
 from connector.auth import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -570,3 +570,51 @@ def demo_command(once: bool) -> None:
     story = run_demo(demo_directory(settings().demo_dir), once, click.echo)  # DemoInUse: an OSError, exit 1
     if not story.audit_ok:
         sys.exit(1)
+
+
+@connector_group.group("scenarios", help="Change-impact scenarios: which open requests and active exceptions a "
+                                         "change touches.")
+def scenarios_group() -> None:
+    pass
+
+
+def _scenario_file(file: Path) -> dict[str, Any]:
+    """A scenario file (YAML or JSON), typed as the API takes it."""
+    return scenario_store.parse_yaml(file.read_text("utf-8"), "(file)")
+
+
+def _impact_table(items: list[dict[str, Any]]) -> list[str]:
+    head = ("KEY", "STATE", "SUGGESTED", "HITS", "WHY")
+    rows = [(i["key"], i["state"], i["suggestion"], ", ".join(i["hits"]), i["why"]) for i in items]
+    widths = [max(len(str(r[n])) for r in [head, *rows]) for n in range(4)]
+    return ["  ".join(str(cell).ljust(widths[n]) if n < 4 else str(cell) for n, cell in enumerate(row))
+            for row in [head, *rows]]
+
+
+@scenarios_group.command("run", help="Run a scenario file (YAML or JSON) against the open requests and active "
+                                      "exceptions: a table of what it touches (--json: the API's answer). --save "
+                                      "keeps it (audited).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--save", is_flag=True, help="Keep the scenario (audited) so request pages list it.")
+@click.option("--actor", default="cli", help="Who keeps it (audited).")
+@with_appcontext
+def scenarios_run(file: Path, as_json: bool, save: bool, actor: str) -> None:
+    document = _scenario_file(file)
+    with unit_of_work():
+        if save:
+            row, result = scenario_store.save(document, actor)
+            result = {**result, "id": row.id}
+        else:
+            result = scenario_store.run(document)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    s = result["summary"]
+    kept = f" (kept as scenario {result['id']})" if save else ""
+    click.echo(f"{result['scenario']['name']}{kept}: touches {s['touched']} — {s['active']} active exception(s), "
+               f"{s['open']} open request(s)")
+    if result["items"]:
+        for line in _impact_table(result["items"]):
+            click.echo(line)
+

@@ -460,3 +460,39 @@ class SignInLock(db.Model):  # type: ignore[name-defined,misc]
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest, as in SignInFailure
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Scenario(db.Model):  # type: ignore[name-defined,misc]
+    """A change to the product or its ecosystem (``governance.scenarios``), kept to be run again as the exceptions
+    change; ``last_result`` summarises its last run (how many it touched, by suggested action, which keys)."""
+
+    __tablename__ = "scenarios"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    #: the validated document in its JSON form (ISO dates, decimals as text)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class PolicyReview(db.Model):  # type: ignore[name-defined,misc]
+    """A periodic review of the policy: the issuance-pattern report over its period, its owners' findings, and
+    who closed it."""
+
+    __tablename__ = "policy_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # open | closed
+    owners: Mapped[list[str]] = mapped_column(JSON, default=list)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)

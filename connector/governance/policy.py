@@ -143,6 +143,21 @@ class ExceptionsSchema(_Strict):
     default_notice_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
 
 
+class ReviewSchema(_Strict):
+    """The periodic policy review: how often the worker opens one, who records findings and closes it (committee
+    roles), and how many identical approvals make terms a candidate for a standard outcome."""
+
+    cadence_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=3650))
+    owners = fields.List(fields.String(validate=_one_of(COMMITTEE_ROLES)), required=True,
+                         validate=validate.Length(min=1))
+    standard_terms_min_approvals = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=2,
+                                                                                                      max=1000))
+
+
+#: a stored policy written before reviews existed reviews quarterly, owned by the chair's usual role
+DEFAULT_REVIEW = {"cadence_days": 90, "owners": ["licensing"], "standard_terms_min_approvals": 3}
+
+
 def _shipped_template(name: str) -> Any:
     """The shipped wording of a template a policy stored before the template existed leaves out."""
     return lambda: str(yaml.safe_load(default_policy_text())["templates"][name])
@@ -175,6 +190,7 @@ class PolicySchema(_Strict):
     templates = fields.Nested(TemplatesSchema, required=True)
     #: category -> its predefined outcome (``connector.governance.outcomes``); optional per category
     outcomes = fields.Dict(keys=fields.String(), values=fields.Nested(OutcomeSchema), load_default=dict)
+    review = fields.Nested(ReviewSchema, load_default=lambda: dict(DEFAULT_REVIEW))
 
     @validates_schema
     def _cross_checks(self, data: dict[str, Any], **_: Any) -> None:
@@ -190,6 +206,13 @@ class PolicySchema(_Strict):
             raise ValidationError(
                 {"fast_track": {"categories": [f"Unknown categories: {', '.join(sorted(unknown))}."]}}
             )
+
+    @validates_schema
+    def _review_owners_sit_on_the_committee(self, data: dict[str, Any], **_: Any) -> None:
+        owners = set((data.get("review") or {}).get("owners") or ())
+        stray = owners - set((data.get("committee") or {}).get("roles") or ())
+        if stray:
+            raise ValidationError({"review": {"owners": [f"Not committee roles: {', '.join(sorted(stray))}."]}})
 
 
 @dataclass(frozen=True)
@@ -235,6 +258,11 @@ class Policy:
     @property
     def templates(self) -> dict[str, str]:
         return dict(self.data["templates"])
+
+    @property
+    def review(self) -> dict[str, Any]:
+        """``cadence_days``, ``owners`` (committee roles) and ``standard_terms_min_approvals``."""
+        return dict(self.data.get("review") or DEFAULT_REVIEW)
 
     def outcome(self, category: str | None) -> dict[str, Any] | None:
         """The category's predefined outcome, or None when the policy defines none for it."""

@@ -164,4 +164,34 @@ def _textual_impact(scenario: Mapping[str, Any], subject: Subject, granted: bool
     return Impact(subject, ("named in the terms or use case",), why, "notify")
 
 
-__all__ = ["KINDS", "Impact", "ScenarioSchema", "Subject", "impacts", "load_scenario"]
+def dump_scenario(scenario: Mapping[str, Any]) -> dict[str, Any]:
+    """A validated scenario in its JSON form (ISO dates, decimals as text): what is stored and shown."""
+    return {k: v for k, v in ScenarioSchema().dump(dict(scenario)).items() if v not in (None, "")}
+
+
+def _without(values: Iterable[Any], wanted: str) -> list[Any]:
+    return [v for v in values if str(v).strip().lower() != wanted.strip().lower()]
+
+
+def amended_grants(scenario: Mapping[str, Any], grants: Mapping[str, Any]) -> dict[str, Any]:
+    """The grants an amendment prefilled from this scenario proposes: the removed feature, region or environment
+    taken out, a renamed feature renamed; other kinds leave the terms for the chair to set."""
+    out = {k: list(v) if isinstance(v, list) else v for k, v in grants.items()}
+    kind = scenario["kind"]
+    term, wanted = {"feature_removed": ("features", "feature"), "feature_renamed": ("features", "feature"),
+                    "region_withdrawn": ("regions", "region"),
+                    "environment_withdrawn": ("environments", "environment")}.get(kind, ("", ""))
+    if not term or term not in out:
+        return out
+    kept = _without(out[term], scenario[wanted])
+    if kind == "feature_renamed" and len(kept) < len(out[term]):
+        kept.append(scenario["renamed_to"])
+    if kept:
+        out[term] = kept
+    else:
+        del out[term]
+    return out
+
+
+__all__ = ["KINDS", "SUGGESTIONS", "Impact", "ScenarioSchema", "Subject", "amended_grants", "dump_scenario",
+           "impacts", "load_scenario"]

@@ -10,7 +10,15 @@ from flask import Flask
 
 from connector.cli import connector_group
 from connector.config import settings
-from connector.web import admin_views, audit_views, auth_views, metrics_views, review_views  # noqa: F401 (routes)
+from connector.web import (  # noqa: F401 (routes)
+    admin_views,
+    audit_views,
+    auth_views,
+    metrics_views,
+    policy_review_views,
+    review_views,
+    scenario_views,
+)
 from connector.web.blueprint import bp
 from connector.web.cli import users_group
 from connector.web.filters import install
