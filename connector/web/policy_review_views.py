@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms import SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from connector import policy_reviews
@@ -24,7 +24,8 @@ LIST_LIMIT = 100
 class FindingForm(FlaskForm):
     finding = TextAreaField("Finding", validators=[DataRequired(), Length(max=5000)], id="finding-text")
     area = SelectField("About", default="",
-                       choices=[("", "—"), *((a, a.replace("_", " ")) for a in policy_reviews.AREAS)])
+                       choices=[SelectChoice("", "—"),
+                                *(SelectChoice(a, a.replace("_", " ")) for a in policy_reviews.AREAS)])
     recommendation = TextAreaField("Recommendation", validators=[Length(max=5000)], id="finding-recommendation")
     submit = SubmitField("Record finding")
 
