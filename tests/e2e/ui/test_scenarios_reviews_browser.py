@@ -84,7 +84,8 @@ def test_an_owner_reads_a_review_records_a_finding_and_closes_it(app, page, base
     assert re.search(r"Requests\s+7", totals) and re.search(r"Approved\s+5", totals)
     candidates = page.get_by_test_id("candidates").inner_text()
     assert "seats: 105" in candidates and "3 approvals" in candidates
-    page.get_by_label("Finding", exact=True).fill("Seat expansions of 105 seats are approved alike: make them standard.")
+    finding = "Seat expansions of 105 seats are approved alike: make them standard."
+    page.get_by_label("Finding", exact=True).fill(finding)
     page.get_by_label("About").select_option("standard_term_candidates")
     page.get_by_role("button", name="Record finding").click()
     page.get_by_role("status").filter(has_text="Finding recorded.").wait_for()
