@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from connector.governance.errors import InvalidInput
-from connector.governance.scenarios import Subject, impacts, load_scenario
+from connector.governance.scenarios import Subject, amended_grants, dump_scenario, impacts, load_scenario
 
 FEATURES = ["sso", "audit_log", "api_access", "sandbox", "ai_assistant"]
 REGIONS = ["NA", "EMEA", "APAC", "LATAM"]
@@ -87,3 +87,18 @@ def test_a_scenario_names_what_its_kind_needs():
     with pytest.raises(InvalidInput) as caught:
         load_scenario({"name": "x", "kind": "meteor", "effective": "soon"})
     assert {"kind", "effective"} <= set(caught.value.details["fields"])
+
+
+def test_an_amendment_takes_out_or_renames_what_the_scenario_changes():
+    grants = {"features": ["SSO", "audit_log"], "regions": ["APAC"], "seats": 5}
+    removed = load_scenario({"name": "x", "kind": "feature_removed", "feature": "sso", "effective": "2027-01-01"})
+    assert amended_grants(removed, grants) == {"features": ["audit_log"], "regions": ["APAC"], "seats": 5}
+    renamed = load_scenario({"name": "x", "kind": "feature_renamed", "feature": "sso", "renamed_to": "identity",
+                             "effective": "2027-01-01"})
+    assert amended_grants(renamed, grants)["features"] == ["audit_log", "identity"]
+    region = load_scenario({"name": "x", "kind": "region_withdrawn", "region": "apac", "effective": "2027-01-01"})
+    assert "regions" not in amended_grants(region, grants) and grants["regions"] == ["APAC"]
+    price = load_scenario({"name": "x", "kind": "price_change", "new_list_price": "10", "effective": "2027-01-01"})
+    assert amended_grants(price, grants) == grants
+    assert dump_scenario(price) == {"name": "x", "kind": "price_change", "new_list_price": "10",
+                                    "effective": "2027-01-01"}
