@@ -1,7 +1,7 @@
 """change-impact scenarios and periodic policy reviews
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 15:00:00.000000
 
 ``scenarios`` keeps each change-impact scenario (its typed document, its author and its last run's summary);
