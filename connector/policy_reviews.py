@@ -202,3 +202,15 @@ def review_view(row: PolicyReview, *, report: bool = True) -> dict[str, Any]:
 
 def find(review_id: int) -> PolicyReview | None:
     return db.session.get(PolicyReview, review_id)
+
+
+def latest_closed() -> dict[str, Any] | None:
+    """The latest closed review, as the published transparency summary may link it: its id, period, when it was
+    closed and how many findings it recorded (no report, no names)."""
+    row = db.session.scalars(select(PolicyReview).where(PolicyReview.status == "closed")
+                             .order_by(PolicyReview.closed_at.desc(), PolicyReview.id.desc()).limit(1)).first()
+    if row is None or row.closed_at is None:
+        return None
+    return {"id": row.id, "period_start": row.period_start.isoformat(), "period_end": row.period_end.isoformat(),
+            "closed_at": row.closed_at.isoformat(), "findings": len(row.findings or []),
+            "path": f"policy/reviews/{row.id}"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector import policy_reviews
 from connector.api.blueprint import make_blueprint
 from connector.api.schemas import PeriodArgs
 from connector.auth import requires
@@ -25,7 +26,8 @@ def metrics(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/reports/summary")
-@blp.response(200, description="Aggregated figures without customer names, for publishing.")
+@blp.response(200, description="Aggregated figures without customer names, for publishing; `policy_review` "
+                                "links the latest closed periodic policy review (or null).")
 @requires("admin", "reviewer", "auditor")
 def summary() -> dict[str, Any]:
-    return transparency_summary(decision_facts(), utcnow())
+    return {**transparency_summary(decision_facts(), utcnow()), "policy_review": policy_reviews.latest_closed()}

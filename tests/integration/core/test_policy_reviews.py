@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from support.bodies import LARGE
 from support.estate import COMMITTEE, create, decide, request_body
 
-from connector import operations, worker
+from connector import operations, policy_reviews, worker
 from connector.db import db
 from connector.governance.errors import InvalidInput
 from connector.governance.policy import default_policy_text, parse_policy
@@ -148,12 +148,16 @@ def test_owners_record_findings_and_close_it_audited_and_the_next_period_follows
         assert again.status_code == 409 and again.get_json()["code"] == "review_closed"
         assert client.post(f"{url}/findings", json={"finding": "late"}, headers=owner).status_code == 409
         with app.app_context():
+            latest = policy_reviews.latest_closed()
+            assert latest is not None and (latest["id"], latest["findings"]) == (review_id, 1)
             events = db.session.scalars(select(AuditEvent).where(AuditEvent.subject == f"policy_review:{review_id}")
                                         .order_by(AuditEvent.seq)).all()
             assert [(e.action, e.actor) for e in events] == [
                 ("policy_review.opened", "worker"), ("policy_review.finding_recorded", "lou"),
                 ("policy_review.closed", "lou")]
             assert events[-1].data["summary"] == "One finding; policy change to follow."
+        published = client.get("/api/v1/reports/summary", headers=token_for("auditor")).get_json()
+        assert published["policy_review"]["id"] == review_id and "summary" not in published["policy_review"]
         create(client, token_for("intake"), request_body())
         clock.move_to(start + timedelta(days=91 + 89))
         assert _run_job(app) == {"opened": 0}
