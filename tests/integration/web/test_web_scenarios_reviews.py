@@ -109,3 +109,31 @@ def test_an_owner_reads_a_review_records_a_finding_and_closes_it(app, signed_in,
         actions = [e.action for e in db.session.scalars(select(AuditEvent).where(
             AuditEvent.subject == f"policy_review:{review_id}").order_by(AuditEvent.seq))]
     assert actions == ["policy_review.opened", "policy_review.finding_recorded", "policy_review.closed"]
+
+
+def test_the_chair_schedules_the_revocation_a_withdrawn_region_suggests(app, client, token_for, signed_in, csrf):
+    board = token_for("reviewer", *COMMITTEE, name="board")
+    req = create(client, token_for("intake"), request_body(title="apac only"))
+    key = decide(client, board, req, grants={"regions": ["APAC"]})["key"]
+    chair = signed_in("reviewer", "licensing")
+    page = chair.get("/scenarios").get_data(as_text=True)
+    kept = chair.post("/scenarios", data={"csrf_token": csrf(page), "save": "Keep", "document":
+                                          f"name: APAC withdrawn\nkind: region_withdrawn\nregion: APAC\n"
+                                          f"effective: {EFFECTIVE}\n"})
+    shown = chair.get(kept.headers["Location"]).get_data(as_text=True)
+    assert f"Open revocation<span class=\"sr-only\"> of {key}" in shown
+    with app.app_context():
+        scenario_id = db.session.scalar(select(Scenario.id))
+    form = chair.get(f"/scenarios/{scenario_id}/change/{key}").get_data(as_text=True)
+    assert f'value="{EFFECTIVE}"' in form and "Revoke exception" in form
+    empty = chair.post(f"/scenarios/{scenario_id}/change/{key}", data={"csrf_token": csrf(form), "reason": ""})
+    assert empty.status_code == 422
+    done = chair.post(f"/scenarios/{scenario_id}/change/{key}", data={
+        "csrf_token": csrf(form), "reason": "APAC is withdrawn.", "effective": EFFECTIVE})
+    assert done.status_code == 303
+    view = client.get(f"/api/v1/requests/{key}", headers=board).get_json()
+    assert view["state"] == "approved" and view["entitlement"]["revoke_effective"] == EFFECTIVE
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "entitlement.revocation_scheduled")).one()
+        assert event.data["reason"] == "APAC is withdrawn." and event.actor.startswith("reviewer")
