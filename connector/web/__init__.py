@@ -14,6 +14,7 @@ from connector.web import (  # noqa: F401 (routes)
     admin_views,
     audit_views,
     auth_views,
+    lifecycle_views,
     metrics_views,
     policy_review_views,
     review_views,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
@@ -21,9 +22,11 @@ from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
 from connector.representation import current_entitlement, current_votes, request_view
 from connector.web.blueprint import bp, position_arg, status_for
-from connector.web.forms import DecisionForm, VoteForm
+from connector.web.forms import ButtonForm, DecisionForm, VoteForm
+from connector.web.lifecycle_forms import TITLES, lifecycle_forms
 from connector.web.queue import ready_for_decision, reviewer_queue
 from connector.web.signin import current_user, requires_sign_in
+from connector.web.standing import where_it_stands
 
 READERS = ("admin", "reviewer", "intake", "auditor")
 PAGE_SIZE = 50
@@ -107,8 +110,11 @@ def _decision_form(req: ExceptionRequest, me: Principal, form: DecisionForm | No
 
 def render_request(req: ExceptionRequest, *, vote_form: VoteForm | None = None,
                    decision_form: DecisionForm | None = None, preview: dict[str, Any] | None = None,
-                   problems: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+                   problems: list[str] | None = None, status: int = 200,
+                   lifecycle: tuple[str, FlaskForm, dict[str, Any] | None] | None = None) -> tuple[str, int]:
+    """The request page; ``lifecycle`` is (action, its submitted form, its preview or None) after a lifecycle post."""
     me, policy = _me(), current_policy()
+    active, active_form, active_preview = lifecycle or (None, None, None)
     required = policy.required_roles(req.track, req.risk_band)
     votes = current_votes(req)
     page = render_template(
@@ -117,7 +123,10 @@ def render_request(req: ExceptionRequest, *, vote_form: VoteForm | None = None,
         latest=review.latest_by_role(votes), precedents=precedents_of(req), history=_history(req),
         vote_form=_vote_form(req, me, vote_form), decision_form=_decision_form(req, me, decision_form),
         preview=preview, problems=problems or [], now=utcnow(),
-        predefined=outcome_view(policy.outcome(req.category)))
+        predefined=outcome_view(policy.outcome(req.category)),
+        lifecycle_forms=lifecycle_forms(req, me, active, active_form), lifecycle_active=active,
+        lifecycle_preview=active_preview, lifecycle_titles=TITLES, standing=where_it_stands(req, utcnow()),
+        retry_button=ButtonForm(formdata=None))
     return page, status
 
 
@@ -199,4 +208,5 @@ def decide(ref: str) -> Response | tuple[str, int]:
         return render_request(find_request(ref), decision_form=form, problems=problems, status=status_for(exc))
     flash(f"Decision recorded: {form.outcome.data.replace('_', ' ')}. The customer summary below is being sent "
           "to the source.", "success")
-    return redirect(url_for("connector_web.request_page", ref=req.key or req.id, _anchor="decision"), 303)
+    # no anchor: the page opens at its top, where the success message is
+    return redirect(url_for("connector_web.request_page", ref=req.key or req.id), 303)
