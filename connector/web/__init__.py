@@ -14,6 +14,7 @@ from connector.web import (  # noqa: F401 (routes)
     admin_views,
     audit_views,
     auth_views,
+    formatting,
     lifecycle_views,
     metrics_views,
     policy_review_views,
@@ -37,6 +38,7 @@ def init_web(app: Flask) -> None:
     if settings(app).base_url.lower().startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
     install(app)
+    formatting.install(app)
     init_oidc(app)
     app.register_blueprint(bp, url_prefix=settings(app).url_prefix or None)
     if "users" not in connector_group.commands:

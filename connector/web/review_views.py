@@ -17,11 +17,12 @@ from connector.governance import review
 from connector.governance.communications import communications
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.states import STATES
-from connector.models import AuditEvent, ExceptionRequest, Principal, utcnow
+from connector.models import AuditEvent, Connection, ExceptionRequest, Principal, utcnow
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
 from connector.representation import current_entitlement, current_votes, request_view
-from connector.web.blueprint import bp, position_arg, status_for
+from connector.web import request_search
+from connector.web.blueprint import bp, status_for
 from connector.web.forms import ButtonForm, DecisionForm, VoteForm
 from connector.web.lifecycle_forms import TITLES, lifecycle_forms
 from connector.web.queue import ready_for_decision, reviewer_queue
@@ -51,20 +52,18 @@ def queue() -> str:
 @bp.route("/requests")
 @requires_sign_in(*READERS)
 def requests_list() -> str:
-    state = request.args.get("state") or None
-    if state is not None and state not in STATES:
-        abort(400, f"Unknown state '{state}'. Use one of: {', '.join(STATES)}.")
-    before = position_arg()
-    query = select(ExceptionRequest)
-    if state:
-        query = query.where(ExceptionRequest.state == state)
-    if before:
-        query = query.where(ExceptionRequest.pk < before)
-    rows = db.session.scalars(query.order_by(ExceptionRequest.pk.desc()).limit(PAGE_SIZE + 1)).all()
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    return render_template("web/requests.html", rows=rows, state=state, states=STATES, now=utcnow(),
-                           next_before=rows[-1].pk if more and rows else None)
+    """Search, every filter of the API's list, sorting by due date, risk or expiry; 50 a page."""
+    filters = request_search.read_filters(request.args)
+    if filters.problems:
+        abort(400, " ".join(filters.problems))
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    now = utcnow()
+    rows, more = request_search.find(filters, now, page, PAGE_SIZE)
+    connection_names = db.session.scalars(select(Connection.name).order_by(Connection.name)).all()
+    return render_template("web/requests.html", rows=rows, filters=filters, states=STATES,
+                           bands=request_search.BANDS, tracks=request_search.TRACKS,
+                           sources=request_search.sources(), categories=current_policy().categories,
+                           connections=connection_names, sorts=request_search.SORTS, now=now, page=page, more=more)
 
 
 def find_request(ref: str) -> ExceptionRequest:
