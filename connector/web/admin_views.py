@@ -19,10 +19,19 @@ from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
 from connector.governance.policy import parse_policy
-from connector.models import Connection, Delivery, DeliveryStatus, DeliveryTarget, MappingVersion, Principal
+from connector.models import (
+    Connection,
+    Delivery,
+    DeliveryStatus,
+    DeliveryTarget,
+    MappingVersion,
+    Principal,
+    utcnow,
+)
 from connector.nesting import MAX_DEPTH, deep_path
 from connector.policy_store import current_policy, store_policy_with_impact
 from connector.sources import SourceError, get_kind
+from connector.web import delivery_health
 from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.document_lines import line_of
 from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
@@ -382,7 +391,9 @@ DELIVERY_STATUSES = (DeliveryStatus.DEAD, *(s for s in DeliveryStatus if s != De
 @bp.route("/admin/deliveries")
 @requires_sign_in("admin")
 def deliveries_page() -> str:
-    status = request.args.get("status", "dead")
+    """Tabs with their counts and each target's health; without a tab asked for, the one that needs attention."""
+    counts = delivery_health.status_counts()
+    status = request.args.get("status") or delivery_health.useful_tab(counts)
     if status not in (*DELIVERY_STATUSES, "all"):
         abort(400, f"Unknown status '{status}'. Use one of: {', '.join(DELIVERY_STATUSES)}, all.")
     before = position_arg()
@@ -396,7 +407,8 @@ def deliveries_page() -> str:
     rows = rows[:DELIVERY_PAGE]
     targets = db.session.scalars(select(DeliveryTarget).where(DeliveryTarget.status == "disabled")).all()
     return render_template("web/deliveries.html", rows=rows, status=status, statuses=DELIVERY_STATUSES,
-                           targets=targets, button=ButtonForm(formdata=None),
+                           targets=targets, button=ButtonForm(formdata=None), counts=counts,
+                           health=delivery_health.target_health(utcnow()),
                            next_before=rows[-1].id if more and rows else None)
 
 
