@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
@@ -30,7 +30,17 @@ from sqlalchemy import func, select
 
 from connector.config import settings
 from connector.db import db
-from connector.models import AuditEvent, Connection, Delivery, InboundEvent, WorkerHeartbeat
+from connector.governance.states import STATES, RequestState
+from connector.models import (
+    AuditEvent,
+    Connection,
+    Delivery,
+    EntitlementBoundary,
+    ExceptionRequest,
+    InboundEvent,
+    WorkerHeartbeat,
+    utcnow,
+)
 
 SYNC_RUNS = Counter("connector_sync_runs_total", "Sync runs by connection and result", ["connection", "result"])
 SYNC_RECORDS = Counter("connector_sync_records_total", "Records synced by connection and outcome",
@@ -146,7 +156,43 @@ class DatabaseCollector(Collector):
             yield delivered
             yield errors
             yield _audit_head_seq()
+            yield from governance_gauges(utcnow())
             db.session.remove()
+
+
+#: the windows ``connector_expiring_exceptions`` counts (days from today, inclusive)
+EXPIRY_WINDOWS = (7, 30, 60, 90)
+
+
+def governance_gauges(now: datetime) -> list[GaugeMetricFamily]:
+    """What to alert on in governance terms: requests by state, overdue reviews, exceptions about to end.
+
+    Three grouped or counted queries on indexed columns (state, due_at, the entitlement's status), so a scrape
+    stays cheap however many requests there are."""
+    by_state = GaugeMetricFamily("connector_exceptions", "Exception requests by state", labels=["state"])
+    counts = dict(db.session.execute(select(ExceptionRequest.state, func.count()).group_by(ExceptionRequest.state))
+                  .all())
+    for state in STATES:
+        by_state.add_metric([state], counts.get(state, 0))
+    overdue = db.session.scalar(select(func.count()).select_from(ExceptionRequest).where(
+        ExceptionRequest.state == RequestState.IN_REVIEW, ExceptionRequest.due_at < now)) or 0
+    today = now.date()
+    ends = db.session.execute(
+        select(EntitlementBoundary.expires_at, func.count())
+        .join(ExceptionRequest, ExceptionRequest.pk == EntitlementBoundary.request_pk)
+        .where(EntitlementBoundary.status == "active", ExceptionRequest.state == RequestState.APPROVED,
+               EntitlementBoundary.expires_at >= today,
+               EntitlementBoundary.expires_at <= today + timedelta(days=max(EXPIRY_WINDOWS)))
+        .group_by(EntitlementBoundary.expires_at)).all()
+    expiring = GaugeMetricFamily("connector_expiring_exceptions",
+                                 "Approved exceptions in force ending within the next N days (today included)",
+                                 labels=["within_days"])
+    for days in EXPIRY_WINDOWS:
+        expiring.add_metric([str(days)], sum(n for day, n in ends if day <= today + timedelta(days=days)))
+    return [by_state,
+            GaugeMetricFamily("connector_overdue_requests", "Requests in review past their SLA due time",
+                              value=overdue),
+            expiring]
 
 
 def _audit_head_seq() -> GaugeMetricFamily:

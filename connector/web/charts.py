@@ -26,27 +26,43 @@ def _words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def nice_ceiling(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)
-
-
 def _number(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0")
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _y_axis(top: float, height: int, unit: str) -> list[str]:
+def nice_ticks(maximum: float, *, whole: bool = False, count: int = 4) -> list[float]:
+    """Axis ticks from 0 in a round step (1, 2, 2.5 or 5 times a power of ten) covering ``maximum`` in about
+    ``count`` steps: ``0, 5k, 10k, 15k`` rather than ``0, 6176, 12352``. ``whole``: counts, so the step is a
+    whole number (never ``0, 0.5, 1``)."""
+    if maximum <= 0:
+        return [0.0, 1.0]
+    raw = maximum / count
+    power = 10 ** math.floor(math.log10(raw))
+    factors = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(float(f * power) for f in factors if raw <= f * power + 1e-12)
+    if whole:
+        step = max(1.0, round(step))
+    steps = max(1, math.ceil(maximum / step - 1e-9))
+    return [round(i * step, 10) for i in range(steps + 1)]
+
+
+def fit_hours(values: Sequence[float | None]) -> tuple[float, str]:
+    """(factor, unit) so durations given in hours read in a unit fitting their range: minutes under an hour,
+    days past three days; hours otherwise."""
+    top = max((v for v in values if v is not None), default=0.0)
+    if top < 1:
+        return 60.0, " min"
+    if top > 72:
+        return 1 / 24, " d"
+    return 1.0, " h"
+
+
+def _y_axis(ticks: Sequence[float], height: int, unit: str) -> list[str]:
     plot_bottom = height - _PAD_BOTTOM
+    top = ticks[-1]
     out = []
-    for i in range(5):
-        value = top * i / 4
-        y = plot_bottom - (plot_bottom - _PAD_TOP) * i / 4
+    for value in ticks:
+        y = plot_bottom - (plot_bottom - _PAD_TOP) * value / top
         out.append(f'<line class="grid" x1="{_PAD_LEFT}" x2="{WIDTH - _PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         out.append(f'<text class="tick" x="{_PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
                    f'{_number(value)}{escape(unit)}</text>')
@@ -61,7 +77,8 @@ def line_chart(ident: str, title: str, labels: Sequence[str], series: Mapping[st
     if not labels or not values:
         return _svg(title, "No decisions yet.", 80, [
             f'<text class="empty" x="{WIDTH / 2}" y="44" text-anchor="middle">No decisions yet</text>'], ident)
-    top = nice_ceiling(max(values))
+    ticks = nice_ticks(max(values))
+    top = ticks[-1]
     plot_w = WIDTH - _PAD_LEFT - _PAD_RIGHT
     plot_bottom = height - _PAD_BOTTOM
     step = plot_w / max(1, len(labels) - 1) if len(labels) > 1 else 0
@@ -72,7 +89,7 @@ def line_chart(ident: str, title: str, labels: Sequence[str], series: Mapping[st
     def y(v: float) -> float:
         return plot_bottom - (plot_bottom - _PAD_TOP) * v / top
 
-    body = _y_axis(top, height, unit) + _x_labels(labels, x, plot_bottom)
+    body = _y_axis(ticks, height, unit) + _x_labels(labels, x, plot_bottom)
     for name, vs in series.items():
         body += _line(name, vs, labels, x, y, unit)
     desc = "; ".join(f"{name}: " + ", ".join(f"{lbl} {_number(v)}{unit}" for lbl, v in zip(labels, vs, strict=True)
@@ -139,11 +156,13 @@ def stacked_bars(ident: str, title: str, rows: Mapping[str, Mapping[str, int]], 
 def bars(ident: str, title: str, items: Sequence[tuple[str, int, str]]) -> Markup:
     """Vertical bars: (label, value, CSS class)."""
     height = 220
-    top = 4 * math.ceil(max(1, max((v for _, v, _ in items), default=0)) / 4)  # whole-number ticks for counts
+    ticks = nice_ticks(max((v for _, v, _ in items), default=0), whole=True)
+    top = ticks[-1]
     plot_w = WIDTH - _PAD_LEFT - _PAD_RIGHT
     plot_bottom = height - _PAD_BOTTOM
     slot = plot_w / max(1, len(items))
-    body = _y_axis(top, height, "")
+    every = max(1, math.ceil(len(items) / 8))  # at most about eight labels under the bars
+    body = _y_axis(ticks, height, "")
     for i, (label, value, css) in enumerate(items):
         h = (plot_bottom - _PAD_TOP) * value / top
         x = _PAD_LEFT + i * slot + slot * 0.2
@@ -151,8 +170,9 @@ def bars(ident: str, title: str, items: Sequence[tuple[str, int, str]]) -> Marku
                     f'height="{h:.1f}"><title>{escape(label)}: {value}</title></rect>')
         body.append(f'<text class="value" x="{x + slot * 0.3:.1f}" y="{plot_bottom - h - 6:.1f}" '
                     f'text-anchor="middle">{value}</text>')
-        body.append(f'<text class="tick" x="{x + slot * 0.3:.1f}" y="{plot_bottom + 18}" text-anchor="middle">'
-                    f'{escape(label)}</text>')
+        if i % every == 0 or i == len(items) - 1:
+            body.append(f'<text class="tick" x="{x + slot * 0.3:.1f}" y="{plot_bottom + 18}" text-anchor="middle">'
+                        f'{escape(label)}</text>')
     return _svg(title, ", ".join(f"{label} {value}" for label, value, _ in items), height, body, ident)
 
 

@@ -57,7 +57,14 @@ def percent(value: float | None) -> str:
 
 
 def hours(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} h"
+    """A duration in a unit that fits it: ``25 min``, ``5.5 h``, ``3.2 d`` (never ``0.0 h``)."""
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{value * 60:.0f} min"
+    if value > 72:
+        return f"{value / 24:.1f} d"
+    return f"{value:.1f} h"
 
 
 def install(app: Flask) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from connector import operations
 from connector.governance.metrics import OUTCOMES, PERIODS, governance_metrics
 from connector.models import utcnow
 from connector.reports import decision_facts, outcome_facts
-from connector.web import charts
+from connector.web import charts, expiring
 from connector.web.blueprint import bp
 from connector.web.signin import requires_sign_in
 
@@ -23,10 +24,16 @@ def metrics_page() -> str:
     labels = [row["period"] for row in over_time]
     sla = figures["sla"]
     backlog = figures["backlog"]
+    mean = [row["mean_hours"] for row in over_time]
+    median = [row["median_hours"] for row in over_time]
+    factor, unit = charts.fit_hours(mean + median)
+    expiries = expiring.by_month(operations.today())
     svg = {
-        "time": charts.line_chart("time-to-decide", f"Time to decide per {period} (hours)", labels, {
-            "mean": [row["mean_hours"] for row in over_time],
-            "median": [row["median_hours"] for row in over_time]}, unit=" h"),
+        "time": charts.line_chart("time-to-decide", f"Time to decide per {period} ({unit.strip()})", labels, {
+            "mean": [None if v is None else v * factor for v in mean],
+            "median": [None if v is None else v * factor for v in median]}, unit=unit),
+        "expiries": charts.bars("expiries", "Exceptions in force ending per month",
+                                [(month, count, "s-expiring") for month, count in expiries]),
         "sla": charts.share_bar("sla", "SLA compliance of decided requests", sla["on_time"], sla["decided"],
                                 "decided on time", "decided late"),
         "outcomes": charts.stacked_bars("outcomes", "Outcomes by category", figures["by_category"], OUTCOMES),
@@ -35,4 +42,4 @@ def metrics_page() -> str:
             ("overdue", figures["overdue"], "s-overdue")]),
     }
     return render_template("web/metrics.html", figures=figures, svg=svg, period=period, periods=PERIODS,
-                           outcomes=OUTCOMES)
+                           outcomes=OUTCOMES, expiries=expiries)

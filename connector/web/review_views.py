@@ -21,7 +21,7 @@ from connector.models import AuditEvent, Connection, ExceptionRequest, Principal
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
 from connector.representation import current_entitlement, current_votes, request_view
-from connector.web import request_search
+from connector.web import expiring, request_search
 from connector.web.blueprint import bp, status_for
 from connector.web.forms import ButtonForm, DecisionForm, VoteForm
 from connector.web.lifecycle_forms import TITLES, lifecycle_forms
@@ -209,3 +209,15 @@ def decide(ref: str) -> Response | tuple[str, int]:
           "to the source.", "success")
     # no anchor: the page opens at its top, where the success message is
     return redirect(url_for("connector_web.request_page", ref=req.key or req.id), 303)
+
+
+@bp.route("/expiring")
+@requires_sign_in(*READERS)
+def expiring_page() -> str:
+    """Exceptions ending soon, soonest first: renew, amend or let them end while there is time."""
+    window = request.args.get("within", "notice")
+    if window not in expiring.WINDOWS:
+        abort(400, f"Unknown window '{window}'. Use one of: {', '.join(expiring.WINDOWS)}.")
+    today = operations.today()
+    return render_template("web/expiring.html", rows=expiring.ending(window, today), window=window,
+                           windows=expiring.WINDOWS, today=today, policy=current_policy())

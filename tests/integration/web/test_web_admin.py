@@ -230,7 +230,7 @@ def test_metrics_page_draws_svg_charts_from_local_assets_only(signed_in, submit,
                                                   "renewal_mode": "manual", "submit": "Record decision"})
     r = chair.get("/reports")
     html = r.get_data(as_text=True)
-    assert html.count("<svg class=\"chart\"") == 4
+    assert html.count("<svg class=\"chart\"") == 5  # time, SLA, outcomes, backlog, expiries by month
     assert "Outcomes by category" in html and "seat expansion, denied: 1" in html
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
     assert not re.search(r'(src|href)="(https?:)?//', html)
