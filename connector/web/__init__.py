@@ -20,6 +20,7 @@ from connector.web import (  # noqa: F401 (routes)
     policy_review_views,
     review_views,
     scenario_views,
+    worker_health,
 )
 from connector.web.blueprint import bp
 from connector.web.cli import users_group
