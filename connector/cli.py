@@ -445,10 +445,11 @@ def sync_command(name: str | None, all_: bool) -> None:
         click.echo("nothing to sync: no connection is connected, paused or in error")
     failed = False
     for each in names:
-        with click.progressbar(length=0, label=f"{each}: syncing", show_pos=True) as bar:
+        with click.progressbar(length=0, label=f"{each}: syncing", show_pos=True, show_eta=True) as bar:
             def progress(counts: Any, bar: Any = bar) -> None:
-                bar.length = counts.fetched
-                bar.update(counts.fetched - bar.pos)
+                done = sync.examined(counts)
+                bar.length = max(done, int(counts.detail.get("total") or 0))  # the source's total, when it says
+                bar.update(done - bar.pos)
 
             try:
                 counts = sync.sync(each, actor="cli", progress=progress)

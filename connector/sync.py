@@ -62,6 +62,13 @@ class SyncCounts:
         return {k: v for k, v in self.__dict__.items()}
 
 
+def examined(counts: SyncCounts) -> int:
+    """Records the sync has gone through: fetched, and those a source skipped (already seen, not flagged); what
+    a progress bar measures against the source's ``detail["total"]``."""
+    return counts.fetched + sum(int(counts.detail.get(k) or 0) for k in ("skipped_already_seen",
+                                                                         "skipped_not_flagged"))
+
+
 def ingest(conn: Connection, records: Iterable[SourceRecord], counts: SyncCounts, actor: str) -> None:
     """Map and submit records; unmappable values become field errors (``needs_info``), never a lost record."""
     version, program, _doc = connections.inbound_program(conn)

@@ -153,7 +153,9 @@ def _pages(client: SalesforceClient, soql: str, sobject: str, mark: SyncWatermar
             deleted += gone
             records.append(SourceRecord(str(raw["Id"]), raw, link(str(raw["Id"])), gone))
         mark.advance(stamped)
-        detail: dict[str, Any] = {"skipped_already_seen": skipped, "deleted_in_source": deleted}
+        # total: how many records the query holds (Salesforce's totalSize), for a progress bar with an end
+        detail: dict[str, Any] = {"skipped_already_seen": skipped, "deleted_in_source": deleted,
+                                  "total": page.total_size}
         if client.usage_share is not None:
             detail["api_usage_share"] = round(client.usage_share, 4)
         yield SourcePage(records, mark.to_dict(), http_calls=client.http_calls - calls, detail=detail)
