@@ -17,6 +17,7 @@ from connector.web import (  # noqa: F401 (routes)
     formatting,
     lifecycle_views,
     metrics_views,
+    not_found,
     policy_review_views,
     review_views,
     scenario_views,
@@ -40,6 +41,7 @@ def init_web(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     install(app)
     formatting.install(app)
+    not_found.install(app)
     init_oidc(app)
     app.register_blueprint(bp, url_prefix=settings(app).url_prefix or None)
     if "users" not in connector_group.commands:
