@@ -127,7 +127,7 @@ def test_chair_decides_with_boundaries_and_sees_the_summary(app, page, base_url,
         assert req.entitlements[-1].expires_at.isoformat() == expires
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{base_url}/reports")
-    assert page.locator("svg.chart").count() == 4
+    assert page.locator("svg.chart").count() == 5  # time, SLA, outcomes, backlog, expiries by month
     screenshot(page, "metrics-1280")
 
 
