@@ -18,6 +18,7 @@ from connector.web import (  # noqa: F401 (routes)
     lifecycle_views,
     metrics_views,
     not_found,
+    oauth_page,
     policy_review_views,
     review_views,
     scenario_views,
@@ -42,6 +43,7 @@ def init_web(app: Flask) -> None:
     install(app)
     formatting.install(app)
     not_found.install(app)
+    oauth_page.install(app)
     init_oidc(app)
     app.register_blueprint(bp, url_prefix=settings(app).url_prefix or None)
     if "users" not in connector_group.commands:

@@ -84,11 +84,26 @@ def label(value: Any) -> str:
     return key.replace("_", " ").capitalize() if key.replace("_", "").isalnum() else text
 
 
+#: what a date field's errors say instead of a pattern: the browser's date picker shows the locale's format,
+#: so "YYYY-MM-DD" under it points at nothing the person sees
+DATE_PICKER_MESSAGE = "Pick a date from the calendar."
+
+
+def field_error(message: str, field_type: str) -> str:
+    """A field's error as shown under it: a date field's errors speak of the picker, not of ISO patterns."""
+    if field_type != "DateField":
+        return message
+    if message.startswith("Not a valid date value"):
+        return DATE_PICKER_MESSAGE
+    return message.replace(" (YYYY-MM-DD)", "").replace("YYYY-MM-DD", "a date from the calendar")
+
+
 def install(app: Flask) -> None:
     """Flask-Babel with the one locale, and the ``lec_`` filters every page formats through."""
     locale = locale_setting(app)
     if "babel" not in app.extensions:
         Babel(app, locale_selector=lambda: current_app.config.get("CONNECTOR_LOCALE") or locale,
               timezone_selector=lambda: "UTC")
-    for name, fn in {"money": money, "number": number_text, "date": date_text, "label": label}.items():
+    for name, fn in {"money": money, "number": number_text, "date": date_text, "label": label,
+                     "field_error": field_error}.items():
         app.jinja_env.filters[f"lec_{name}"] = fn

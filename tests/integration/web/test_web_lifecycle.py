@@ -181,3 +181,14 @@ def test_where_it_stands_says_what_each_target_last_heard_and_retries_a_dead_del
     html = admin.get(f"/requests/{key}").get_data(as_text=True)
     assert "Delivery to connection:crm is due again now." in html
     assert "Retrying, next attempt due now (attempt 7 failed: INVALID_FIELD: Status__c)" in html
+
+
+def test_date_errors_speak_of_the_date_picker_not_of_a_pattern(app, approved, csrf):
+    chair, key, _ = approved
+    token = csrf(chair.get(f"/requests/{key}").get_data(as_text=True))
+    form = {"csrf_token": token, "rationale": "Change", "grants_seats": "110", "renewal_mode": "manual",
+            "submit": "Amend exception"}
+    html = chair.post(f"/requests/{key}/amend", data={**form, "expires_at": "31/12/2026"}).get_data(as_text=True)
+    assert "Pick a date from the calendar." in html and "Not a valid date value" not in html
+    html = chair.post(f"/requests/{key}/amend", data={**form, "expires_at": ""}).get_data(as_text=True)
+    assert "Every exception expires: give expires_at." in html and "YYYY-MM-DD" not in html
