@@ -38,7 +38,9 @@ def text(fragment: str) -> str:
 
 
 def notices(html: str) -> list[str]:
-    return [text(m) for m in re.findall(r'<div class="notice[^"]*"[^>]*>(.*?)</div>', html, re.S)]
+    """The flashed messages (not the worker-health banner, which has no worker to see in these tests)."""
+    flashed = r'<div class="notice (?!warning worker-banner)[^"]*"[^>]*>(.*?)</div>'
+    return [text(m) for m in re.findall(flashed, html, re.S)]
 
 
 def test_provision_button_installs_and_says_what_it_did(signed_in, zendesk, account, csrf):
