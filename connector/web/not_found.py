@@ -32,5 +32,9 @@ def install(app: Flask) -> None:
             title, message = MESSAGES[status]
             body = render_template("web/error.html", status=status, title=title, message=message,
                                    user=current_user(), csrf_token=generate_csrf)
-            return Response(body, status=status, mimetype="text/html")
+            answer = Response(body, status=status, mimetype="text/html")
+            allowed = exc.get_response().headers.get("Allow")  # a 405 says which methods the address takes
+            if allowed:
+                answer.headers["Allow"] = allowed
+            return answer
         return previous(exc) if previous is not None else exc
