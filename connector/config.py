@@ -56,14 +56,18 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_PUSH_RATE_LIMIT": 600,  # pushes a minute per connection; 0: no limit
     "CONNECTOR_PUSH_REFETCH_SECONDS": None,  # a record fetched for a push waits this long; None: the sync interval
     "CONNECTOR_DEMO_DIR": None,  # None: ./lec-demo in the current folder (see demo_directory)
+    "CONNECTOR_FEEDBACK_DAYS": 90,  # a decision's feedback link works this long; 0: summaries carry no link
+    "CONNECTOR_PUBLIC_SUMMARY": False,  # serve /transparency and /api/v1/public/summary without sign-in
+    "CONNECTOR_PUBLIC_MIN_COUNT": 5,  # the public summary shows a figure only when it counts at least this many
 }
 
 #: Keys parsed from strings when they come from the environment.
-_INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE", "CONNECTOR_PUSH_RATE_LIMIT"}
+_INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE", "CONNECTOR_PUSH_RATE_LIMIT",
+             "CONNECTOR_FEEDBACK_DAYS", "CONNECTOR_PUBLIC_MIN_COUNT"}
 _FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT",
                "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS",
                "CONNECTOR_PUSH_REFETCH_SECONDS"}
-_BOOL_KEYS = {"CONNECTOR_SQL_ECHO"}
+_BOOL_KEYS = {"CONNECTOR_SQL_ECHO", "CONNECTOR_PUBLIC_SUMMARY"}
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -126,6 +130,9 @@ class Settings:
     push_rate_limit: int
     push_refetch_seconds: float
     demo_dir: str | None
+    feedback_days: int
+    public_summary: bool
+    public_min_count: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -157,6 +164,9 @@ class Settings:
             push_rate_limit=max(0, int(values["push_rate_limit"])),
             push_refetch_seconds=max(0.0, float(values["sync_interval_seconds"] if values["push_refetch_seconds"]
                                                 is None else values["push_refetch_seconds"])),
+            feedback_days=max(0, int(values["feedback_days"])),
+            public_summary=bool(values["public_summary"]),
+            public_min_count=max(1, int(values["public_min_count"])),
         )
 
     @property

@@ -496,3 +496,45 @@ class PolicyReview(db.Model):  # type: ignore[name-defined,misc]
     closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Feedback(db.Model):  # type: ignore[name-defined,misc]
+    """What a customer or channel partner said about a decision, through the signed link in its customer summary:
+    how clear it was (1-5) and what they needed. Shown to reviewers and counted in reports."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    #: which decision message the link was in (1: the first decision, 2: the next amendment or decision, ...)
+    decision_number: Mapped[int] = mapped_column(Integer)
+    respondent: Mapped[str] = mapped_column(String(20))  # customer | partner
+    clarity: Mapped[int] = mapped_column(Integer)
+    needed: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    request: Mapped[ExceptionRequest] = relationship()
+
+
+class PracticeAttempt(db.Model):  # type: ignore[name-defined,misc]
+    """A reviewer's practice vote and decision on an anonymised past request, with what the committee really
+    decided at the time (copied when answered, so the score stays what it was). Practice never changes the
+    request it is drawn from."""
+
+    __tablename__ = "practice_attempts"
+    __table_args__ = (UniqueConstraint("principal_id", "request_pk"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), index=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"), index=True)
+    vote: Mapped[str] = mapped_column(String(20))
+    vote_rationale: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(30))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    grants: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    real_outcome: Mapped[str] = mapped_column(String(30))
+    real_grants: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    real_duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome_match: Mapped[bool] = mapped_column(Boolean)
+    #: 0..1, how near the practice boundaries are to the real ones; None unless both approved
+    closeness: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,6 +19,7 @@ from connector import audit, outbox
 from connector.config import settings
 from connector.db import allocate_keys, db, insert_many
 from connector.decision_outcomes import verdict_for
+from connector.feedback import with_feedback_link
 from connector.governance import lifecycle, review
 from connector.governance.communications import communications
 from connector.governance.errors import InvalidInput, NotPermitted, StateConflict
@@ -181,6 +182,7 @@ def _record_decision(req: ExceptionRequest, principal_name: str, principal_id: i
                      verdict: Verdict | None = None) -> Decision:
     db.session.flush()
     summary, note = _communications(req, policy, outcome, rationale, principal_name, ent)
+    summary = with_feedback_link(summary, req, len(req.decisions) + 1)
     now = utcnow()
     verdict = verdict or Verdict(None)
     dec = Decision(request=req, outcome=outcome, rationale=rationale, principal_id=principal_id,

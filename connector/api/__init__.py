@@ -13,9 +13,12 @@ from connector.api import (
     audit,
     connections,
     deliveries,
+    feedback,
     meta,
     policy,
     policy_reviews,
+    practice,
+    public,
     reports,
     requests,
     scenarios,
@@ -66,7 +69,8 @@ def init_api(app: Flask) -> ConnectorApi:
     plugin.register_components()
     app.register_blueprint(swagger_assets_blueprint(), url_prefix=f"{prefix}/docs/assets")
     for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp,
-                tokens.blp, source_apps.blp, scenarios.blp, policy_reviews.blp):
+                tokens.blp, source_apps.blp, scenarios.blp, policy_reviews.blp, feedback.blp, public.blp,
+                practice.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
     root = settings(app).url_prefix
     for blp in (connections.oauth_blp, webhooks.blp):

@@ -20,6 +20,8 @@ from connector.web import (  # noqa: F401 (routes)
     not_found,
     oauth_page,
     policy_review_views,
+    practice_views,
+    public_views,
     review_views,
     scenario_views,
     worker_health,
@@ -46,5 +48,6 @@ def init_web(app: Flask) -> None:
     oauth_page.install(app)
     init_oidc(app)
     app.register_blueprint(bp, url_prefix=settings(app).url_prefix or None)
+    app.register_blueprint(public_views.bp, url_prefix=settings(app).url_prefix or None)  # no sign-in, no session
     if "users" not in connector_group.commands:
         connector_group.add_command(users_group)
