@@ -41,6 +41,7 @@ _EXAMPLE = {
 @blp.response(200, description="The approach (tracks, categories, committee roles, SLA targets) and aggregates "
                                "counted over at least `CONNECTOR_PUBLIC_MIN_COUNT` requests; never a customer "
                                "name, a term or a note.", example=_EXAMPLE)
+@blp.alt_response(404, description="Not published: `CONNECTOR_PUBLIC_SUMMARY` is off (the default).")
 def summary() -> dict[str, Any]:
     """Public (no token) when `CONNECTOR_PUBLIC_SUMMARY=true`; 404 otherwise."""
     config = settings()
