@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,7 +21,17 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import joinedload
 
-from connector import audit, audit_anchors, connections, policy_simulation, preview, provisioning, scenario_store, sync
+from connector import (
+    audit,
+    audit_anchors,
+    connections,
+    feedback,
+    policy_simulation,
+    preview,
+    provisioning,
+    scenario_store,
+    sync,
+)
 from connector.auth import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -619,3 +629,17 @@ def scenarios_run(file: Path, as_json: bool, save: bool, actor: str) -> None:
         for line in _impact_table(result["items"]):
             click.echo(line)
 
+@connector_group.group("feedback", help="Customers' and channel partners' feedback on decisions.")
+def feedback_group() -> None:
+    pass
+
+
+@feedback_group.command("report", help="Print the feedback received (count, average clarity, what people needed) "
+                                       "as JSON; --since and --until bound it (ISO dates or times, UTC).")
+@click.option("--since", type=click.DateTime(), default=None, help="From this day or time (UTC).")
+@click.option("--until", type=click.DateTime(), default=None, help="Before this day or time (UTC).")
+@with_appcontext
+def feedback_report(since: datetime | None, until: datetime | None) -> None:
+    bounds = [value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+              for value in (since, until)]
+    click.echo(json.dumps(feedback.feedback_summary(bounds[0], bounds[1]), indent=2))

@@ -3,6 +3,7 @@ stored per request, audited without its text, shown to reviewers and counted in 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -95,3 +96,14 @@ def test_another_apps_secret_does_not_sign_for_this_one(app, client, token_for, 
     forged = URLSafeTimedSerializer("some-other-secret", salt=SALT).dumps({"r": req["id"], "n": 1})
     r = client.post(f"/api/v1/feedback/{forged}", json={"clarity": 5})
     assert r.status_code == 403 and r.get_json()["code"] == "feedback_link_invalid"
+
+
+def test_the_cli_reports_feedback_for_a_period(app, client, token_for, small):
+    token = link_token(decided(client, token_for, small))
+    assert client.post(f"/api/v1/feedback/{token}", json={"clarity": 5, "needed": "Nothing more"}).status_code == 201
+    out = app.test_cli_runner().invoke(args=["connector", "feedback", "report", "--since", "2000-01-01"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert (report["count"], report["average_clarity"], report["since"]) == (1, 5.0, "2000-01-01T00:00:00+00:00")
+    later = app.test_cli_runner().invoke(args=["connector", "feedback", "report", "--since", "2999-01-01"])
+    assert json.loads(later.output)["count"] == 0
