@@ -144,21 +144,26 @@ def _near(a: float, b: float) -> float:
     return 1.0 if top == 0 else max(0.0, 1 - abs(a - b) / top)
 
 
+def _blank(value: Any) -> bool:
+    return value in (None, [], "")
+
+
+def _term_closeness(a: Any, b: Any) -> float:
+    """One term: both blank 1, one blank 0, numbers by ratio, lists by overlap (Jaccard), else equal or not."""
+    if _blank(a) or _blank(b):
+        return 1.0 if _blank(a) and _blank(b) else 0.0
+    if _number(a) and _number(b):
+        return _near(float(a), float(b))
+    if isinstance(a, list) and isinstance(b, list):
+        left, right = {str(x).lower() for x in a}, {str(x).lower() for x in b}
+        return len(left & right) / len(left | right)
+    return 1.0 if a == b else 0.0
+
+
 def closeness(grants: Mapping[str, Any], days: int | None, real_grants: Mapping[str, Any],
               real_days: int | None) -> float:
     """How near practice boundaries are to the real ones, 0..1 (see the module's docstring)."""
-    parts: list[float] = []
-    for key in sorted(set(grants) | set(real_grants)):
-        a, b = grants.get(key), real_grants.get(key)
-        if a in (None, [], "") or b in (None, [], ""):
-            parts.append(1.0 if a in (None, [], "") and b in (None, [], "") else 0.0)
-        elif _number(a) and _number(b):
-            parts.append(_near(float(a), float(b)))
-        elif isinstance(a, list) and isinstance(b, list):
-            left, right = {str(x).lower() for x in a}, {str(x).lower() for x in b}
-            parts.append(len(left & right) / len(left | right))
-        else:
-            parts.append(1.0 if a == b else 0.0)
+    parts = [_term_closeness(grants.get(key), real_grants.get(key)) for key in sorted(set(grants) | set(real_grants))]
     if days is not None and real_days is not None:
         parts.append(_near(days, real_days))
     return round(statistics.fmean(parts), 4) if parts else 1.0
@@ -172,39 +177,56 @@ def attempt_score(outcome_match: bool, both_approved: bool, near: float | None) 
     return 1.0
 
 
-def _validated(body: Mapping[str, Any]) -> dict[str, Any]:
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text_problems(body: Mapping[str, Any]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    vote, outcome = body.get("vote"), body.get("outcome")
-    if vote not in PRACTICE_VOTES:
+    if body.get("vote") not in PRACTICE_VOTES:
         problems["vote"] = [f"Must be one of: {', '.join(PRACTICE_VOTES)}."]
-    if outcome not in OUTCOMES:
+    if body.get("outcome") not in OUTCOMES:
         problems["outcome"] = [f"Must be one of: {', '.join(OUTCOMES)}."]
     rationale = str(body.get("rationale") or "").strip()
     if not rationale:
         problems["rationale"] = ["Say why, as you would for a real decision."]
     elif len(rationale) > MAX_TEXT:
         problems["rationale"] = [f"At most {MAX_TEXT} characters."]
-    vote_rationale = str(body.get("vote_rationale") or "").strip()
-    if len(vote_rationale) > MAX_TEXT:
+    if len(str(body.get("vote_rationale") or "").strip()) > MAX_TEXT:
         problems["vote_rationale"] = [f"At most {MAX_TEXT} characters."]
-    grants = dict(body.get("grants") or {})
-    days = body.get("duration_days")
+    return problems
+
+
+def _grant_problem(key: str, value: Any) -> str | None:
+    if key == "seats":
+        return None if _whole(value) and value >= 0 else "A whole number of seats, 0 or more."
+    if key in LIST_TERMS:
+        return None if isinstance(value, list) and all(isinstance(v, str) for v in value) else "A list of names."
+    return f"Practice grants take seats and {', '.join(LIST_TERMS)}."
+
+
+def _grant_problems(outcome: Any, grants: Mapping[str, Any], days: Any) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
     if outcome == "denied" and (grants or days is not None):
         problems["grants"] = ["A denial grants nothing: leave grants and duration_days out."]
     for key, value in grants.items():
-        if key == "seats" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            problems["grants.seats"] = ["A whole number of seats, 0 or more."]
-        elif key in LIST_TERMS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            problems[f"grants.{key}"] = ["A list of names."]
-        elif key not in ("seats", *LIST_TERMS):
-            problems[f"grants.{key}"] = [f"Practice grants take seats and {', '.join(LIST_TERMS)}."]
-    if days is not None and not (isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 3650):
+        problem = _grant_problem(key, value)
+        if problem:
+            problems[f"grants.{key}"] = [problem]
+    if days is not None and not (_whole(days) and 1 <= days <= 3650):
         problems["duration_days"] = ["A whole number of days from 1 to 3650."]
+    return problems
+
+
+def _validated(body: Mapping[str, Any]) -> dict[str, Any]:
+    grants, days = dict(body.get("grants") or {}), body.get("duration_days")
+    problems = {**_text_problems(body), **_grant_problems(body.get("outcome"), grants, days)}
     if problems:
         raise InvalidInput("invalid_input", "The practice decision was not recorded: see the marked fields.",
                            {"fields": problems})
-    return {"vote": vote, "vote_rationale": vote_rationale, "outcome": outcome, "rationale": rationale,
-            "grants": {k: v for k, v in grants.items() if v not in (None, [], "")}, "duration_days": days}
+    return {"vote": body.get("vote"), "vote_rationale": str(body.get("vote_rationale") or "").strip(),
+            "outcome": body.get("outcome"), "rationale": str(body.get("rationale") or "").strip(),
+            "grants": {k: v for k, v in grants.items() if not _blank(v)}, "duration_days": days}
 
 
 def pool(principal: Principal) -> list[ExceptionRequest]:
