@@ -13,7 +13,7 @@ from flask import Flask, request
 from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
 
-from connector import audit, cli, web
+from connector import audit, cli, policy_store, wake, web
 from connector import config as config_module
 from connector.api import API_PREFIX, handle_database_unavailable, handle_http_exception, handle_unexpected, init_api
 from connector.config import EXTENSION_KEY
@@ -56,6 +56,8 @@ class LicenseExceptionConnector:
         with app.app_context():
             configure_sqlite(db.engine)
         audit.install_session_hooks()
+        wake.install_session_hooks()
+        policy_store.install_session_hooks()
         Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
         app.url_map.converters["key"] = KeyConverter  # before any route: ids beyond a key column's range are 404
         api = init_api(app)

@@ -1,8 +1,12 @@
 """The hash-chained audit log (SPEC §6): the one place events are appended, verified and exported.
 
-Appends happen in the transaction of the change they record. The chain head is read under a lock
-(a transaction-scoped advisory lock on PostgreSQL; SQLite's write lock, taken by ``BEGIN IMMEDIATE``),
-so concurrent writers still produce one linear chain.
+Appends happen in the transaction of the change they record. An append only prepares its event (redacted,
+copied); the events a transaction appended are chained and inserted together as it commits (``write_pending``,
+a ``before_commit`` hook), with the chain head read under a lock (a transaction-scoped advisory lock on
+PostgreSQL; SQLite's write lock, taken by ``BEGIN IMMEDIATE``), so concurrent writers still produce one linear
+chain while each holds the lock only for computing and inserting its rows and committing, not for the whole
+request. A query on ``AuditEvent`` inside the transaction writes the pending events first (it reads its own
+writes).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import orjson
 import rfc8785
 from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from connector.db import db, insert_many
 from connector.governance.review import APPROVALS
@@ -29,7 +33,7 @@ from connector.models import AuditEvent, AuditSample, ExceptionRequest, utcnow
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x4C4558_0001  # "LEX" audit chain
-_HEAD_KEY = "audit_head"
+_PENDING_KEY = "audit_pending"
 _SECRET_KEY = re.compile(
     r"(^|_)(secret|secrets|token|password|private_key|authorization|session_id|code_verifier|api_key|"
     r"access_token|refresh_token|api_token|client_secret|webhook_secret|assertion)$",
@@ -107,21 +111,18 @@ def chain_hash(prev_hash: str, body: bytes) -> str:
 
 
 def _head(session: Session) -> tuple[int, str]:
-    cached = session.info.get(_HEAD_KEY)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    """The chain's head, read under the chain's lock (held until the transaction ends)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
-    row = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    table = AuditEvent.__table__
+    row = session.execute(select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
 def append(actor: str, action: str, subject: str | None = None, data: Mapping[str, Any] | None = None,
-           *, at: datetime | None = None) -> AuditEvent:
-    """Append one event to the chain in the current transaction."""
-    return AuditEvent(**_append_rows([(actor, action, subject, data)], at)[0])
+           *, at: datetime | None = None) -> None:
+    """Append one event to the chain in the current transaction (written as it commits)."""
+    _queue([(actor, action, subject, data)], at)
 
 
 _SECRET_NAMES: dict[str, bool] = {}
@@ -213,47 +214,69 @@ def _prepare_mapping(value: Mapping[Any, Any]) -> tuple[dict[str, Any], bool]:
 
 def append_many(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],
                 *, at: datetime | None = None) -> int:
-    """Append several events with one head read and one bulk insert (the sync hot path uses this); returns
-    how many were appended (no ORM objects: a page's thousands of events are never loaded back)."""
-    return len(_append_rows(events, at))
+    """Append several events (the sync hot path uses this; they are written with one head read and one bulk
+    insert, like every event of the transaction); returns how many were appended."""
+    return _queue(events, at)
 
 
-def _append_rows(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]],
-                 at: datetime | None) -> list[dict[str, Any]]:
+#: one prepared event: when, actor, action, subject, redacted data, whether orjson gives its RFC 8785 form
+_Pending = tuple[datetime, str, str, str | None, Any, bool]
+
+
+def _queue(events: Iterable[tuple[str, str, str | None, Mapping[str, Any] | None]], at: datetime | None) -> int:
+    """Prepare events (redacted copies, taken now: later changes to ``data`` are not recorded) for the commit."""
     session = db.session()
-    seq, prev = _head(session)
     occurred = at or utcnow()
-    time_text = occurred.isoformat()
-    rows: list[dict[str, Any]] = []
+    pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
+    before = len(pending)
     for actor, action, subject, data in events:
         clean, plain = _prepare(dict(data or {}))
+        plain = plain and actor.isascii() and action.isascii() and (subject is None or subject.isascii())
+        pending.append((occurred, actor, action, subject, clean, plain))
+    return len(pending) - before
+
+
+def write_pending(session: Session, *_: Any) -> int:
+    """Chain and insert the events the transaction appended, in one statement: the head is read under the lock
+    here, at the end of the transaction, so the lock is held only for this and the commit. How many were written."""
+    pending: list[_Pending] | None = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return 0
+    seq, prev = _head(session)
+    rows: list[dict[str, Any]] = []
+    for occurred, actor, action, subject, clean, plain in pending:
         seq += 1
-        event = {"seq": seq, "time": time_text, "actor": actor, "action": action, "subject": subject,
+        event = {"seq": seq, "time": occurred.isoformat(), "actor": actor, "action": action, "subject": subject,
                  "data": clean}
-        if plain and actor.isascii() and action.isascii() and (subject is None or subject.isascii()):
-            body = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
-        else:
-            body = rfc8785.dumps(event)
+        body = orjson.dumps(event, option=orjson.OPT_SORT_KEYS) if plain else rfc8785.dumps(event)
         digest = chain_hash(prev, body)
         rows.append({"seq": seq, "occurred_at": occurred, "actor": actor, "action": action, "subject": subject,
                      "data": clean, "prev_hash": prev, "hash": digest})
         prev = digest
-    if rows:
-        insert_many(AuditEvent.__table__, rows)  # one executemany, no ORM objects
-    session.info[_HEAD_KEY] = (seq, prev)
-    return rows
+    insert_many(AuditEvent.__table__, rows)  # one executemany, no ORM objects
+    return len(rows)
 
 
-def _forget_head(session: Session, *_: Any) -> None:
-    session.info.pop(_HEAD_KEY, None)
+def _read_own_writes(state: ORMExecuteState) -> None:
+    """A query on the audit log inside a transaction that appended events sees them: they are written first."""
+    if state.is_select and state.session.info.get(_PENDING_KEY) and any(
+            mapper.class_ is AuditEvent for mapper in state.all_mappers):
+        write_pending(state.session)
+
+
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    """Events of a transaction that ended without committing them (rolled back) are dropped with it."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 def install_session_hooks() -> None:
-    """The cached head is only valid inside the transaction that read it (under its lock): forget it when a
-    transaction begins or ends, however it ends (a closed session never reuses a stale head)."""
-    for name in ("after_begin", "after_commit", "after_rollback", "after_soft_rollback"):
-        if not event.contains(Session, name, _forget_head):
-            event.listen(Session, name, _forget_head)
+    """Write a transaction's events as it commits, before a query on the log inside it, and drop them when it
+    rolls back (a savepoint's end keeps them: they belong to the enclosing transaction)."""
+    for name, hook in (("before_commit", write_pending), ("do_orm_execute", _read_own_writes),
+                       ("after_transaction_end", _forget_pending)):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from connector import audit
 from connector.db import db
@@ -233,7 +234,8 @@ def authenticate() -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError(401, "unauthenticated", "Send an API token: 'Authorization: Bearer <token>'.")
     digest = hash_token(token.strip())
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest)
+                            .options(joinedload(ApiToken.principal)))  # one round trip, not two
     now = utcnow()
     refusal = _refusal(row if row is not None and hmac.compare_digest(row.token_hash, digest) else None, now)
     if refusal is not None:

@@ -285,11 +285,13 @@ def policy_simulate(file: Path, since: str | None, as_json: bool) -> None:
 
 @connector_group.command("worker", help="Send deliveries and run periodic jobs (SLA, expiry).")
 @click.option("--once", is_flag=True, help="Drain what is due now, run the periodic jobs once, and exit.")
-@click.option("--poll", default=1.0, show_default=True, help="Seconds between rounds (due targets, heartbeat).")
+@click.option("--poll", type=float, default=None,
+              help="Seconds between rounds (due targets, heartbeat) when nothing wakes the worker; default 5 on "
+                   "PostgreSQL (notifications wake it at once), 0.25 on SQLite.")
 @click.option("--job-interval", default=60.0, show_default=True,
               help="Seconds between runs of the periodic jobs (SLA, expiry, pushed events, due syncs).")
 @with_appcontext
-def worker_command(once: bool, poll: float, job_interval: float) -> None:
+def worker_command(once: bool, poll: float | None, job_interval: float) -> None:
     """Runs until SIGTERM/SIGINT: errors (the database's included) are logged, counted and retried with backoff."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

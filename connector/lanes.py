@@ -14,6 +14,11 @@ sender that sends row by row (billing) starts no send once it is spent, and the 
 unsent, due again at once. A batch sender (Salesforce Collections, Zendesk ``update_many``) is bounded by the HTTP
 timeout of its calls. A lane that fails (the database went away while claiming or recording) is logged and
 counted by the worker's error handler and its target backs off (1 s doubling to 60 s) before a new lane starts.
+
+A lane named ``events:<connection id>`` processes that connection's pushed events instead (``sync
+.process_connection_events``), woken by the push's notification. A lane asked for while it is running
+(``again=True``: a notification about work committed after its last look) runs once more when it ends, so
+nothing announced during a lane's last claim waits for the timer.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 from flask import Flask
 
-from connector import delivery, lane_budget
+from connector import delivery, lane_budget, sync, wake
 from connector.config import settings
 from connector.db import db
 
@@ -51,16 +56,20 @@ class Lanes:
         self._busy: dict[str, threading.Thread] = {}
         self._failures: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
+        self._again: set[str] = set()
         self.totals: dict[str, int] = {}
         self.failed = 0  # lanes that ended with an error (``worker --once`` exits 1)
 
-    def dispatch(self, targets: Sequence[str], drain: bool = False) -> int:
+    def dispatch(self, targets: Sequence[str], drain: bool = False, again: bool = False) -> int:
         """Start a lane for each of ``targets`` that has none running and is not backing off; how many started.
-        ``drain``: each lane sends what was due when it started, once (``worker --once``)."""
+        ``drain``: each lane sends what was due when it started, once (``worker --once``). ``again``: a target
+        whose lane is running gets one more run when it ends (a notification of work it may have missed)."""
         started = 0
         now = time.monotonic()
         with self._lock:
             for target in targets:
+                if target in self._busy and again and not drain:
+                    self._again.add(target)
                 if target in self._busy or self._not_before.get(target, 0.0) > now or self.stop.is_set():
                     continue
                 lane = threading.Thread(target=self._run, args=(target, drain), name=f"lane-{target}", daemon=True)
@@ -85,12 +94,15 @@ class Lanes:
         ok = False
         try:
             with self.app.app_context():
+                kind, rest = wake.parse(target)
                 try:
-                    counts = delivery.drain(targets=[target]) if drain else self._send_while_due(target)
-                    self._add(counts)
+                    if kind == wake.EVENTS:  # its counts are the events job's, not deliveries
+                        sync.process_connection_events(int(rest))
+                    else:
+                        self._add(delivery.drain(targets=[target]) if drain else self._send_while_due(target))
                     ok = True
                 except Exception as exc:
-                    self.on_error(stage_of(exc), exc)
+                    self.on_error("events" if kind == wake.EVENTS else stage_of(exc), exc)
                 finally:
                     db.session.remove()
         except Exception as exc:  # the app context itself (the session's removal on a dead connection)
@@ -127,13 +139,17 @@ class Lanes:
     def _finish(self, target: str, ok: bool) -> None:
         with self._lock:
             self._busy.pop(target, None)
-            if ok:
-                self._failures.pop(target, None)
-                self._not_before.pop(target, None)
-                return
-            self.failed += 1
-            failures = self._failures[target] = self._failures.get(target, 0) + 1
-            self._not_before[target] = time.monotonic() + backoff(failures)
+            again = target in self._again
+            self._again.discard(target)
+            if not ok:
+                self.failed += 1
+                failures = self._failures[target] = self._failures.get(target, 0) + 1
+                self._not_before[target] = time.monotonic() + backoff(failures)
+                return  # the timer tries again once the backoff is over
+            self._failures.pop(target, None)
+            self._not_before.pop(target, None)
+        if again:
+            self.dispatch([target])
 
 
 class _ClaimFailed(Exception):

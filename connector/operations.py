@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from connector import audit, outbox
 from connector.config import settings
@@ -112,6 +113,9 @@ def submit(
     [(outcome, _state, pk)] = page.take_in([item])
     req = db.session.get(ExceptionRequest, pk)
     assert req is not None
+    if outcome == "created":  # nothing refers to a new request yet: its view need not query for these
+        for name in ("votes", "decisions", "entitlements"):
+            set_committed_value(req, name, [])
     return req, outcome
 
 
@@ -128,9 +132,11 @@ def _changed_paths(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str =
 
 
 def _lock(req: ExceptionRequest) -> ExceptionRequest:
-    """Re-read the request row FOR UPDATE so concurrent votes and decisions serialise."""
-    db.session.execute(select(ExceptionRequest.pk).where(ExceptionRequest.pk == req.pk).with_for_update())
-    db.session.refresh(req)
+    """Re-read the request row FOR UPDATE so concurrent votes and decisions serialise (one statement: the lock
+    and the fresh row)."""
+    db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.pk == req.pk).with_for_update()
+                       .execution_options(populate_existing=True)).one()
+    db.session.expire(req, ["votes", "decisions", "entitlements"])  # read again, after the lock, when used
     return req
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
+from connector import wake
 from connector.config import settings
 from connector.db import db, insert_many
 from connector.governance.states import RequestState
@@ -105,6 +106,7 @@ def _enqueue(req: ExceptionRequest, target: str, change: str, payload: dict[str,
                    message_id="msg_" + uuid.uuid4().hex, payload=payload, status=DeliveryStatus.PENDING,
                    attempts=0, next_attempt_at=now, created_at=now, deadline=now + settings().delivery_max_age)
     db.session.add(row)
+    wake.announce(f"{wake.DELIVERIES}:{target}")  # the workers send it as soon as this change commits
     return row
 
 
@@ -143,6 +145,7 @@ def enqueue_many(request_pks: list[int], target: str, change: str, *, new_reques
          "created_at": now, "deadline": deadline}
         for pk, message_id in zip(request_pks, new_public_ids(len(request_pks)), strict=True)
     ])
+    wake.announce(f"{wake.DELIVERIES}:{target}")
 
 
 def enqueue_email(req: ExceptionRequest, to: str, subject: str, body: str, change: str) -> Delivery | None:

@@ -1,4 +1,5 @@
-"""The policy in force: the highest stored version, parsed once per version and process."""
+"""The policy in force: the highest stored version, parsed once per version and process, and looked up once per
+transaction (a request that creates, evaluates and renders asks for it several times)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from connector import audit, policy_simulation
 from connector.config import settings
@@ -16,6 +18,7 @@ from connector.models import PolicyVersion
 
 _cache: dict[tuple[str, int], Policy] = {}
 _lock = threading.Lock()
+_IN_FORCE_KEY = "connector_policy_in_force"
 
 
 def current_version() -> int | None:
@@ -23,7 +26,28 @@ def current_version() -> int | None:
 
 
 def current_policy() -> Policy:
-    """The policy in force; the shipped default (version 0) until one is stored."""
+    """The policy in force; the shipped default (version 0) until one is stored. Looked up once per transaction:
+    the transaction keeps it until it ends (or stores a new version)."""
+    info = db.session().info
+    known: Policy | None = info.get(_IN_FORCE_KEY)
+    if known is not None:
+        return known
+    policy = info[_IN_FORCE_KEY] = _policy_in_force()
+    return policy
+
+
+def _forget(session: Session, transaction: SessionTransaction, *_: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_IN_FORCE_KEY, None)
+
+
+def install_session_hooks() -> None:
+    """Forget the policy a transaction looked up when it ends (the next one looks again)."""
+    if not event.contains(Session, "after_transaction_end", _forget):
+        event.listen(Session, "after_transaction_end", _forget)
+
+
+def _policy_in_force() -> Policy:
     version = current_version()
     url = str(db.engine.url)
     if version is None:
@@ -61,6 +85,7 @@ def store_policy_with_impact(document: str, actor: str) -> tuple[Policy, dict[st
     audit.append(actor, "policy.changed", "policy", {
         "version": version, "previous_version": previous or None,
         "simulation": {"since": impact["since"], "compared_with": impact["current_version"], **impact["totals"]}})
+    db.session().info.pop(_IN_FORCE_KEY, None)  # this transaction now sees the new version
     return parse_policy(document, version=version), impact
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
-from connector import audit, connections, operations, push_governance
+from connector import audit, connections, operations, push_governance, wake
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.governance.normalize import normalize
@@ -287,7 +288,10 @@ def store_events(conn: Connection, events: Sequence[PushEvent], received_at: dat
         statement = _STORE_EVENT[dialect] = (
             insert(InboundEvent.__table__).on_conflict_do_nothing(index_elements=["connection_id", "event_key"])
             .returning(InboundEvent.__table__.c.id))
-    return len(db.session.execute(statement, rows).all())
+    stored = len(db.session.execute(statement, rows).all())
+    if stored:
+        wake.announce(f"{wake.EVENTS}:{conn.id}")  # a worker fetches the records as soon as the push commits
+    return stored
 
 
 _STORE_EVENT: dict[str, Any] = {}
@@ -301,14 +305,18 @@ _WAITING = ("paused", "needs_authorization")
 
 
 def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
-    """Fetch and ingest the records pushed events point at (the worker runs this, one worker at a time).
+    """Fetch and ingest the records pushed events point at (the worker's periodic job: the safety net for
+    notifications missed, and the retries of events that failed; a push is processed as it arrives by
+    ``process_connection_events``).
 
     Only events of connected connections are taken: a paused one (its daily API share used) must not spend
     calls on pushes either, and its waiting events must not hold up other connections' events. The pending
     pushes about one record coalesce: each connection's due records are fetched together (one ``Id IN (…)``
     query, one ``show_many``), and a record fetched for a push less than ``CONNECTOR_PUSH_REFETCH_SECONDS`` (by
     default the sync interval) ago waits until that has passed, so however many pushes name a record, it costs at
-    most one fetch per interval (the scheduled sync reads every change anyway)."""
+    most one fetch per interval (the scheduled sync reads every change anyway). One connection's events are
+    processed by one thread of one process at a time (``connection_turn``); a connection busy elsewhere is
+    skipped (its holder looks again before it lets go)."""
     counts = {"processed": 0, "failed": 0}
     now = utcnow()
     with unit_of_work():
@@ -318,21 +326,120 @@ def process_events(limit: int = 100, actor: str = "worker") -> dict[str, int]:
     for event_id, conn_id in due:
         by_connection.setdefault(conn_id, []).append(event_id)
     for conn_id, event_ids in by_connection.items():
-        _process_connection_events(conn_id, event_ids, counts, actor)
+        with connection_turn(conn_id) as mine:
+            if mine:
+                _process_connection_events(conn_id, event_ids, counts, actor)
     return counts
 
 
-def _due_events(limit: int, fetched_since: datetime) -> list[tuple[int, int]]:
-    """(event id, connection id) of pending events of connected connections whose record was not fetched for a
-    push since ``fetched_since``, oldest first."""
+def process_connection_events(conn_id: int, actor: str = "worker", limit: int = 100) -> dict[str, int]:
+    """Process one connection's due pushed events now, batch after batch (``limit`` records a fetch), until none
+    is left (the worker's events lane, woken by the push's notification).
+
+    Each event is tried once per call (one that fails waits for the periodic job's retry). When another thread
+    or process holds the connection's turn, nothing is done here: the holder looks for due events once more
+    after letting go, so an event committed while it worked is not left for the timer."""
+    counts = {"processed": 0, "failed": 0}
+    tried: set[int] = set()
+    while True:
+        with connection_turn(conn_id) as mine:
+            if not mine:
+                return counts
+            while due := _untried(conn_id, limit, tried):
+                tried.update(due)
+                _process_connection_events(conn_id, due, counts, actor)
+        if not _untried(conn_id, 1, tried):  # looked again after letting go: see the docstring
+            return counts
+
+
+def _untried(conn_id: int, limit: int, tried: set[int]) -> list[int]:
+    cutoff = utcnow() - timedelta(seconds=settings().push_refetch_seconds)
+    with unit_of_work():
+        due = _due_events(limit + len(tried), cutoff, connection_id=conn_id, locking=False)
+    return [event_id for event_id, _ in due if event_id not in tried][:limit]
+
+
+def connections_with_new_events() -> list[int]:
+    """The connected connections with pushed events never tried and due (the worker's short timer looks for
+    these when a notification may have been missed: SQLite, which has none, or a listener reconnecting)."""
+    fetched_since = utcnow() - timedelta(seconds=settings().push_refetch_seconds)
+    return list(db.session.scalars(
+        select(InboundEvent.connection_id).join(Connection, Connection.id == InboundEvent.connection_id)
+        .where(InboundEvent.status == "pending", InboundEvent.attempts == 0, Connection.status == "connected",
+               ~_fetched_lately(fetched_since)).distinct()))
+
+
+#: the first key of a connection's events turn (``pg_try_advisory_lock(EVENTS_LOCK_CLASS, connection id)``)
+EVENTS_LOCK_CLASS = 0x4C455802
+_turn_locks: dict[int, threading.Lock] = {}
+_turn_locks_lock = threading.Lock()
+
+
+@contextmanager
+def connection_turn(conn_id: int) -> Iterator[bool]:
+    """Whether this thread may process ``conn_id``'s events now: one thread of this process (a lock) and one
+    process (PostgreSQL's session advisory lock on a connection of its own, held across the fetch's HTTP and the
+    commits) at a time, so two workers never fetch and ingest the same push twice."""
+    with _turn_locks_lock:
+        local = _turn_locks.setdefault(conn_id, threading.Lock())
+    if not local.acquire(blocking=False):
+        yield False
+        return
+    try:
+        if db.engine.dialect.name != "postgresql":
+            yield True
+            return
+        holder = db.engine.connect()
+        keys = {"a": EVENTS_LOCK_CLASS, "b": conn_id}
+        try:
+            mine = bool(holder.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), keys).scalar())
+            holder.rollback()
+        except BaseException:
+            holder.invalidate()
+            holder.close()
+            raise
+        try:
+            yield mine
+        finally:
+            _let_go(holder, keys if mine else None)
+    finally:
+        local.release()
+
+
+def _let_go(holder: Any, keys: dict[str, int] | None) -> None:
+    """Release a turn's advisory lock; a connection the database dropped has lost it already."""
+    try:
+        if keys is not None:
+            holder.execute(text("SELECT pg_advisory_unlock(:a, :b)"), keys)
+            holder.rollback()
+    except DBAPIError:
+        holder.invalidate()
+    finally:
+        holder.close()
+
+
+def _fetched_lately(fetched_since: datetime) -> Any:
+    """A push about the same record was processed (its record fetched) since ``fetched_since``."""
     recent = aliased(InboundEvent)
-    fetched_lately = (select(recent.id).where(
+    return (select(recent.id).where(
         recent.connection_id == InboundEvent.connection_id, recent.external_id == InboundEvent.external_id,
         recent.status == "processed", recent.processed_at > fetched_since).exists())
-    return [(e.id, e.connection_id) for e in db.session.scalars(
-        select(InboundEvent).join(Connection, Connection.id == InboundEvent.connection_id)
-        .where(InboundEvent.status == "pending", Connection.status == "connected", ~fetched_lately)
-        .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True, of=InboundEvent))]
+
+
+def _due_events(limit: int, fetched_since: datetime, connection_id: int | None = None,
+                locking: bool = True) -> list[tuple[int, int]]:
+    """(event id, connection id) of pending events of connected connections (or of ``connection_id``) whose
+    record was not fetched for a push since ``fetched_since``, oldest first."""
+    query = (select(InboundEvent.id, InboundEvent.connection_id)
+             .join(Connection, Connection.id == InboundEvent.connection_id)
+             .where(InboundEvent.status == "pending", Connection.status == "connected",
+                    ~_fetched_lately(fetched_since))
+             .order_by(InboundEvent.id).limit(limit))
+    if connection_id is not None:
+        query = query.where(InboundEvent.connection_id == connection_id)
+    if locking:
+        query = query.with_for_update(skip_locked=True, of=InboundEvent)
+    return [(row[0], row[1]) for row in db.session.execute(query)]
 
 
 def _process_connection_events(conn_id: int, event_ids: list[int], counts: dict[str, int], actor: str) -> None:

@@ -9,6 +9,13 @@ the loop then waits 1 s, doubling to 60 s while the failures go on, and resets a
 the database is down, it waits the same way. It stops on SIGTERM/SIGINT (``stop``): no new claims, each lane
 finishes the send in flight, records its outcome and releases what it claimed but did not send. ``once`` runs
 one round and reports failures (``worker --once`` exits 1 for them).
+
+Wake on change. On PostgreSQL each worker listens (``connector.listener``, a connection of its own) for the
+topics committed changes announce (``connector.wake``): a pushed event starts that connection's events lane at
+once (``sync.process_connection_events``), a queued delivery its target's lane; the round (heartbeat, jobs, due
+targets, events never tried) then runs every ``LISTENING_POLL_SECONDS`` as the safety net, and at once whenever
+the listener (re)connects. SQLite has no notifications and one worker: its round runs every
+``SQLITE_POLL_SECONDS``, which gives the same behaviour within a quarter of a second.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from flask import Flask
 from sqlalchemy import CursorResult, delete, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from connector import audit_anchors, delivery, lanes, operations, policy_reviews, sync
-from connector.db import db, unit_of_work
+from connector import audit_anchors, delivery, lanes, operations, policy_reviews, sync, wake
+from connector.db import DATABASE_UNAVAILABLE, db, unit_of_work
+from connector.listener import Listener
 from connector.models import WorkerHeartbeat, utcnow
 from connector.observability import WORKER_ERRORS, scrub
 
@@ -45,6 +53,11 @@ HEARTBEAT_RETENTION = timedelta(days=1)
 #: how long a stopping worker waits for its lanes (a send in flight ends within the HTTP timeout)
 STOP_GRACE_SECONDS = 120.0
 
+#: seconds between rounds when nothing wakes the worker: on PostgreSQL notifications wake it (the timer is the
+#: safety net, and the retry clock of deliveries that failed); SQLite has no notifications, so it polls
+LISTENING_POLL_SECONDS = 5.0
+SQLITE_POLL_SECONDS = 0.25
+
 ErrorHandler = Callable[[str, BaseException], None]
 
 
@@ -61,7 +74,8 @@ def describe(exc: BaseException) -> str:
 def _database_error(exc: BaseException) -> bool:
     """A database error (or one caused by it): its text and traceback carry the statement and its parameters,
     so it is logged as one line; anything else is a bug and keeps its traceback."""
-    return isinstance(exc, SQLAlchemyError) or isinstance(exc.__cause__, SQLAlchemyError)
+    return (isinstance(exc, (SQLAlchemyError, *DATABASE_UNAVAILABLE))
+            or isinstance(exc.__cause__, SQLAlchemyError))
 
 
 def run_job(name: str, fn: Callable[[], Any], on_error: ErrorHandler | None = None) -> Any:
@@ -132,7 +146,7 @@ def prune_heartbeats() -> int:
 class Worker:
     """One worker process's loop: its name, its lanes, its failures in a row and its last error."""
 
-    def __init__(self, app: Flask, stop: threading.Event, poll: float, job_interval: float,
+    def __init__(self, app: Flask, stop: threading.Event, poll: float | None, job_interval: float,
                  failed_jobs: list[str] | None) -> None:
         self.app, self.stop, self.poll, self.job_interval = app, stop, poll, job_interval
         self.failed_jobs = failed_jobs
@@ -143,6 +157,10 @@ class Worker:
         self.failures = self.job_failures = 0
         self.collect_failures = False  # ``once``: the caller exits 1 for failed jobs
         self.next_beat = self.next_jobs = 0.0
+        self.wake = threading.Event()  # set by the listener (a topic, a reconnection) and by ``stop``
+        self._topics: set[str] = set()
+        self._round_now = False
+        self.listener: Listener | None = None
 
     def report(self, stage: str, exc: BaseException) -> None:
         """Log (one line; a traceback only for what is not a database error), count, and remember an error."""
@@ -153,20 +171,70 @@ class Worker:
         log.error("worker %s failed, retrying with backoff: %s", stage, summary,
                   exc_info=None if _database_error(exc) else exc)
 
+    def heard(self, topic: str) -> None:
+        """A topic from the listener: acted on by the loop at once."""
+        with self._lock:
+            self._topics.add(topic)
+        self.wake.set()
+
+    def reconnected(self) -> None:
+        """The listener (re)connected: notifications sent meanwhile are lost, so a full round runs now."""
+        with self._lock:
+            self._round_now = True
+        self.wake.set()
+
     def run(self) -> dict[str, int]:
         with self.app.app_context():
+            listening = self._start_listener()
+            poll = self.poll if self.poll is not None else (
+                LISTENING_POLL_SECONDS if listening else SQLITE_POLL_SECONDS)
+            threading.Thread(target=self._wake_on_stop, name="worker-stop", daemon=True).start()
+            next_round = 0.0
             while not self.stop.is_set():
-                if self.round():
-                    self.failures = 0
-                    self.stop.wait(self.poll)
-                else:
-                    self.failures += 1
-                    wait = lanes.backoff(self.failures)
-                    log.warning("worker: %d failed round(s) in a row, next in %g s", self.failures, wait)
-                    self.stop.wait(wait)
+                if self._act_on_topics():
+                    next_round = 0.0
+                if time.monotonic() >= next_round:
+                    if self.round():
+                        self.failures = 0
+                        next_round = time.monotonic() + poll
+                    else:
+                        self.failures += 1
+                        wait = lanes.backoff(self.failures)
+                        log.warning("worker: %d failed round(s) in a row, next in %g s", self.failures, wait)
+                        next_round = time.monotonic() + wait
+                self.wake.wait(max(0.0, next_round - time.monotonic()))
+                self.wake.clear()
             self.lanes.join(STOP_GRACE_SECONDS)
+            if self.listener is not None:
+                self.listener.join(2 * lanes.BACKOFF_FIRST_SECONDS)
             self._step("heartbeat", self._beat)
         return dict(self.lanes.totals)
+
+    def _start_listener(self) -> bool:
+        """Listen for wake-up topics on PostgreSQL; False on SQLite (which polls instead)."""
+        if db.engine.dialect.name != "postgresql":
+            return False
+        self.listener = Listener(db.engine.url, self.stop, self.heard, self.reconnected, self.report).start()
+        return True
+
+    def _wake_on_stop(self) -> None:
+        self.stop.wait()
+        self.wake.set()
+
+    def _act_on_topics(self) -> bool:
+        """Start the lanes the topics heard name (a lane already running runs once more); True when a full
+        round is due now (the listener reconnected)."""
+        with self._lock:
+            topics, self._topics = self._topics, set()
+            round_now, self._round_now = self._round_now, False
+        targets: list[str] = []
+        for topic in sorted(topics):
+            kind, rest = wake.parse(topic)
+            if kind == wake.DELIVERIES or (kind == wake.EVENTS and rest.isdigit()):
+                targets.append(rest if kind == wake.DELIVERIES else topic)
+        if targets:
+            self.lanes.dispatch(targets, again=True)
+        return round_now
 
     def once(self) -> dict[str, int]:
         """One round, failures reported: jobs, then everything due drained (one lane per target), heartbeats."""
@@ -231,15 +299,20 @@ class Worker:
         return ok
 
     def _dispatch(self) -> None:
+        """A lane for each target with deliveries due, and for each connection with pushed events never tried
+        (a notification missed, or SQLite's poll)."""
         targets = delivery.due_targets()
+        events = [f"{wake.EVENTS}:{conn_id}" for conn_id in sync.connections_with_new_events()]
         db.session.remove()
-        self.lanes.dispatch(targets)
+        self.lanes.dispatch([*targets, *events])
 
 
-def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float = 1.0,
+def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float | None = None,
                job_interval: float = 60.0, failed_jobs: list[str] | None = None) -> dict[str, int]:
-    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries as they fall due, until ``stop``
-    is set. The names of jobs that raised are appended to ``failed_jobs`` (``worker --once`` exits 1 for them)."""
+    """The worker loop: periodic jobs every ``job_interval`` seconds, deliveries and pushed events as they are
+    announced (and at least every ``poll`` seconds: by default 5 s listening on PostgreSQL, 0.25 s on SQLite),
+    until ``stop`` is set. The names of jobs that raised are appended to ``failed_jobs`` (``worker --once`` exits 1
+    for them)."""
     worker = Worker(app, stop or threading.Event(), poll, job_interval, failed_jobs)
     if once:
         with app.app_context():

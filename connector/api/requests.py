@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, request
 from marshmallow import Schema, fields
 from sqlalchemy import or_, select
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from connector import operations
 from connector.api.blueprint import make_blueprint
@@ -37,6 +38,10 @@ from connector.representation import request_view
 
 blp = make_blueprint("requests", __name__, "Governed license exception requests.", "/requests")
 READERS = ("admin", "reviewer", "intake", "auditor")
+#: what a page's views read, loaded for the whole page in one query each (not one per request)
+LIST_LOADS = (selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.decisions),
+              selectinload(ExceptionRequest.entitlements), joinedload(ExceptionRequest.connection),
+              defer(ExceptionRequest.raw_payload))  # the source's whole record: no view shows it
 
 
 def find_request(ref: str) -> ExceptionRequest:
@@ -69,9 +74,11 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     after = decode_cursor(args.get("after"))
     if after is not None:
         query = query.where(ExceptionRequest.pk < after)
-    rows = db.session.scalars(query.order_by(ExceptionRequest.pk.desc()).limit(args["limit"] + 1)).all()
+    rows = db.session.scalars(query.order_by(ExceptionRequest.pk.desc()).limit(args["limit"] + 1)
+                              .options(*LIST_LOADS)).all()
     result = page(list(rows), args["limit"], lambda r: r.pk)
-    result["items"] = [request_view(r) for r in result["items"]]
+    policy, now = current_policy(), utcnow()  # once for the page, not per item
+    result["items"] = [request_view(r, now=now, policy=policy) for r in result["items"]]
     return result
 
 

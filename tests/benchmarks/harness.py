@@ -9,10 +9,14 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +25,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,3 +191,95 @@ def emit(result: dict[str, Any]) -> None:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fresh_postgres(url: str | None) -> str:
+    """``url`` when given (an empty database), else a new database on the local server."""
+    if url:
+        return url
+    base = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"lec_bench_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    """Drop a database a benchmark created (``WITH (FORCE)`` closes the connections still open to it)."""
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The connector under gunicorn with the shipped ``gunicorn.conf.py`` on ``port``, until the block ends."""
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", "--access-logfile", "/dev/null", *extra, "wsgi:app"],
+                              cwd=ROOT, env={**os.environ, **env})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if requests.get(base + "/api/v1/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children still running (Linux ``/proc``; 0 elsewhere)."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for each in [str(pid), *children]:
+        total += pid_cpu_s(int(each))
+    return total
+
+
+def pid_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends_cpu_s(url: str) -> float:
+    """CPU seconds of the PostgreSQL backends now connected to ``url``'s database (same machine)."""
+    target = make_url(url)
+    engine = create_engine(target)
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                            {"d": target.database}).scalars().all()
+    engine.dispose()
+    return sum(pid_cpu_s(int(pid)) for pid in pids)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The ``share`` percentile (0.99: p99) of ``values``, in milliseconds rounded to 0.1 ms."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
+    return round(ordered[index] * 1000, 1)

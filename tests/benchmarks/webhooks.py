@@ -13,52 +13,22 @@ import argparse
 import os
 import queue
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, connect, emit, fresh_app
+from harness import ROOT, connect, drop_postgres, emit, free_port, fresh_app, fresh_postgres
 
 SECRET = "bench-webhook-signing-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def fresh_postgres(url: str | None) -> str:
-    if url:
-        return url
-    base = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    name = f"lec_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(url: str) -> None:
-    """Drop a database this benchmark created (``WITH (FORCE)`` closes the connections still open to it)."""
-    target = make_url(url)
-    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
