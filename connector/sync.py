@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -348,6 +348,8 @@ def process_connection_events(conn_id: int, actor: str = "worker", limit: int = 
             while due := _untried(conn_id, limit, tried):
                 tried.update(due)
                 _process_connection_events(conn_id, due, counts, actor)
+                if len(due) < limit:
+                    break  # what came meanwhile is found by the look after letting go
         if not _untried(conn_id, 1, tried):  # looked again after letting go: see the docstring
             return counts
 
@@ -520,24 +522,27 @@ def _processed(conn_id: int, groups: dict[str, list[PushEvent]], records: list[S
     per_record: dict[str | None, int] = {}
     for record in records:
         per_record[record.external_id] = per_record.get(record.external_id, 0) + 1
-    processed = 0
-    for group in groups.values():
-        first = group[0]
-        rows = list(db.session.scalars(select(InboundEvent).where(
-            InboundEvent.connection_id == conn_id, InboundEvent.status == "pending",
-            InboundEvent.id.in_([e.id for e in group if e.id is not None])
-            | ((InboundEvent.external_id == first.external_id) & (InboundEvent.received_at <= started)
-               if first.external_id else InboundEvent.id == first.id)).order_by(InboundEvent.id)))
-        for row in rows:
-            row.status, row.processed_at = "processed", now
-            row.attempts += 1
-        processed += len(rows)
-        head = rows[0] if rows else None
-        audit.append(actor, "webhook.processed", f"connection:{conn.name}", {
+    ids = [event.id for group in groups.values() for event in group if event.id is not None]
+    answered: ColumnElement[bool] = InboundEvent.id.in_(ids)
+    record_ids = [group[0].external_id for group in groups.values() if group[0].external_id]
+    if record_ids:
+        answered = answered | (InboundEvent.external_id.in_(record_ids) & (InboundEvent.received_at <= started))
+    by_group: dict[str, list[InboundEvent]] = {}
+    for row in db.session.scalars(select(InboundEvent).where(  # every group's events in one query
+            InboundEvent.connection_id == conn_id, InboundEvent.status == "pending", answered)
+            .order_by(InboundEvent.id)):
+        row.status, row.processed_at = "processed", now
+        row.attempts += 1
+        by_group.setdefault(f"record:{row.external_id}" if row.external_id else f"event:{row.id}", []).append(row)
+    events: list[tuple[str, str, str | None, dict[str, Any] | None]] = []
+    for key, group in groups.items():
+        first, rows = group[0], by_group.get(key, [])
+        events.append((actor, "webhook.processed", f"connection:{conn.name}", {
             "event_id": first.id, "event_key": first.event_key, "external_id": first.external_id,
-            "received_at": head.received_at if head else None, "records": per_record.get(first.external_id, 0),
-            "events": len(rows)})
-    return processed
+            "received_at": rows[0].received_at if rows else None, "records": per_record.get(first.external_id, 0),
+            "events": len(rows)}))
+    audit.append_many(events)
+    return sum(len(rows) for rows in by_group.values())
 
 
 def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:

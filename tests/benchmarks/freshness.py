@@ -16,7 +16,10 @@ answer (it is committed before it answers) to the Salesforce record or Zendesk t
 ``decision_to_billing`` to the billing receiver's first copy of an approval. ``lost``: pushes that never became
 a request, decisions that never reached the source or (approvals) billing within the settling time; ``doubled``:
 requests created twice for one record, and billing messages received twice. The last line printed is one JSON
-object with those keys (p50 and p99 in milliseconds) and the counts.
+object with those keys (p50 and p99 in milliseconds) and the counts, and the CPU each part used while it ran
+(``cpu_s``: gunicorn, the workers, this database's PostgreSQL backends, this process with the sandboxes and the
+clients), the connector's CPU per change (a push or a decision; gunicorn, workers and PostgreSQL) and the
+changes a second the machine's cores would allow at that cost.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     ROOT,
     connect,
+    database_backends_cpu_s,
     drop_postgres,
     emit,
     free_port,
@@ -49,6 +53,8 @@ from harness import (
     fresh_postgres,
     gunicorn,
     percentile,
+    pid_cpu_s,
+    process_tree_cpu_s,
 )
 
 ZENDESK_SECRET = "bench-freshness-webhook-secret"
@@ -164,9 +170,22 @@ def main(argv: list[str] | None = None) -> None:
             db.session.remove()
             db.engine.dispose()
         env = {"CONNECTOR_DATABASE_URL": url, "CONNECTOR_SECRET_KEY": "bench", **config}
-        with gunicorn(env, port), workers(env, args.workers):
+        with gunicorn(env, port) as server, workers(env, args.workers) as procs:
             wait_for_workers(url, args.workers)
+            meters = {"web": lambda: process_tree_cpu_s(server.pid),
+                      "workers": lambda: sum(pid_cpu_s(proc.pid) for proc in procs),
+                      "postgres": lambda: database_backends_cpu_s(url),
+                      "sandboxes_and_clients": lambda: pid_cpu_s(os.getpid())}
+            before = {name: meter() for name, meter in meters.items()}
             result = measure(args, base, chair, url, salesforce, zendesk, billing, sign)
+            spent = {name: meter() - before[name] for name, meter in meters.items()}
+        connector_cpu = spent["web"] + spent["workers"] + spent["postgres"]
+        changes = max(1, result["pushes"] + result["decisions"])
+        result["cpu_s"] = {name: round(value, 2) for name, value in spent.items()}
+        result["connector_cpu_ms_per_change"] = round(connector_cpu * 1000 / changes, 1)
+        result["cores"] = os.cpu_count()
+        result["connector_ceiling_changes_per_s"] = round((os.cpu_count() or 1) / (connector_cpu / changes)) \
+            if connector_cpu else None
         result["billing_received"] = len(billing.receiver.received)
         emit(result)
     finally:
@@ -227,14 +246,16 @@ def measure(args: argparse.Namespace, base: str, chair: str, url: str, salesforc
     def watch_queue() -> None:
         last = 0
         while not done.is_set():
-            with engine.connect() as conn:
+            with engine.connect() as conn:  # keys are drawn before commits land, so a window behind the last
                 rows = conn.execute(text("SELECT pk, id, external_id, track, state FROM exception_requests "
-                                         "WHERE pk > :last ORDER BY pk"), {"last": last}).all()
+                                         "WHERE pk > :after ORDER BY pk"), {"after": last - 1000}).all()
             now = time.monotonic()
             for pk, request_id, external_id, track, state in rows:
                 last = max(last, pk)
                 with lock:
-                    seen.setdefault(str(external_id), now)
+                    if str(external_id) in seen:
+                        continue
+                    seen[str(external_id)] = now
                 if state == "in_review":
                     source = "sf" if str(external_id).startswith("a0X") else "zd"
                     candidates.put((request_id, source, str(external_id), "approved" if track == "fast" else "denied"))

@@ -4,7 +4,7 @@ Not timings (speed is only ever reported, by the scripts themselves): each scrip
 its own process, and its last line must be the JSON object its docstring promises, with figures that hold
 whatever the machine's speed (every record created, no HTTP call beyond the minimum the APIs need, every
 decision delivered, every webhook processed exactly once). The SQLite-backed scripts run in the SQLite pass;
-the webhook benchmark, which runs on PostgreSQL only, in the PostgreSQL pass.
+the webhook, freshness, API load and write-path benchmarks, which run on PostgreSQL only, in the PostgreSQL pass.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 ON_POSTGRES = bool(os.environ.get("CONNECTOR_TEST_DATABASE_URL"))
 sqlite_pass = pytest.mark.skipif(ON_POSTGRES, reason="runs on its own SQLite file: once, in the SQLite pass")
-postgres_pass = pytest.mark.skipif(not ON_POSTGRES, reason="the webhook benchmark needs PostgreSQL")
+postgres_pass = pytest.mark.skipif(not ON_POSTGRES, reason="the benchmark needs PostgreSQL")
 
 
 def run(script: str, *args: str, timeout: float = 240) -> dict[str, Any]:
@@ -84,6 +84,38 @@ def test_webhooks_benchmark() -> None:
     assert {"requests", "rps", "p50_ms", "p99_ms", "errors", "processed_exactly_once"} <= result.keys()
     assert result["requests"] == 300 and result["errors"] == 0
     assert result["processed_exactly_once"] is True
+
+
+@postgres_pass
+def test_freshness_benchmark() -> None:
+    result = run("freshness.py", "--pushes-per-s", "4", "--decisions-per-s", "1", "--seconds", "8", timeout=600)
+    assert {"push_to_queue_p50_ms", "push_to_queue_p99_ms", "decision_to_source_p50_ms", "decision_to_source_p99_ms",
+            "decision_to_billing_p99_ms", "lost", "doubled"} <= result.keys()
+    assert result["pushes"] == 32 and result["push_errors"] == 0 and result["decision_errors"] == 0
+    assert result["lost"] == 0 and result["doubled"] == 0  # every push queued once, every decision delivered
+    assert result["push_to_queue_p50_ms"] is not None and result["push_to_queue_p50_ms"] > 0
+    if result["decisions"]:
+        assert result["decision_to_source_p99_ms"] is not None and result["decision_to_source_p99_ms"] > 0
+    assert result["connector_cpu_ms_per_change"] > 0
+
+
+@postgres_pass
+def test_api_load_benchmark() -> None:
+    result = run("api_load.py", "--rps", "10", "--seconds", "4", "--clients", "4", timeout=600)
+    assert {"rps", "p50_ms", "p99_ms", "errors", "audit_verified", "by_kind"} <= result.keys()
+    assert set(result["by_kind"]) == {"list", "create", "vote", "decide"}
+    assert result["requests"] == 40 and result["errors"] == 0 and result["audit_verified"] is True
+    assert all(kind["p99_ms"] > 0 for kind in result["by_kind"].values())
+    assert result["cpu_ms_per_request"]["gunicorn"] > 0
+
+
+@postgres_pass
+def test_write_path_benchmark() -> None:
+    result = run("write_path.py", "--count", "3", timeout=600)
+    for kind in ("create", "vote", "decide"):
+        assert result[kind]["ms"] > 0 and result[kind]["sql"] > 0
+        assert {"auth", "operation", "audit_write", "commit"} <= result[kind]["stages_ms"].keys()
+    assert result["audit_verified"] is True
 
 
 @sqlite_pass
