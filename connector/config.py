@@ -59,11 +59,12 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_FEEDBACK_DAYS": 90,  # a decision's feedback link works this long; 0: summaries carry no link
     "CONNECTOR_PUBLIC_SUMMARY": False,  # serve /transparency and /api/v1/public/summary without sign-in
     "CONNECTOR_PUBLIC_MIN_COUNT": 5,  # the public summary shows a figure only when it counts at least this many
+    "CONNECTOR_DIGEST_HOUR": 8,  # the UTC hour from which each person's daily notification digest goes out
 }
 
 #: Keys parsed from strings when they come from the environment.
 _INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE", "CONNECTOR_PUSH_RATE_LIMIT",
-             "CONNECTOR_FEEDBACK_DAYS", "CONNECTOR_PUBLIC_MIN_COUNT"}
+             "CONNECTOR_FEEDBACK_DAYS", "CONNECTOR_PUBLIC_MIN_COUNT", "CONNECTOR_DIGEST_HOUR"}
 _FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT",
                "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS",
                "CONNECTOR_PUSH_REFETCH_SECONDS"}
@@ -133,6 +134,7 @@ class Settings:
     feedback_days: int
     public_summary: bool
     public_min_count: int
+    digest_hour: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -167,6 +169,7 @@ class Settings:
             feedback_days=max(0, int(values["feedback_days"])),
             public_summary=bool(values["public_summary"]),
             public_min_count=max(1, int(values["public_min_count"])),
+            digest_hour=min(23, max(0, int(values["digest_hour"]))),
         )
 
     @property

@@ -537,4 +537,51 @@ class PracticeAttempt(db.Model):  # type: ignore[name-defined,misc]
     outcome_match: Mapped[bool] = mapped_column(Boolean)
     #: 0..1, how near the practice boundaries are to the real ones; None unless both approved
     closeness: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class NotificationPreference(db.Model):  # type: ignore[name-defined,misc]
+    """Who is told what, and how: one row per principal (a person's own) or per committee role (a team channel).
+
+    The Slack and Teams incoming-webhook URLs are secrets (anyone holding one can post): stored encrypted."""
+
+    __tablename__ = "notification_preferences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_id: Mapped[int | None] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), unique=True,
+                                                     nullable=True)
+    role: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)  # email | slack | teams
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mode: Mapped[str] = mapped_column(String(10), default="immediate")  # immediate | digest
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    webhooks: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    principal: Mapped[Principal | None] = relationship()
+
+
+class NotificationItem(db.Model):  # type: ignore[name-defined,misc]
+    """One event waiting for a person's daily digest; ``digest_id`` is set when a digest takes it."""
+
+    __tablename__ = "notification_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"), index=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("exception_requests.pk"))
+    event: Mapped[str] = mapped_column(String(20))
+    #: the rendered message (``connector.notifications.Message`` as a dict): its internal part is dropped for a
+    #: channel the policy marks external when the digest is written
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("notification_digests.id"), nullable=True, index=True)
+
+
+class NotificationDigest(db.Model):  # type: ignore[name-defined,misc]
+    """A person's digest of one UTC day: the unique (principal, day) makes it one per day, whoever runs the job."""
+
+    __tablename__ = "notification_digests"
+    __table_args__ = (UniqueConstraint("principal_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    items: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

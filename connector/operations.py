@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from connector import audit, outbox
+from connector import audit, notifications, outbox
 from connector.config import settings
 from connector.db import allocate_keys, db, insert_many
 from connector.decision_outcomes import verdict_for
@@ -235,6 +235,7 @@ def decide(req: ExceptionRequest, principal: Principal, outcome: str, rationale:
         "entitlement_version": ent_row.version if ent_row else None, "bespoke": dec.bespoke,
         "departures": dec.departures})
     publish(req, "decided", principal.name)
+    notifications.decided(req, dec)
     db.session.flush()
     return dec
 
@@ -344,6 +345,7 @@ def dispute(req: ExceptionRequest, actor: str, reason: str, channel: str = "api"
         "key": req.key, "reason": reason, "channel": channel, "previous_state": previous,
         "round": req.review_round})
     publish(req, "disputed", actor)
+    notifications.request_routed(req, policy)
     db.session.flush()
     return row
 
@@ -409,6 +411,7 @@ def run_sla(now: datetime | None = None, actor: str = "worker") -> dict[str, int
                 counts["escalations"] += 1
                 _notify_escalation(req, ev.detail)
             audit.append(actor, ev.kind, subject(req), {"key": req.key, **ev.detail})
+            notifications.sla_event(req, ev.kind, ev.detail)
     db.session.flush()
     return counts
 
@@ -477,6 +480,7 @@ def run_expiry(now: datetime | None = None, actor: str = "worker") -> dict[str, 
             ent.notice_sent_at = utcnow()
             audit.append(actor, "entitlement.expiry_notice", subject(req),
                          {"key": req.key, "expires_at": ent.expires_at, "renewal": ent.renewal_mode})
+            notifications.expiring(req, ent)
             counts["notices"] += 1
         db.session.flush()
     return counts
@@ -620,6 +624,8 @@ class _Page:
         audit.append_many(events, at=self.now)
         if self.connection is not None:
             outbox.enqueue_many(pks, f"connection:{self.connection.name}", "created", new_requests=True)
+        notifications.requests_routed([row["pk"] for row in rows if row["state"] == RequestState.IN_REVIEW],
+                                      self.policy)
         return [(index, row["pk"], row["state"]) for index, row in zip(indexes, rows, strict=True)]
 
     def _new_row(self, item: Submission, dedupe: str | None, digest: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -697,3 +703,5 @@ def _update(req: ExceptionRequest, item: Submission, digest: str, page: _Page) -
         "intake": result.to_dict()})
     if page.connection is not None:
         publish(req, "updated", page.actor)
+    if req.state == RequestState.IN_REVIEW and previous_state != RequestState.IN_REVIEW:
+        notifications.request_routed(req, page.policy)

@@ -41,6 +41,9 @@ VERSION_CHANGES = ("decided", "amended", "renewed", "revoked", "expired")
 #: what they said.
 ANNOUNCEMENTS = VERSION_CHANGES
 SUPERSEDED = "superseded by a newer change"
+#: the ``change`` of a committee notification (``connector.notifications``): each is a message of its own, never
+#: superseded by a newer delivery to the same target, and never superseding one
+NOTIFY_PREFIX = "notify."
 
 
 def keeps_announcements(target: str) -> bool:
@@ -54,12 +57,17 @@ def keeps_announcements(target: str) -> bool:
 
 def replaceable(target: str) -> ColumnElement[bool]:
     """Which unsent deliveries to ``target`` a newer one for the same request may supersede (all but the
-    announcements of a source that keeps them); whether one is in flight is for the caller to add."""
+    announcements of a source that keeps them, and notifications); whether one is in flight is for the caller to
+    add."""
+    if target == "email":
+        return ~Delivery.change.startswith(NOTIFY_PREFIX)
     return Delivery.change.not_in(ANNOUNCEMENTS) if keeps_announcements(target) else true()
 
 
 def supersedable(target: str, change: str) -> bool:
     """``replaceable`` for one row already read."""
+    if change.startswith(NOTIFY_PREFIX):
+        return False
     return change not in ANNOUNCEMENTS or not keeps_announcements(target)
 
 
@@ -153,3 +161,14 @@ def enqueue_email(req: ExceptionRequest, to: str, subject: str, body: str, chang
     if not settings().smtp_url or "@" not in to:
         return None
     return _enqueue(req, "email", change, {"to": to, "subject": subject, "body": body}, None)
+
+
+def enqueue_notification(request_pk: int, target: str, change: str, payload: dict[str, Any]) -> Delivery:
+    """A committee notification (``connector.notifications``) about the request ``request_pk``: e-mail, or a Slack
+    or Teams webhook (``slack:<preference id>``); never superseded, so every message is sent, in order."""
+    now = utcnow()
+    row = Delivery(request_pk=request_pk, target=target, change=change, version=None,
+                   message_id="msg_" + uuid.uuid4().hex, payload=payload, status=DeliveryStatus.PENDING,
+                   attempts=0, next_attempt_at=now, created_at=now, deadline=now + settings().delivery_max_age)
+    db.session.add(row)
+    return row

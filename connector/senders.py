@@ -19,11 +19,13 @@ from connector import connections, lane_budget
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.models import Delivery, ExceptionRequest
+from connector.notification_senders import send_webhook
 from connector.policy_store import current_policy
 from connector.representation import request_view
 from connector.sources import Outcome, SourceError, WriteBackItem, get_kind
 
-#: target kind ("billing", "email", or "connection" for ``connection:<name>``) → sender of a batch to one target.
+#: target kind ("billing", "email", "slack", "teams", or "connection" for ``connection:<name>``) → sender of a
+#: batch to one target.
 Sender = Callable[[str, Sequence[Delivery]], list[Outcome]]
 SENDERS: dict[str, Sender] = {}
 
@@ -134,3 +136,5 @@ def _items(rows: Sequence[Delivery]) -> list[WriteBackItem]:
 register_sender("billing", send_billing)
 register_sender("email", send_email)
 register_sender("connection", send_to_connection)
+register_sender("slack", send_webhook)  # committee notifications (connector.notifications)
+register_sender("teams", send_webhook)

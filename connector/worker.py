@@ -33,7 +33,7 @@ from flask import Flask
 from sqlalchemy import CursorResult, delete, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from connector import audit_anchors, delivery, lanes, operations, policy_reviews, sync, wake
+from connector import audit_anchors, delivery, lanes, notifications, operations, policy_reviews, sync, wake
 from connector.db import DATABASE_UNAVAILABLE, db, unit_of_work
 from connector.listener import Listener
 from connector.models import WorkerHeartbeat, utcnow
@@ -42,7 +42,8 @@ from connector.observability import WORKER_ERRORS, scrub
 log = logging.getLogger(__name__)
 
 JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104,
-                "anchor": 0x4C4558_0105, "heartbeats": 0x4C4558_0106, "policy_review": 0x4C4558_0107}
+                "anchor": 0x4C4558_0105, "heartbeats": 0x4C4558_0106, "policy_review": 0x4C4558_0107,
+                "digests": 0x4C4558_0112}
 
 #: what ``run_job`` returns for a job that raised (logged with its traceback; the worker goes on)
 JOB_FAILED = object()
@@ -119,7 +120,7 @@ def _unlock(lock: Any, name: str) -> None:
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
     return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
             "sync": sync.sync_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats,
-            "policy_review": policy_reviews.run_reviews}
+            "policy_review": policy_reviews.run_reviews, "digests": notifications.run_digests}
 
 
 def heartbeat(worker: str, delivered: int, error: tuple[str, datetime] | None = None) -> None:

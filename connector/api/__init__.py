@@ -15,6 +15,7 @@ from connector.api import (
     deliveries,
     feedback,
     meta,
+    notifications,
     policy,
     policy_reviews,
     practice,
@@ -70,7 +71,7 @@ def init_api(app: Flask) -> ConnectorApi:
     app.register_blueprint(swagger_assets_blueprint(), url_prefix=f"{prefix}/docs/assets")
     for blp in (meta.blp, requests.blp, policy.blp, reports.blp, audit.blp, deliveries.blp, connections.blp,
                 tokens.blp, source_apps.blp, scenarios.blp, policy_reviews.blp, feedback.blp, public.blp,
-                practice.blp):
+                practice.blp, notifications.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
     root = settings(app).url_prefix
     for blp in (connections.oauth_blp, webhooks.blp):

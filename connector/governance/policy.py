@@ -172,6 +172,15 @@ class TemplatesSchema(_Strict):
     ending_note = fields.String(load_default=_shipped_template("ending_note"), validate=validate.Length(min=1))
 
 
+#: where committee notifications go (``connector.notifications``)
+NOTIFICATION_CHANNELS = ("email", "slack", "teams")
+
+
+class NotificationsSchema(_Strict):
+    #: channels whose messages leave the organisation's control: they never carry internal notes or rationales
+    external_channels = fields.List(fields.String(validate=_one_of(NOTIFICATION_CHANNELS)), load_default=list)
+
+
 class PolicySchema(_Strict):
     version_note = fields.String(load_default="")
     categories = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$",
@@ -191,6 +200,7 @@ class PolicySchema(_Strict):
     #: category -> its predefined outcome (``connector.governance.outcomes``); optional per category
     outcomes = fields.Dict(keys=fields.String(), values=fields.Nested(OutcomeSchema), load_default=dict)
     review = fields.Nested(ReviewSchema, load_default=lambda: dict(DEFAULT_REVIEW))
+    notifications = fields.Nested(NotificationsSchema, load_default=lambda: {"external_channels": []})
 
     @validates_schema
     def _cross_checks(self, data: dict[str, Any], **_: Any) -> None:
@@ -268,6 +278,11 @@ class Policy:
         """The category's predefined outcome, or None when the policy defines none for it."""
         found = (self.data.get("outcomes") or {}).get(category or "")
         return dict(found) if found is not None else None
+
+    @property
+    def external_channels(self) -> frozenset[str]:
+        """Notification channels the policy marks external (no internal notes go there)."""
+        return frozenset((self.data.get("notifications") or {}).get("external_channels") or ())
 
     def required_roles(self, track: str | None, band: str | None) -> list[str]:
         """Fast track needs only the chair; otherwise the roles the policy names for the band."""

@@ -18,6 +18,7 @@ from connector.web import (  # noqa: F401 (routes)
     lifecycle_views,
     metrics_views,
     not_found,
+    notification_views,
     oauth_page,
     policy_review_views,
     practice_views,

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     EmailField,
@@ -21,11 +22,13 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from connector.governance.review import OUTCOMES, RENEWAL_MODES, VOTE_CHOICES
 from connector.sources import kinds
@@ -228,3 +231,30 @@ class SampleForm(FlaskForm):
     seed = StringField("Seed", validators=[Optional(), Length(min=1, max=64)],
                        description="Optional: the same seed over the same population draws the same sample.")
     submit = SubmitField("Draw sample")
+
+
+class CheckboxesField(SelectMultipleField):
+    """A set of choices shown as checkboxes (a list of labelled boxes, not a multi-select box)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NotificationForm(FlaskForm):
+    """A person's notification preferences (``connector.notifications``); webhook URLs are write-only."""
+
+    channels = CheckboxesField("Channels", choices=[SelectChoice("email", "E-mail"), SelectChoice("slack", "Slack"),
+                                                   SelectChoice("teams", "Microsoft Teams")])
+    events = CheckboxesField("Tell me about")
+    mode = RadioField("When", choices=[SelectChoice("immediate", "At once"),
+                                       SelectChoice("digest", "One daily digest")], default="immediate",
+                      validators=[InputRequired()])
+    email = EmailField("E-mail address", validators=[Optional(), Length(max=320)],
+                       description="Empty: your sign-in e-mail.")
+    slack_webhook = StringField("Slack incoming webhook", validators=[Optional(), Length(max=2000)],
+                                description="https://hooks.slack.com/… Empty: keep the one set.")
+    remove_slack = BooleanField("Remove the Slack webhook")
+    teams_webhook = StringField("Microsoft Teams incoming webhook", validators=[Optional(), Length(max=2000)],
+                                description="https://….webhook.office.com/… Empty: keep the one set.")
+    remove_teams = BooleanField("Remove the Teams webhook")
+    submit = SubmitField("Save notifications")

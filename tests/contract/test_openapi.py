@@ -81,13 +81,14 @@ schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, _document_app(), config=CO
 
 def credentials(operation: dict[str, Any], role_tokens: dict[str, dict[str, str]]) -> tuple[dict[str, str],
                                                                                            dict[str, str] | None]:
-    """The headers of a caller the operation admits, and of one it refuses (None for a public operation)."""
+    """The headers of a caller the operation admits, and of one it refuses (None for a public operation, or one
+    every role may call: a person's own notification preferences)."""
     roles = operation.get("x-roles")
     if roles is None:
         return ({"Authorization": f"Bearer {METRICS_TOKEN}"} if "metrics_token" in str(operation.get("security"))
                 else {}), None
-    refused = next(role for role in ROLES if role not in roles)
-    return role_tokens[roles[0]], role_tokens[refused]
+    refused = next((role for role in ROLES if role not in roles), None)
+    return role_tokens[roles[0]], role_tokens[refused] if refused is not None else None
 
 
 @schema.parametrize()
