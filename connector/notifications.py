@@ -285,14 +285,19 @@ def _check_reachable(channels: Sequence[str], webhooks: Mapping[str, str], email
 
 # --- fan-out ---------------------------------------------------------------------------------------------------
 
-def _subscribed(event: str, roles: Iterable[str], principal_ids: Iterable[int],
-                members: bool = True) -> list[NotificationPreference]:
+def preferences() -> list[NotificationPreference]:
+    """Every preference with its principal (a committee's worth of rows)."""
+    return list(db.session.scalars(select(NotificationPreference).options(joinedload(NotificationPreference.principal))
+                                   .order_by(NotificationPreference.id)))
+
+
+def _subscribed(event: str, roles: Iterable[str], principal_ids: Iterable[int], members: bool = True,
+                known: Sequence[NotificationPreference] | None = None) -> list[NotificationPreference]:
     """The preferences to tell about ``event``: those of ``roles``, of principals holding one of them (with
-    ``members``), and of ``principal_ids``; each once."""
+    ``members``), and of ``principal_ids``; each once. ``known``: the preferences, already read."""
     wanted_roles, wanted_ids = set(roles), set(principal_ids)
     chosen: list[NotificationPreference] = []
-    for pref in db.session.scalars(select(NotificationPreference).options(joinedload(NotificationPreference.principal))
-                                   .order_by(NotificationPreference.id)):
+    for pref in preferences() if known is None else known:
         if event not in (pref.events or ()) or not pref.channels:
             continue
         if pref.role is not None:
@@ -305,10 +310,11 @@ def _subscribed(event: str, roles: Iterable[str], principal_ids: Iterable[int],
 
 
 def notify(req: ExceptionRequest, message: Message, *, roles: Iterable[str] = (),
-           principal_ids: Iterable[int] = (), members: bool = True) -> int:
+           principal_ids: Iterable[int] = (), members: bool = True,
+           known: Sequence[NotificationPreference] | None = None) -> int:
     """Fan ``message`` out to everyone subscribed to its event: a digest item for a person who chose the daily
     digest, an outbox row per channel otherwise. How many preferences it reached."""
-    prefs = _subscribed(message.event, roles, principal_ids, members)
+    prefs = _subscribed(message.event, roles, principal_ids, members, known)
     if not prefs:
         return 0
     db.session.flush()
@@ -343,22 +349,25 @@ def _enqueue(pref: NotificationPreference, request_pk: int, change: str, message
 
 # --- the events (one call from where each happens) -----------------------------------------------------------
 
-def request_routed(req: ExceptionRequest, policy: Policy | None = None) -> None:
+def request_routed(req: ExceptionRequest, policy: Policy | None = None,
+                   known: Sequence[NotificationPreference] | None = None) -> None:
     """A request entered review: tell the roles it needs."""
     roles = (policy or current_policy()).required_roles(req.track, req.risk_band)
-    notify(req, routed_message(req, roles), roles=roles)
+    notify(req, routed_message(req, roles), roles=roles, known=known)
 
 
 def requests_routed(pks: Sequence[int], policy: Policy) -> None:
-    """Bulk intake's new requests in review (no query at all when nobody subscribed to ``routed``)."""
-    if not pks or not _subscribed_any("routed"):
+    """Bulk intake's new requests in review: the preferences are read once per page, and the requests only when
+    someone subscribed to ``routed``."""
+    if not pks:
         return
-    for req in db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.pk.in_(list(pks)))):
-        request_routed(req, policy)
-
-
-def _subscribed_any(event: str) -> bool:
-    return any(event in (events or ()) for events in db.session.scalars(select(NotificationPreference.events)))
+    known = preferences()
+    if not any("routed" in (pref.events or ()) for pref in known):
+        return
+    for start in range(0, len(pks), 500):
+        page = list(pks[start:start + 500])
+        for req in db.session.scalars(select(ExceptionRequest).where(ExceptionRequest.pk.in_(page))):
+            request_routed(req, policy, known)
 
 
 def sla_event(req: ExceptionRequest, kind: str, detail: Mapping[str, Any]) -> None:
