@@ -559,7 +559,8 @@ def keys_group() -> None:
 def keys_rotate() -> None:
     count = 0
     for table, column, key in (("connections", "secrets", "id"), ("connections", "token", "id"),
-                               ("oauth_states", "code_verifier", "state")):
+                               ("oauth_states", "code_verifier", "state"),
+                               ("notification_preferences", "webhooks", "id")):
         rows = db.session.execute(text(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL")).all()
         for ident, value in rows:
             db.session.execute(text(f"UPDATE {table} SET {column} = :v WHERE {key} = :k"),

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+from cryptography.fernet import Fernet
 from sqlalchemy import select, text
+from support.database import app_config
 from support.notifications import SLACK, TEAMS, set_preferences, set_role
 
+from connector import create_app
 from connector.db import db
-from connector.models import AuditEvent
+from connector.models import AuditEvent, NotificationPreference
 
 
 def test_own_preferences_default_then_saved_without_showing_the_webhook(app, client, token_for):
@@ -68,3 +71,20 @@ def test_role_preferences_are_for_admins_and_known_roles(client, token_for):
     shown = client.get("/api/v1/notifications/roles/legal", headers=admin)
     assert shown.get_json()["events"] == ["routed", "escalation"] and "t3amsHOOK" not in shown.get_data(as_text=True)
     assert client.get("/api/v1/notifications/preferences").status_code == 401
+
+
+def test_key_rotation_re_encrypts_webhooks(app, client, token_for, database_url):
+    set_preferences(client, token_for("reviewer", "legal", name="rita"), channels=["slack"], events=["routed"],
+                    webhooks={"slack": SLACK})
+    old_key = app.config["CONNECTOR_ENCRYPTION_KEYS"]
+    new_key = Fernet.generate_key().decode()
+    rotated = create_app(app_config(database_url, CONNECTOR_ENCRYPTION_KEYS=f"{new_key},{old_key}"))
+    result = rotated.test_cli_runner().invoke(args=["connector", "keys", "rotate"])
+    assert result.exit_code == 0 and "re-encrypted 1 value" in result.output
+    only_new = create_app(app_config(database_url, CONNECTOR_ENCRYPTION_KEYS=new_key))
+    with only_new.app_context():
+        assert db.session.scalar(select(NotificationPreference.webhooks)) == {"slack": SLACK}
+        db.session.remove()
+        db.engine.dispose()
+    with rotated.app_context():
+        db.engine.dispose()
