@@ -143,3 +143,16 @@ def test_slack_retries_honouring_retry_after_and_a_4xx_is_dead_with_its_reason(a
     with app.app_context():
         logged = json.dumps([e.data for e in db.session.scalars(select(AuditEvent))])
     assert "s3cretHOOK" not in logged and "t3amsHOOK" not in logged and "hooks.slack.com" not in logged
+
+
+def test_a_disputed_decision_is_routed_again(app, client, token_for, people, small):
+    req = create(client, token_for, small)
+    teams = f"teams:{pref_id(app, role='licensing')}"
+    assert targets(app, "notify.routed") == [teams]  # fast track: the chair's role only
+    r = client.post(f"/api/v1/requests/{req['id']}/decision", headers=people["lia"],
+                    json={"outcome": "denied", "rationale": "Outside policy"})
+    assert r.status_code == 201, r.get_json()
+    r = client.post(f"/api/v1/requests/{req['id']}/disputes", headers=people["admin"],
+                    json={"reason": "The customer sent new figures"})
+    assert r.status_code == 201, r.get_json()
+    assert targets(app, "notify.routed") == [teams, teams]
