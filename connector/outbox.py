@@ -171,4 +171,5 @@ def enqueue_notification(request_pk: int, target: str, change: str, payload: dic
                    message_id="msg_" + uuid.uuid4().hex, payload=payload, status=DeliveryStatus.PENDING,
                    attempts=0, next_attempt_at=now, created_at=now, deadline=now + settings().delivery_max_age)
     db.session.add(row)
+    wake.announce(f"{wake.DELIVERIES}:{target}")
     return row
