@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from connector import audit
 from connector.db import db
+from connector.feedback import feedback_summary
 from connector.governance.errors import InvalidInput, NotPermitted, StateConflict
 from connector.governance.issuance import DisputeFacts, ExpiryFacts, IssuanceFacts, issuance_report, rule_values
 from connector.governance.policy import Policy
@@ -96,8 +97,10 @@ def build_report(start: datetime, end: datetime, policy: Policy) -> dict[str, An
     rows = db.session.scalars(
         select(ExceptionRequest).where(ExceptionRequest.created_at >= start, ExceptionRequest.created_at < end)
         .options(selectinload(ExceptionRequest.votes), selectinload(ExceptionRequest.entitlements))).all()
-    return issuance_report([_facts(r, policy) for r in rows], _disputes(start, end), _expiries(start, end),
-                           start, end, int(policy.review["standard_terms_min_approvals"]))
+    report = issuance_report([_facts(r, policy) for r in rows], _disputes(start, end), _expiries(start, end),
+                             start, end, int(policy.review["standard_terms_min_approvals"]))
+    # what customers and partners said about the period's decisions (the feedback links in customer summaries)
+    return {**report, "feedback": feedback_summary(start, end)}
 
 
 def _last_end() -> datetime | None:

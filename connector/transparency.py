@@ -95,9 +95,10 @@ def aggregates(facts: Iterable[DecisionFacts], min_count: int) -> dict[str, Any]
 
 
 def public_summary(policy: Policy, facts: Iterable[DecisionFacts], feedback: dict[str, Any], min_count: int,
-                   now: datetime) -> dict[str, Any]:
+                   now: datetime, review: dict[str, Any] | None = None) -> dict[str, Any]:
     """The whole published summary; ``feedback``: ``connector.feedback.feedback_summary()`` (only its count and
-    average are published, and only from ``min_count`` answers)."""
+    average are published, and only from ``min_count`` answers); ``review``: ``policy_reviews.latest_closed()``
+    (only its period, when it was closed and how many findings it recorded are published)."""
     enough = int(feedback.get("count") or 0) >= min_count
     return {
         "generated_at": now.isoformat(),
@@ -105,4 +106,6 @@ def public_summary(policy: Policy, facts: Iterable[DecisionFacts], feedback: dic
         "aggregates": aggregates(facts, min_count),
         "feedback": {"answers": feedback["count"] if enough else None,
                      "average_clarity": feedback["average_clarity"] if enough else None},
+        "policy_review": None if review is None else {
+            k: review[k] for k in ("period_start", "period_end", "closed_at", "findings")},
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort
 
+from connector import policy_reviews
 from connector.api.blueprint import make_blueprint
 from connector.config import settings
 from connector.feedback import feedback_summary
@@ -34,6 +35,8 @@ _EXAMPLE = {
                                                       "median_hours_to_decide": 6.0}},
                    "suppressed_note": "Figures that would count fewer than 5 requests are not published."},
     "feedback": {"answers": 12, "average_clarity": 4.25},
+    "policy_review": {"period_start": "2026-06-01T00:00:00+00:00", "period_end": "2026-08-30T00:00:00+00:00",
+                      "closed_at": "2026-09-04T10:12:00+00:00", "findings": 3},
 }
 
 
@@ -47,4 +50,5 @@ def summary() -> dict[str, Any]:
     config = settings()
     if not config.public_summary:
         abort(404, "The public summary is not published here.")
-    return public_summary(current_policy(), decision_facts(), feedback_summary(), config.public_min_count, utcnow())
+    return public_summary(current_policy(), decision_facts(), feedback_summary(), config.public_min_count, utcnow(),
+                          policy_reviews.latest_closed())

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from connector import feedback
+from connector import feedback, policy_reviews
 from connector.config import settings
 from connector.db import db, rollback
 from connector.governance.communications import OUTCOME_TEXT
@@ -114,5 +114,5 @@ def transparency_page() -> str:
     if not config.public_summary:
         abort(404, "There is no published summary here.")
     summary = public_summary(current_policy(), decision_facts(), feedback.feedback_summary(),
-                             config.public_min_count, utcnow())
+                             config.public_min_count, utcnow(), policy_reviews.latest_closed())
     return render_template("web/transparency.html", s=summary)

@@ -13,6 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from support.bodies import entitlement
 
+from connector import policy_reviews
 from connector.db import db
 from connector.feedback import SALT
 from connector.models import AuditEvent, Feedback
@@ -107,3 +108,21 @@ def test_the_cli_reports_feedback_for_a_period(app, client, token_for, small):
     assert (report["count"], report["average_clarity"], report["since"]) == (1, 5.0, "2000-01-01T00:00:00+00:00")
     later = app.test_cli_runner().invoke(args=["connector", "feedback", "report", "--since", "2999-01-01"])
     assert json.loads(later.output)["count"] == 0
+
+
+def test_the_periodic_review_counts_the_periods_feedback(app, client, token_for, small):
+    req = decided(client, token_for, small)
+    token = link_token(req)
+    for clarity, needed in ((2, "Which seats the pilot may use."), (4, "")):
+        r = client.post(f"/api/v1/feedback/{token}", json={"clarity": clarity, "needed": needed})
+        assert r.status_code == 201, r.get_json()
+    with app.app_context():
+        review = policy_reviews.open_review("worker", now=datetime.now(UTC) + timedelta(minutes=1))
+        feedback = review.report["feedback"]
+        assert (feedback["count"], feedback["average_clarity"]) == (2, 3.0)
+        assert [(n["key"], n["needed"]) for n in feedback["needed"]] == [(req["key"], "Which seats the pilot may use.")]
+        db.session.commit()
+        review_id = review.id
+    owner = token_for("reviewer", "licensing", name="lena")
+    page = client.get(f"/api/v1/policy/reviews/{review_id}", headers=owner).get_json()
+    assert page["report"]["feedback"]["count"] == 2

@@ -9,6 +9,9 @@ from datetime import date, timedelta
 import pytest
 from support.bodies import SMALL
 
+from connector import policy_reviews
+from connector.db import db
+
 #: seeded values that must never be published (names, terms, rationales and notes)
 NAMES = [f"Zyxcorp Number{n} Holdings" for n in range(7)]
 SEATS = [4127 + n for n in range(7)]
@@ -96,3 +99,24 @@ class TestOffByDefault:
         r = client.get("/api/v1/public/summary")
         assert r.status_code == 404 and r.get_json()["code"] == "not_found"
         assert client.get("/transparency").status_code == 404
+
+
+def test_the_public_summary_says_when_the_policy_was_last_reviewed(app, client, token_for):
+    assert client.get("/api/v1/public/summary").get_json()["policy_review"] is None
+    assert "has not completed a periodic review yet" in client.get("/transparency").get_data(as_text=True)
+    owner = token_for("reviewer", "licensing", name="lena")
+    with app.app_context():
+        review_id = policy_reviews.open_review("worker").id
+        db.session.commit()
+    r = client.post(f"/api/v1/policy/reviews/{review_id}/findings", headers=owner,
+                    json={"finding": "Confidential-finding-text about Zyxcorp."})
+    assert r.status_code == 201, r.get_json()
+    r = client.post(f"/api/v1/policy/reviews/{review_id}/close", headers=owner, json={"summary": "Secret summary."})
+    assert r.status_code == 201, r.get_json()
+    published = client.get("/api/v1/public/summary").get_json()["policy_review"]
+    assert published["findings"] == 1 and published["closed_at"] == r.get_json()["closed_at"]
+    assert set(published) == {"period_start", "period_end", "closed_at", "findings"}
+    page = client.get("/transparency").get_data(as_text=True)
+    assert "The policy was last reviewed on" in page and "recorded\n        1 finding." in page
+    for secret in ("Confidential-finding-text", "Zyxcorp", "Secret summary", "lena"):
+        assert secret not in page and secret not in str(published)
