@@ -537,6 +537,7 @@ class PracticeAttempt(db.Model):  # type: ignore[name-defined,misc]
     outcome_match: Mapped[bool] = mapped_column(Boolean)
     #: 0..1, how near the practice boundaries are to the real ones; None unless both approved
     closeness: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class NotificationPreference(db.Model):  # type: ignore[name-defined,misc]

@@ -1,8 +1,9 @@
 """Unknown addresses outside the API answer with the UI's own styled page, not Flask's bare 404.
 
 No route matched, so no blueprint's handler runs: an app-wide handler answers for paths under the UI's mount
-point that matched nothing, and hands everything else to the handler registered before it (a host app's, or
-Flask's default). The API's prefix is answered later, and first, with JSON problem details (``connector``)."""
+point that matched nothing (with no mount point, every path, unless a host app registered its own handler), and
+hands everything else to the handler registered before it (a host app's, or Flask's default). The API's prefix
+is answered later, and first, with JSON problem details (``connector``)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _unrouted(exc: HTTPException) -> Any:
         status = exc.code or 500
-        if request.url_rule is None and status in MESSAGES and request.path.startswith(prefix + "/"):
+        # ours: unmatched paths under the UI's own prefix; with no prefix, only when no host app answers its own
+        ours = request.path.startswith(prefix + "/") if prefix else previous is None
+        if request.url_rule is None and status in MESSAGES and ours:
             title, message = MESSAGES[status]
             body = render_template("web/error.html", status=status, title=title, message=message,
                                    user=current_user(), csrf_token=generate_csrf)
