@@ -4,6 +4,7 @@ further (.ci/run): ``pip install .`` into a fresh virtualenv, then ``lec demo --
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,8 +20,14 @@ pytestmark = pytest.mark.e2e
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
     build = tmp_path_factory.mktemp("build")  # setuptools' build folder, kept out of the repository
+    # built from a copy: setuptools writes its egg-info next to the sources, and two test runs at once (CI runs
+    # the SQLite and PostgreSQL passes side by side) would build into the same folder
+    source = build / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "__pycache__", "*.egg-info", "build", "dist", "test-results", "lec-demo", "node_modules", ".venv",
+        ".mypy_cache", ".ruff_cache", ".pytest_cache"))
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                           "--wheel-dir", str(out), str(ROOT)], capture_output=True, text=True, timeout=300,
+                           "--wheel-dir", str(out), str(source)], capture_output=True, text=True, timeout=300,
                           cwd=build)
     assert done.returncode == 0, done.stderr
     [path] = out.glob("license_exception_connector-*.whl")

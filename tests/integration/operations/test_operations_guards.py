@@ -126,7 +126,7 @@ def test_the_access_log_redacts_oauth_codes_and_states(monkeypatch):
 
 def test_the_readme_deploys_with_the_shipped_config():
     readme = (GUNICORN_CONF.parent / "README.md").read_text()
-    assert "gunicorn -c gunicorn.conf.py wsgi:app" in readme
+    assert "gunicorn -c gunicorn.conf.py 'connector:create_app()'" in readme  # works from the wheel too
 
 
 # --- no-op amendments and renewals --------------------------------------------------------------------------------
