@@ -66,7 +66,7 @@ class LicenseExceptionConnector:
         app.cli.add_command(cli.connector_group)
         web.init_web(app)
         _json_routing_errors(app)
-        app.extensions[EXTENSION_KEY].update({"api": api, "migrations": MIGRATIONS_DIR})
+        app.extensions[EXTENSION_KEY].update({"api": api, "migrations": MIGRATIONS_DIR, "factory": create_app})
 
 
 def _configure_database(app: Flask) -> None:

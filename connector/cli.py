@@ -40,15 +40,17 @@ from connector.auth import (
     revoke_principal_tokens,
     revoke_token,
 )
-from connector.config import demo_directory, settings
+from connector.config import EXTENSION_KEY, demo_directory, settings
 from connector.crypto import EncryptionKeyError, rotate_token
 from connector.db import db, unit_of_work
+from connector.demo import run_demo
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import ApiToken, Connection
 from connector.package_cli import salesforce_group, zendesk_group
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy_with_impact
 from connector.sources import SourceError, get_kind, kinds
+from connector.web.cli import users_group
 from connector.worker import run_worker
 
 
@@ -464,7 +466,7 @@ def sync_command(name: str | None, all_: bool) -> None:
                 bar.update(done - bar.pos)
 
             try:
-                counts = sync.sync(each, actor="cli", progress=progress)
+                counts = sync.sync(each, actor="cli", progress=progress, trigger="cli")
             except LookupError:
                 _fail(f"error: no connection named '{each}'; `connections list` shows them.")
                 return
@@ -578,10 +580,8 @@ def keys_rotate() -> None:
 @click.option("--once", is_flag=True, help="Print what happened and exit.")
 @with_appcontext
 def demo_command(once: bool) -> None:
-    # not at the top: the demo builds its own app with create_app, which registers this group (an import cycle)
-    from connector.demo import run_demo
-
-    story = run_demo(demo_directory(settings().demo_dir), once, click.echo)  # DemoInUse: an OSError, exit 1
+    factory = current_app.extensions[EXTENSION_KEY]["factory"]  # create_app, which registers this command
+    story = run_demo(demo_directory(settings().demo_dir), once, click.echo, factory)  # DemoInUse: OSError, exit 1
     if not story.audit_ok:
         sys.exit(1)
 
@@ -646,3 +646,6 @@ def feedback_report(since: datetime | None, until: datetime | None) -> None:
     bounds = [value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
               for value in (since, until)]
     click.echo(json.dumps(feedback.feedback_summary(bounds[0], bounds[1]), indent=2))
+
+
+connector_group.add_command(users_group)  # the UI's accounts: `connector users …`

@@ -1,14 +1,14 @@
 """The server-rendered UI for reviewers, admins and auditors, over the same operations the API calls.
 
 ``init_web(app)`` mounts it at ``<CONNECTOR_URL_PREFIX>/`` (the API stays at ``<prefix>/api/v1``), sets the
-session cookie flags, registers optional OpenID Connect sign-in and the ``connector users`` CLI commands.
+session cookie flags and registers optional OpenID Connect sign-in (its ``connector users`` CLI commands are
+``connector.web.cli``'s, which ``connector.cli`` adds to its group).
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from connector.cli import connector_group
 from connector.config import settings
 from connector.web import (  # noqa: F401 (routes)
     admin_views,
@@ -28,7 +28,6 @@ from connector.web import (  # noqa: F401 (routes)
     worker_health,
 )
 from connector.web.blueprint import bp
-from connector.web.cli import users_group
 from connector.web.filters import install
 from connector.web.oidc import init_oidc
 
@@ -50,5 +49,3 @@ def init_web(app: Flask) -> None:
     init_oidc(app)
     app.register_blueprint(bp, url_prefix=settings(app).url_prefix or None)
     app.register_blueprint(public_views.bp, url_prefix=settings(app).url_prefix or None)  # no sign-in, no session
-    if "users" not in connector_group.commands:
-        connector_group.add_command(users_group)

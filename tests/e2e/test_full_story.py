@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.test import Client
 
+from connector import create_app
 from connector.demo import Demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def worker_process(_app, env: dict[str, str]) -> dict[str, int]:
 
 def test_the_whole_story(database_url, tmp_path):
     lines: list[str] = []
-    demo = Demo(tmp_path, echo=lines.append, database_url=database_url, worker=worker_process)
+    demo = Demo(tmp_path, create_app, echo=lines.append, database_url=database_url, worker=worker_process)
     story = demo.run(keep_serving=False)
     by_title = {r["title"]: r for r in story.requests}
     assert by_title["Five more seats for the Q4 pilot"]["state"] == "approved"
