@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import requests
 from cryptography.fernet import Fernet
+from flask import Flask
 from flask_migrate import upgrade
 
 from adapters.billing import BillingReceiver
@@ -32,7 +33,7 @@ from adapters.loopback import LoopbackServer
 from adapters.salesforce.sandbox import SalesforceSandbox
 from adapters.salesforce.sandbox_records import make_id
 from adapters.zendesk.sandbox import ZendeskSandbox
-from connector import audit, create_app
+from connector import audit
 from connector import demo_output as out
 from connector.auth import create_token
 from connector.config import DEMO_SETTINGS_FILE, reconfigure, write_demo_settings
@@ -185,6 +186,8 @@ class Story:
 
 
 WorkerRunner = Callable[[Any, dict[str, str]], dict[str, int]]
+#: builds the connector's app from settings (``connector.create_app``)
+AppFactory = Callable[[dict[str, str]], Flask]
 
 
 def in_process_worker(app: Any, _env: dict[str, str]) -> dict[str, int]:
@@ -264,9 +267,10 @@ class Demo:
     as a separate process (the demo itself uses a fresh SQLite file in its folder and runs the worker
     in-process)."""
 
-    def __init__(self, instance_dir: Path, echo: Callable[[str], None] = print, database_url: str | None = None,
-                 worker: WorkerRunner = in_process_worker) -> None:
+    def __init__(self, instance_dir: Path, factory: AppFactory, echo: Callable[[str], None] = print,
+                 database_url: str | None = None, worker: WorkerRunner = in_process_worker) -> None:
         self.instance_dir = instance_dir
+        self.factory = factory
         self.echo = echo
         self.database_url = database_url
         self.worker = worker
@@ -323,7 +327,7 @@ class Demo:
             "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         }
         write_demo_settings(self.instance_dir, self.env)
-        app = create_app(self.env)
+        app = self.factory(self.env)
         app.instance_path = str(self.instance_dir)
         app_box["app"] = app
         return Systems(salesforce, zendesk, receiver, billing, served), app
@@ -596,6 +600,8 @@ def _tell_next(story: Story, systems: Systems, serving: bool) -> None:
         "ticket with what the connector wrote" + (f", e.g. {critical['external_url']} and "
                                                  f"{ticket['external_url']}." if serving and critical and ticket
                                                  else "."),
+        "As admin@demo.example, press Sync now on Connections: the worker runs the sync and the page follows it "
+        "with a progress bar, the source's total and the time left.",
         "Use the CLI on the demo's data from this folder: `lec --demo tokens list`, `lec --demo audit verify`, "
         "`lec --demo policy show` (from elsewhere: set CONNECTOR_DEMO_DIR to the folder above).",
     ]
@@ -603,6 +609,8 @@ def _tell_next(story: Story, systems: Systems, serving: bool) -> None:
     story.lines.extend(f"  {n}. {text}" for n, text in enumerate(steps, start=1))
 
 
-def run_demo(directory: Path, once: bool, echo: Callable[[str], None]) -> Story:
-    """The ``demo`` command: the story in ``directory`` (the demo's folder)."""
-    return Demo(directory, echo).run(keep_serving=not once)
+def run_demo(directory: Path, once: bool, echo: Callable[[str], None], factory: AppFactory) -> Story:
+    """The ``demo`` command: the story in ``directory`` (the demo's folder), on an app ``factory`` makes (the
+    package's ``create_app``, handed over by the running app: importing it here would close a cycle through the
+    CLI that ``create_app`` registers)."""
+    return Demo(directory, factory, echo).run(keep_serving=not once)

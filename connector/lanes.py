@@ -18,7 +18,9 @@ counted by the worker's error handler and its target backs off (1 s doubling to 
 A lane named ``events:<connection id>`` processes that connection's pushed events instead (``sync
 .process_connection_events``), woken by the push's notification. A lane asked for while it is running
 (``again=True``: a notification about work committed after its last look) runs once more when it ends, so
-nothing announced during a lane's last claim waits for the timer.
+nothing announced during a lane's last claim waits for the timer. A lane named ``syncs:<connection id>`` runs
+that connection's queued syncs (``sync.run_requested``; the web's "Sync now"), page by page, giving its run back
+to the queue between two pages when the worker is told to stop.
 """
 
 from __future__ import annotations
@@ -98,11 +100,13 @@ class Lanes:
                 try:
                     if kind == wake.EVENTS:  # its counts are the events job's, not deliveries
                         sync.process_connection_events(int(rest))
+                    elif kind == wake.SYNCS:  # a queued "Sync now": it stops between pages when the worker stops
+                        sync.run_requested(int(rest), should_stop=self.stop.is_set)
                     else:
                         self._add(delivery.drain(targets=[target]) if drain else self._send_while_due(target))
                     ok = True
                 except Exception as exc:
-                    self.on_error("events" if kind == wake.EVENTS else stage_of(exc), exc)
+                    self.on_error(kind if kind in (wake.EVENTS, wake.SYNCS) else stage_of(exc), exc)
                 finally:
                     db.session.remove()
         except Exception as exc:  # the app context itself (the session's removal on a dead connection)

@@ -586,3 +586,30 @@ class NotificationDigest(db.Model):  # type: ignore[name-defined,misc]
     day: Mapped[date] = mapped_column(Date)
     items: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncRun(db.Model):  # type: ignore[name-defined,misc]
+    """One sync of a connection, from whoever started it (the web's "Sync now" queues one for a worker; the API,
+    the CLI and the schedule record theirs as they run): its state and how far it got, so a progress bar with a
+    total and an ETA can follow it from any page or process."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_connection_state", "connection_id", "state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    #: queued, running, completed, stopped (the source refused: see ``message``) or interrupted
+    state: Mapped[str] = mapped_column(String(20))
+    #: who asked: web, api, cli or schedule
+    trigger: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: the last page committed (a running sync not heard of for a while was cut short: see ``connector.sync_runs``)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: records gone through (fetched and skipped) and the source's count of what there is (None: unknown)
+    examined: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)

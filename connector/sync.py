@@ -11,7 +11,7 @@ import gc
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
-from connector import audit, connections, operations, push_governance, wake
+from connector import audit, connections, operations, push_governance, sync_runs, wake
 from connector.config import settings
 from connector.db import db, released, unit_of_work
 from connector.governance.normalize import normalize
@@ -205,33 +205,71 @@ def store_watermark(conn_id: int, value: dict[str, Any], stream: str = MAIN_STRE
         row.value = value
 
 
-def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] | None = None) -> SyncCounts:
-    """Sync one connection now; returns what happened (a stop reason instead of an exception)."""
+def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] | None = None, *,
+         trigger: str = "api", run_id: int | None = None, should_stop: Callable[[], bool] | None = None,
+         before: Mapping[str, Any] | None = None) -> SyncCounts:
+    """Sync one connection now; returns what happened (a stop reason instead of an exception).
+
+    The run is recorded (``connector.sync_runs``) and updated with each committed page, so any page or process can
+    follow it: ``run_id`` is a run a worker claimed (a queued "Sync now"; ``before``: what its earlier attempts went
+    through), otherwise one is started here for ``trigger``. ``should_stop`` is asked between pages: when it says
+    so (the worker is stopping) the run goes back in the queue, to go on from the last page stored."""
     conn = connections.find(name)
     if conn is None:
         raise LookupError(name)
     counts = SyncCounts()
-    if conn.status in ("needs_authorization",):
-        counts.stopped = f"connection is {conn.status}: {conn.status_detail or 'authorize it first'}"
+    conn_id = conn.id
+    status, status_detail = conn.status, conn.status_detail
+    if run_id is None:
+        run_id = sync_runs.start(conn_id, actor, trigger)
+    if status in ("needs_authorization",):
+        counts.stopped = f"connection is {status}: {status_detail or 'authorize it first'}"
+        with unit_of_work():
+            sync_runs.finish(run_id, sync_runs.STOPPED, counts.to_dict(), counts.stopped, before)
         return counts
+    try:
+        return _run(name, conn_id, run_id, counts, actor, progress, should_stop, before)
+    except BaseException as exc:  # the database or the process gave way: the row says so if it still can
+        db.session.rollback()
+        try:
+            with unit_of_work():
+                sync_runs.finish(run_id, sync_runs.INTERRUPTED, counts.to_dict(),
+                                 f"Cut short after {counts.pages} page(s): {type(exc).__name__}. The next sync goes "
+                                 "on from the last page stored.", before)
+        except Exception as inner:
+            log.debug("could not record the end of sync run %s: %s", run_id, type(inner).__name__)
+        raise
+
+
+def _run(name: str, conn_id: int, run_id: int, counts: SyncCounts, actor: str,
+         progress: Callable[[SyncCounts], None] | None, should_stop: Callable[[], bool] | None,
+         before: Mapping[str, Any] | None) -> SyncCounts:
+    conn = db.session.get(Connection, conn_id)
+    assert conn is not None
     kind = get_kind(conn.kind)
     ctx = connections.context(conn)
-    conn_id = conn.id
     watermark = load_watermark(conn_id)
     with released():  # no transaction open while the source talks HTTP (the pages are fetched in the background)
         pages = prefetched(kind.pages(ctx, watermark))
     try:
         with few_collections():
             for page in pages:
-                with unit_of_work():  # each page commits with its watermark
+                with unit_of_work():  # each page commits with its watermark and the run's progress
                     _store_page(conn_id, page, counts, actor)
+                    sync_runs.progress(run_id, counts.to_dict(), examined(counts), _total(counts), before)
                 if progress:
                     progress(counts)
+                if should_stop is not None and should_stop():
+                    counts.stopped = (f"the worker is stopping: {counts.pages} page(s) stored, the rest waits for "
+                                      "the next worker")
+                    sync_runs.requeue(run_id, counts.to_dict(), counts.stopped, before)
+                    return counts
     except SourceError as exc:
         db.session.rollback()
+        counts.stopped = exc.message
         with unit_of_work():
             connections.set_status(conn_id, exc.status, exc.message)
-        counts.stopped = exc.message
+            sync_runs.finish(run_id, sync_runs.STOPPED, counts.to_dict(), exc.message, before)
         _observe(name, counts, exc.status)
         return counts
     _observe(name, counts, "ok")
@@ -243,7 +281,29 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     with unit_of_work():
         audit.append(actor, "sync.completed", f"connection:{name}",
                      {k: v for k, v in counts.to_dict().items() if k != "detail"})
+        sync_runs.finish(run_id, sync_runs.COMPLETED, counts.to_dict(), None, before)
     return counts
+
+
+def _total(counts: SyncCounts) -> int | None:
+    """The source's count of what the sync goes through (Salesforce's totalSize, Zendesk's ticket count)."""
+    total = counts.detail.get("total")
+    return int(total) if isinstance(total, int | float) and not isinstance(total, bool) else None
+
+
+def run_requested(conn_id: int, should_stop: Callable[[], bool] | None = None) -> int:
+    """Run the connection's queued syncs (a worker's lane ``syncs:<connection id>``); how many ran."""
+    ran = 0
+    while True:
+        run = sync_runs.claim(conn_id)
+        conn = db.session.get(Connection, conn_id)
+        if run is None or conn is None:
+            return ran
+        sync(conn.name, actor=run.requested_by, trigger=run.trigger, run_id=run.id, should_stop=should_stop,
+             before=(run.counts or {}).get("carried"))
+        ran += 1
+        if should_stop is not None and should_stop():
+            return ran
 
 
 def _store_page(conn_id: int, page: SourcePage, counts: SyncCounts, actor: str) -> None:
@@ -574,6 +634,6 @@ def sync_due(actor: str = "worker") -> dict[str, int]:
             .order_by(Connection.name)))
     counts = {"synced": 0, "stopped": 0}
     for name in names:
-        result = sync(name, actor=actor)
+        result = sync(name, actor=actor, trigger="schedule")
         counts["stopped" if result.stopped else "synced"] += 1
     return counts

@@ -1,7 +1,8 @@
 """Wake the workers when there is work: a PostgreSQL ``NOTIFY`` sent with the commit that made the work.
 
 A change that gives the worker something to do (a pushed event stored, a delivery queued by a decision or any
-other change) names it with ``announce("events:<connection id>")`` or ``announce("deliveries:<target>")`` in its
+other change) names it with ``announce("events:<connection id>")``, ``announce("deliveries:<target>")`` or, for a
+sync queued from the web, ``announce("syncs:<connection id>")`` in its
 transaction. The topics are sent as ``pg_notify`` at the end of that transaction, so PostgreSQL delivers them
 when, and only when, it commits (a rolled-back change wakes nobody, and a worker that wakes always finds the
 rows). Each worker listens on a connection of its own (``connector.listener``) and acts at once; its timer stays
@@ -20,6 +21,7 @@ from connector.db import db
 CHANNEL = "connector_wake"
 EVENTS = "events"
 DELIVERIES = "deliveries"
+SYNCS = "syncs"
 _TOPICS_KEY = "connector_wake_topics"
 #: PostgreSQL refuses payloads of 8,000 bytes or more; topics are short, this keeps a long target name safe
 MAX_TOPIC = 1000
@@ -34,9 +36,10 @@ def announce(topic: str, session: Session | None = None) -> None:
 
 
 def parse(topic: str) -> tuple[str, str]:
-    """``("events", "<connection id>")`` or ``("deliveries", "<target>")``; ``("", topic)`` for anything else."""
+    """``("events", "<connection id>")``, ``("syncs", "<connection id>")`` or ``("deliveries", "<target>")``;
+    ``("", topic)`` for anything else."""
     kind, _, rest = topic.partition(":")
-    return (kind, rest) if kind in (EVENTS, DELIVERIES) and rest else ("", topic)
+    return (kind, rest) if kind in (EVENTS, DELIVERIES, SYNCS) and rest else ("", topic)
 
 
 def _send(session: Session) -> None:
@@ -61,4 +64,4 @@ def install_session_hooks() -> None:
             event.listen(Session, name, _forget)
 
 
-__all__ = ["CHANNEL", "DELIVERIES", "EVENTS", "announce", "install_session_hooks", "parse"]
+__all__ = ["CHANNEL", "DELIVERIES", "EVENTS", "SYNCS", "announce", "install_session_hooks", "parse"]

@@ -33,7 +33,17 @@ from flask import Flask
 from sqlalchemy import CursorResult, delete, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from connector import audit_anchors, delivery, lanes, notifications, operations, policy_reviews, sync, wake
+from connector import (
+    audit_anchors,
+    delivery,
+    lanes,
+    notifications,
+    operations,
+    policy_reviews,
+    sync,
+    sync_runs,
+    wake,
+)
 from connector.db import DATABASE_UNAVAILABLE, db, unit_of_work
 from connector.listener import Listener
 from connector.models import WorkerHeartbeat, utcnow
@@ -43,7 +53,7 @@ log = logging.getLogger(__name__)
 
 JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104,
                 "anchor": 0x4C4558_0105, "heartbeats": 0x4C4558_0106, "policy_review": 0x4C4558_0107,
-                "digests": 0x4C4558_0112}
+                "digests": 0x4C4558_0112, "sync_runs": 0x4C4558_0113}
 
 #: what ``run_job`` returns for a job that raised (logged with its traceback; the worker goes on)
 JOB_FAILED = object()
@@ -120,7 +130,8 @@ def _unlock(lock: Any, name: str) -> None:
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
     return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
             "sync": sync.sync_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats,
-            "policy_review": policy_reviews.run_reviews, "digests": notifications.run_digests}
+            "policy_review": policy_reviews.run_reviews, "digests": notifications.run_digests,
+            "sync_runs": sync_runs.prune}
 
 
 def heartbeat(worker: str, delivered: int, error: tuple[str, datetime] | None = None) -> None:
@@ -231,7 +242,7 @@ class Worker:
         targets: list[str] = []
         for topic in sorted(topics):
             kind, rest = wake.parse(topic)
-            if kind == wake.DELIVERIES or (kind == wake.EVENTS and rest.isdigit()):
+            if kind == wake.DELIVERIES or (kind in (wake.EVENTS, wake.SYNCS) and rest.isdigit()):
                 targets.append(rest if kind == wake.DELIVERIES else topic)
         if targets:
             self.lanes.dispatch(targets, again=True)
@@ -242,7 +253,8 @@ class Worker:
         self.collect_failures = True
         self._beat()
         self._run_jobs()
-        self.lanes.dispatch(delivery.due_targets(), drain=True)
+        syncs = [f"{wake.SYNCS}:{conn_id}" for conn_id in sync_runs.connections_with_requests()]
+        self.lanes.dispatch([*delivery.due_targets(), *syncs], drain=True)
         db.session.remove()
         self.lanes.join()
         if self.lanes.failed and self.failed_jobs is not None:  # a lane's error was reported (logged) already
@@ -300,12 +312,13 @@ class Worker:
         return ok
 
     def _dispatch(self) -> None:
-        """A lane for each target with deliveries due, and for each connection with pushed events never tried
-        (a notification missed, or SQLite's poll)."""
+        """A lane for each target with deliveries due, for each connection with pushed events never tried and for
+        each with a sync queued (a notification missed, or SQLite's poll)."""
         targets = delivery.due_targets()
         events = [f"{wake.EVENTS}:{conn_id}" for conn_id in sync.connections_with_new_events()]
+        syncs = [f"{wake.SYNCS}:{conn_id}" for conn_id in sync_runs.connections_with_requests()]
         db.session.remove()
-        self.lanes.dispatch([*targets, *events])
+        self.lanes.dispatch([*targets, *events, *syncs])
 
 
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None, poll: float | None = None,

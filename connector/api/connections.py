@@ -10,14 +10,14 @@ from marshmallow import RAISE, Schema, fields
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector import connections, preview, provisioning, sync
+from connector import connections, preview, provisioning, sync, sync_runs
 from connector.api.blueprint import make_blueprint
 from connector.api.bodies import value_refusal
 from connector.api.pagination import PageArgs, decode_cursor, page
 from connector.auth import current_principal, requires
 from connector.db import db
 from connector.governance.errors import InvalidInput, StateConflict
-from connector.models import Connection, MappingVersion
+from connector.models import Connection, MappingVersion, SyncRun, utcnow
 from connector.representation import iso
 from connector.sources import SourceError
 from mappings import load_mapping
@@ -138,12 +138,97 @@ def oauth_callback() -> dict[str, Any] | Response:
 
 
 @blp.route("/<name>/sync", methods=["POST"])
-@blp.response(200, description="Counts: fetched, created, updated, unchanged, needs_info (and a stop reason).")
+@blp.response(200, description="Counts: fetched, created, updated, unchanged, needs_info (and a stop reason), "
+              "once the sync is done; `POST …/syncs` queues one for a worker instead.")
 @requires("admin")
 def sync_now(name: str) -> dict[str, Any]:
     find_connection(name)
     counts = sync.sync(name, actor=current_principal().name)
     return counts.to_dict()
+
+
+class SyncRunSchema(Schema):
+    """One sync of a connection: who started it, its state and how far it got."""
+
+    id = fields.Integer(required=True)
+    connection = fields.String(required=True)
+    state = fields.String(required=True, metadata={
+        "description": "`queued` (waiting for a worker), `running`, `completed`, `stopped` (the source refused: "
+                       "`message` says why) or `interrupted` (its process stopped three times)"})
+    live = fields.Boolean(required=True, metadata={"description": "queued, or running with a page stored lately"})
+    trigger = fields.String(required=True, metadata={"description": "`web`, `api`, `cli` or `schedule`"})
+    requested_by = fields.String(required=True)
+    requested_at = fields.DateTime(required=True)
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    heartbeat_at = fields.DateTime(allow_none=True, metadata={"description": "when its last page was stored"})
+    attempts = fields.Integer(required=True)
+    examined = fields.Integer(required=True, metadata={"description": "records gone through (fetched or skipped)"})
+    total = fields.Integer(allow_none=True, metadata={
+        "description": "the source's count (Salesforce's totalSize; Zendesk's ticket count, an estimate); null when "
+                       "the source gives none"})
+    percent = fields.Float(allow_none=True)
+    eta_seconds = fields.Float(allow_none=True, metadata={"description": "time left at the rate so far"})
+    counts = fields.Dict(required=True, metadata={"description": "fetched, created, updated, unchanged, needs_info…"})
+    message = fields.String(allow_none=True)
+
+
+class SyncRunPageSchema(Schema):
+    items = fields.List(fields.Nested(SyncRunSchema), required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+class QueuedSyncSchema(SyncRunSchema):
+    queued = fields.Boolean(required=True, metadata={
+        "description": "true: queued now; false: a sync of this connection was already queued or running, and this "
+                       "is it"})
+
+
+@blp.route("/<name>/syncs", methods=["POST"])
+@blp.response(202, QueuedSyncSchema, description="Queued for a worker (or the sync already queued or running): "
+              "follow it at `Location`.", headers={"Location": {"description": "the run",
+                                                                 "schema": {"type": "string"}}})
+@blp.alt_response(409, description="`not_authorized`: the connection needs authorization first.")
+@requires("admin")
+def queue_sync(name: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    conn = find_connection(name)
+    if conn.status == "needs_authorization":
+        raise StateConflict("not_authorized", f"Connection '{name}' needs authorization before it can sync: "
+                            f"{conn.status_detail or 'authorize it first'}.")
+    run, created = sync_runs.request(conn, current_principal().name, trigger="api")
+    db.session.commit()
+    body = {**sync_runs.as_dict(run, conn.name, utcnow()), "queued": created}
+    return body, 202, {"Location": url_for(".get_sync", name=name, run_id=run.id)}
+
+
+@blp.route("/<name>/syncs")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, SyncRunPageSchema, description="The connection's syncs, newest first (finished ones are kept "
+              "30 days).")
+@requires("admin")
+def list_syncs(args: dict[str, Any], name: str) -> dict[str, Any]:
+    conn = find_connection(name)
+    query = select(SyncRun).where(SyncRun.connection_id == conn.id).order_by(SyncRun.id.desc())
+    after = decode_cursor(args["after"])
+    if after is not None:
+        query = query.where(SyncRun.id < after)
+    rows = list(db.session.scalars(query.limit(args["limit"] + 1)))
+    result = page(rows, args["limit"], lambda run: run.id)
+    now = utcnow()
+    result["items"] = [sync_runs.as_dict(run, conn.name, now) for run in result["items"]]
+    return result
+
+
+@blp.route("/<name>/syncs/<int:run_id>")
+@blp.response(200, SyncRunSchema)
+@blp.alt_response(404, description="No sync of this connection has this id.")
+@requires("admin")
+def get_sync(name: str, run_id: int) -> dict[str, Any]:
+    conn = find_connection(name)
+    run = db.session.get(SyncRun, run_id)
+    if run is None or run.connection_id != conn.id:
+        abort(404, f"Connection '{name}' has no sync {run_id}.")
+    return sync_runs.as_dict(run, conn.name, utcnow())
 
 
 @blp.route("/<name>/provision", methods=["POST"])

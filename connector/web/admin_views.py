@@ -9,12 +9,12 @@ from collections import Counter
 from typing import Any
 
 import yaml
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from connector import audit, connections, delivery, policy_simulation, preview, provisioning, sync
+from connector import audit, connections, delivery, policy_simulation, preview, provisioning, sync_runs
 from connector.db import db
 from connector.governance.errors import GovernanceError, InvalidInput
 from connector.governance.paths import flatten_errors
@@ -31,7 +31,7 @@ from connector.models import (
 from connector.nesting import MAX_DEPTH, deep_path
 from connector.policy_store import current_policy, store_policy_with_impact
 from connector.sources import SourceError, get_kind
-from connector.web import delivery_health
+from connector.web import delivery_health, sync_progress
 from connector.web.blueprint import bp, position_arg, status_for
 from connector.web.document_lines import line_of
 from connector.web.forms import ButtonForm, ConnectionForm, MappingForm, PolicyForm
@@ -86,7 +86,10 @@ def _render_connections(form: ConnectionForm | None = None, problems: list[str] 
     if form is not None and form.settings.data:
         form.settings.data = without_secrets(form.settings.data)
     rows = db.session.scalars(select(Connection).order_by(Connection.name)).all()
-    return render_template("web/connections.html", rows=[connections.connection_view(c) for c in rows],
+    now = utcnow()
+    latest = sync_runs.latest(c.id for c in rows)
+    runs = {c.name: sync_progress.view(latest[c.id], now) for c in rows if c.id in latest}
+    return render_template("web/connections.html", rows=[connections.connection_view(c) for c in rows], runs=runs,
                            form=form or ConnectionForm(formdata=None), button=ButtonForm(formdata=None),
                            problems=problems or [], problems_title=problems_title), status
 
@@ -165,15 +168,32 @@ def connection_connect(name: str) -> Response | tuple[str, int]:
 @bp.route("/admin/connections/<name>/sync", methods=["POST"])
 @requires_sign_in("admin")
 def connection_sync(name: str) -> Response:
-    _connection(name)
-    counts = sync.sync(name, actor=_actor())
-    figures = ", ".join(f"{k} {getattr(counts, k)}" for k in ("fetched", "created", "updated", "unchanged",
-                                                              "needs_info"))
-    if counts.stopped:
-        flash(f"Sync of '{name}' stopped: {counts.stopped} ({figures}).", "error")
+    """Queue a sync for a worker (a backfill takes minutes: no page waits for it); the connections page follows
+    its progress. A sync already queued or running is the one shown, not a second."""
+    conn = _connection(name)
+    if conn.status == "needs_authorization":
+        flash(f"Sync of '{name}' not started: the connection is needs authorization "
+              f"({conn.status_detail or 'not connected yet'}). Connect it first.", "error")
+        return redirect(url_for("connector_web.connections_page", _anchor=f"sync-{name}"), 303)
+    run, created = sync_runs.request(conn, _actor(), trigger="web")
+    db.session.commit()
+    if created:
+        flash(f"Sync of '{name}' queued: a worker runs it now and its progress shows below.", "success")
     else:
-        flash(f"Synced '{name}': {figures}.", "success")
-    return redirect(url_for("connector_web.connections_page"), 303)
+        flash(f"A sync of '{name}' is already {run.state} (started by {run.requested_by}): its progress shows "
+              "below.", "info")
+    return redirect(url_for("connector_web.connections_page", _anchor=f"sync-{name}"), 303)
+
+
+@bp.route("/admin/connections/<name>/sync/progress")
+@requires_sign_in("admin")
+def connection_sync_progress(name: str) -> Response:
+    """The connection's latest sync run as JSON, polled by the connections page's progress bar."""
+    conn = _connection(name)
+    run = sync_runs.latest([conn.id]).get(conn.id)
+    if run is None:
+        return jsonify({"state": None, "live": False, "words": "Never synced."})
+    return jsonify(sync_progress.view(run, utcnow()))
 
 
 @bp.route("/admin/connections/<name>/provision", methods=["POST"])

@@ -7,12 +7,14 @@ and say why. Every page may talk only to the app's own origin, which each test c
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e.ui.test_ui_browser import assert_fits_a_phone
 from flask import Flask
 from support.bodies import LARGE, SMALL
 from support.servers import serve
@@ -111,3 +113,42 @@ def small() -> dict[str, Any]:
 @pytest.fixture
 def large() -> dict[str, Any]:
     return copy.deepcopy(LARGE)
+
+
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {resultTypes: ["violations"]});
+    return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+}"""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    folder = os.environ.get("LEC_FIELD_TOOLS")
+    if not folder:
+        pytest.skip("LEC_FIELD_TOOLS is unset: run .ci/field-tools (it installs axe-core) and point "
+                    "LEC_FIELD_TOOLS at its folder to run the accessibility checks")
+    path = Path(folder) / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: re-run .ci/field-tools {folder} (it installs axe-core)")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def check(page: Any, axe_source: str, screenshot: Any) -> Any:
+    """Screenshot the page at 1280 and at 390 px; at both, axe-core finds nothing serious or critical and, at
+    390 px, the page never scrolls sideways."""
+
+    def run(name: str) -> None:
+        for size, label in ((DESKTOP, "1280"), (PHONE, "390")):
+            page.set_viewport_size(size)
+            screenshot(page, f"{name}-{label}")
+            if size is PHONE:
+                assert_fits_a_phone(page, name)
+            if not page.evaluate("typeof window.axe !== 'undefined'"):
+                page.evaluate(axe_source + "\n;0")
+            bad = [v for v in page.evaluate(AXE_RUN) if v["impact"] in ("serious", "critical")]
+            assert not bad, f"{name} at {label} px: {bad}"
+        page.set_viewport_size(DESKTOP)
+
+    return run

@@ -8,14 +8,11 @@ is evaluated into the page by the browser driver, so the pages' Content-Security
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.ui.test_ui_browser import assert_fits_a_phone
 from sqlalchemy import select
 
 from connector import operations
@@ -23,47 +20,6 @@ from connector.db import db
 from connector.models import Delivery, ExceptionRequest, Principal, utcnow
 
 pytestmark = pytest.mark.e2e
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-AXE_RUN = """async () => {
-    const result = await axe.run(document, {resultTypes: ["violations"]});
-    return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-}"""
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    folder = os.environ.get("LEC_FIELD_TOOLS")
-    if not folder:
-        pytest.skip("LEC_FIELD_TOOLS is unset: run .ci/field-tools (it installs axe-core) and point "
-                    "LEC_FIELD_TOOLS at its folder to run the accessibility checks")
-    path = Path(folder) / "node_modules" / "axe-core" / "axe.min.js"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing: re-run .ci/field-tools {folder} (it installs axe-core)")
-    return path.read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def check(page: Any, axe_source: str, screenshot: Any) -> Any:
-    """Screenshot the page at 1280 and at 390 px; at both, axe-core finds nothing serious or critical and, at
-    390 px, the page never scrolls sideways."""
-
-    def run(name: str) -> None:
-        for size, label in ((DESKTOP, "1280"), (PHONE, "390")):
-            page.set_viewport_size(size)
-            screenshot(page, f"{name}-{label}")
-            if size is PHONE:
-                assert_fits_a_phone(page, name)
-            if not page.evaluate("typeof window.axe !== 'undefined'"):
-                page.evaluate(axe_source + "\n;0")
-            bad = [v for v in page.evaluate(AXE_RUN) if v["impact"] in ("serious", "critical")]
-            assert not bad, f"{name} at {label} px: {bad}"
-        page.set_viewport_size(DESKTOP)
-
-    return run
-
 
 def approve(app: Any, key: str, chair: str, days: int = 120) -> None:
     """Decide through the operation the API calls, as the chair account ``chair``."""

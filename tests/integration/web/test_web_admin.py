@@ -93,7 +93,8 @@ def test_connect_starts_the_oauth_flow_and_sync_says_why_it_cannot_run(app, admi
     assert audit_count(app, "connection.authorization_started") == 1
     r = admin.post(f"/admin/connections/{sf_connection}/sync", data={"csrf_token": token})
     assert r.status_code == 303
-    assert "stopped: connection is needs_authorization" in admin.get("/admin/connections").get_data(as_text=True)
+    page = admin.get("/admin/connections").get_data(as_text=True)
+    assert "not started: the connection is needs authorization" in page
 
 
 def test_broken_mapping_is_refused_with_each_problem_inline(app, admin, sf_connection, csrf):
