@@ -60,11 +60,13 @@ DEFAULTS: dict[str, Any] = {
     "CONNECTOR_PUBLIC_SUMMARY": False,  # serve /transparency and /api/v1/public/summary without sign-in
     "CONNECTOR_PUBLIC_MIN_COUNT": 5,  # the public summary shows a figure only when it counts at least this many
     "CONNECTOR_DIGEST_HOUR": 8,  # the UTC hour from which each person's daily notification digest goes out
+    "CONNECTOR_EVENT_RETENTION_DAYS": 7,  # processed or failed pushed events are deleted after this; 0: kept
 }
 
 #: Keys parsed from strings when they come from the environment.
 _INT_KEYS = {"CONNECTOR_MAX_BODY_BYTES", "CONNECTOR_DELIVERY_BATCH_SIZE", "CONNECTOR_PUSH_RATE_LIMIT",
-             "CONNECTOR_FEEDBACK_DAYS", "CONNECTOR_PUBLIC_MIN_COUNT", "CONNECTOR_DIGEST_HOUR"}
+             "CONNECTOR_FEEDBACK_DAYS", "CONNECTOR_PUBLIC_MIN_COUNT", "CONNECTOR_DIGEST_HOUR",
+             "CONNECTOR_EVENT_RETENTION_DAYS"}
 _FLOAT_KEYS = {"CONNECTOR_DELIVERY_MAX_AGE_HOURS", "CONNECTOR_DELIVERY_LEASE_SECONDS", "CONNECTOR_HTTP_TIMEOUT",
                "CONNECTOR_SYNC_INTERVAL_SECONDS", "CONNECTOR_DELIVERY_LANE_SECONDS",
                "CONNECTOR_PUSH_REFETCH_SECONDS"}
@@ -135,6 +137,7 @@ class Settings:
     public_summary: bool
     public_min_count: int
     digest_hour: int
+    event_retention_days: int
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -170,6 +173,7 @@ class Settings:
             public_summary=bool(values["public_summary"]),
             public_min_count=max(1, int(values["public_min_count"])),
             digest_hour=min(23, max(0, int(values["digest_hour"]))),
+            event_retention_days=max(0, int(values["event_retention_days"])),
         )
 
     @property

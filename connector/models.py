@@ -371,7 +371,8 @@ class InboundEvent(db.Model):  # type: ignore[name-defined,misc]
     #: (connection, external id): the pending pushes about one record are fetched together, and a record fetched
     #: recently is not fetched again before a sync interval has passed
     __table_args__ = (UniqueConstraint("connection_id", "event_key"),
-                      Index("ix_inbound_events_connection_record", "connection_id", "external_id"))
+                      Index("ix_inbound_events_connection_record", "connection_id", "external_id"),
+                      Index("ix_inbound_events_received_at", "received_at"))  # the retention job's range
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
     event_key: Mapped[str] = mapped_column(String(200))  # the provider's id: duplicates are ignored

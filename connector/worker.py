@@ -40,6 +40,7 @@ from connector import (
     notifications,
     operations,
     policy_reviews,
+    retention,
     sync,
     sync_runs,
     wake,
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 
 JOB_LOCK_IDS = {"sla": 0x4C4558_0101, "expiry": 0x4C4558_0102, "sync": 0x4C4558_0103, "events": 0x4C4558_0104,
                 "anchor": 0x4C4558_0105, "heartbeats": 0x4C4558_0106, "policy_review": 0x4C4558_0107,
-                "digests": 0x4C4558_0112, "sync_runs": 0x4C4558_0113}
+                "digests": 0x4C4558_0112, "retention": 0x4C4558_0113}
 
 #: what ``run_job`` returns for a job that raised (logged with its traceback; the worker goes on)
 JOB_FAILED = object()
@@ -131,7 +132,7 @@ def periodic_jobs() -> dict[str, Callable[[], Any]]:
     return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
             "sync": sync.sync_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats,
             "policy_review": policy_reviews.run_reviews, "digests": notifications.run_digests,
-            "sync_runs": sync_runs.prune}
+            "retention": retention.run}
 
 
 def heartbeat(worker: str, delivered: int, error: tuple[str, datetime] | None = None) -> None:

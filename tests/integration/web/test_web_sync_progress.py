@@ -167,5 +167,5 @@ def test_finished_runs_are_pruned_after_the_retention(app, client, token_for, or
         assert first is not None
         first.requested_at = utcnow() - sync_runs.RETENTION - timedelta(days=1)
         db.session.commit()
-        assert worker.run_job("sync_runs", worker.periodic_jobs()["sync_runs"]) == 1
+        assert worker.run_job("retention", worker.periodic_jobs()["retention"]) == {"events": 0, "sync_runs": 1}
     assert len(runs(app)) == 1
