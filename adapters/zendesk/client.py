@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +45,10 @@ EXPORT_PAGE_SIZE = 1000
 SHOW_MANY_LIMIT = 100
 UPDATE_MANY_LIMIT = 100
 JOB_STATUSES_PATH = "/api/v2/job_statuses/show_many.json"
+TICKETS_COUNT_PATH = "/api/v2/tickets/count"
+SEARCH_COUNT_PATH = "/api/v2/search/count"
+#: The ticket count only feeds a progress bar: it never holds a sync up longer than this.
+COUNT_TIMEOUT = 10.0
 SIDELOADS = ("users", "organizations")
 #: The JSON body a trigger sends to the connector's webhook; Zendesk renders the placeholder.
 TRIGGER_WEBHOOK_BODY = '{"ticket_id": "{{ticket.id}}"}'
@@ -348,26 +353,30 @@ class ZendeskClient:
         json: Any = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         paced: bool = False,
+        wait_when_throttled: bool = True,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Send one API call and return its JSON body; every Zendesk call goes through here.
 
         Refreshes the OAuth token ahead of expiry and once on 401; on 429 (or 503 with ``Retry-After``) sleeps
-        ``Retry-After`` when it is at most ``max_retry_wait``, otherwise raises ``RateLimited``. ``files`` sends a
-        ``multipart/form-data`` body instead of JSON (field name -> (file name, content, media type)): the Apps API
-        takes an app's zip that way.
+        ``Retry-After`` when it is at most ``max_retry_wait``, otherwise raises ``RateLimited`` (at once when
+        ``wait_when_throttled`` is false: for calls nothing depends on). ``files`` sends a ``multipart/form-data``
+        body instead of JSON (field name -> (file name, content, media type)): the Apps API takes an app's zip that
+        way. ``timeout`` overrides the client's for this call.
         """
         url = self.url_for(path)
         refreshed = False
         rate_limit_retries = 0
+        retry_budget = self.max_rate_limit_retries if wait_when_throttled else 0
         while True:
-            authorization, resp = self._send(method, url, params, json, files, paced)
+            authorization, resp = self._send(method, url, params, json, files, paced, timeout)
             if resp.status_code == 401 and self.settings.auth == "oauth" and not refreshed:
                 refreshed = True
                 self._refresh_after_401(authorization)
                 continue
             if _throttled(resp):
                 wait = oauth.rate_limit_wait(resp, self._clock())
-                if wait > self.max_retry_wait or rate_limit_retries >= self.max_rate_limit_retries:
+                if wait > self.max_retry_wait or rate_limit_retries >= retry_budget:
                     raise RateLimited(wait, f"Zendesk asked to wait {wait:g} s before {method} {path}")
                 rate_limit_retries += 1
                 self._sleep(wait)
@@ -377,7 +386,8 @@ class ZendeskClient:
             return self._decode(resp, method, path)
 
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
-              files: Mapping[str, tuple[str, bytes, str]] | None, paced: bool) -> tuple[str, requests.Response]:
+              files: Mapping[str, tuple[str, bytes, str]] | None, paced: bool,
+              timeout: float | None = None) -> tuple[str, requests.Response]:
         """One HTTP exchange (paced when asked); returns the ``Authorization`` sent and the response."""
         if paced and self._export_pacer is not None:
             self._export_pacer.acquire()
@@ -391,7 +401,7 @@ class ZendeskClient:
                 json=json,
                 files=files,
                 headers={"Authorization": authorization, "Accept": "application/json"},
-                timeout=self.timeout,
+                timeout=self.timeout if timeout is None else timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetriableError("connection_error", f"Zendesk unreachable: {exc}") from exc
@@ -473,6 +483,30 @@ class ZendeskClient:
             if page.end_of_stream or not page.after_cursor:
                 return
             params = {**common, "cursor": page.after_cursor}
+
+    def count_tickets(self, updated_since: int | None = None) -> int:
+        """How many tickets an export from ``updated_since`` (Unix time; 0 or None: the whole history) goes
+        through, as Zendesk estimates it: ``GET /api/v2/tickets/count`` (``{"count": {"value", "refreshed_at"}}``,
+        approximate and refreshed daily above 100,000 tickets), or from a date ``GET /api/v2/search/count`` for
+        ``type:ticket updated>=<ISO 8601>`` (``{"count": N}``; the search index lags a few minutes).
+
+        One call, never retried nor slept on (a 429 raises ``RateLimited`` at once) and cut short after
+        ``COUNT_TIMEOUT``: the answer only gives a progress bar its end. Raises ``ZendeskError`` when Zendesk gives
+        no usable count.
+        """
+        timeout = min(self.timeout, COUNT_TIMEOUT)
+        if not updated_since:
+            body = self.request("GET", TICKETS_COUNT_PATH, wait_when_throttled=False, timeout=timeout)
+            count = body.get("count")
+            value = count.get("value") if isinstance(count, Mapping) else None
+        else:
+            since = datetime.fromtimestamp(int(updated_since), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = self.request("GET", SEARCH_COUNT_PATH, params={"query": f"type:ticket updated>={since}"},
+                                wait_when_throttled=False, timeout=timeout)
+            value = body.get("count")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise FatalError("invalid_response", f"Zendesk answered no ticket count: {str(body)[:200]}")
+        return value
 
     def _show_ticket(self, ticket_id: int | str, *, include: Sequence[str] = ()) -> dict[str, Any]:
         params = {"include": ",".join(include)} if include else None

@@ -3,7 +3,8 @@
 The demo, end-to-end tests and benchmarks run against it instead of a real account. It implements OAuth
 (authorization code + PKCE, JSON token endpoint, short-lived access tokens, rotating refresh tokens), the
 cursor-based incremental ticket export with sideloads, tickets (show, show_many, safe updates, comments,
-tags, update_many with job statuses), users and organizations, ticket fields, webhooks with signing
+tags, update_many with job statuses), ticket counts (``tickets/count``, and ``search/count`` for tickets
+updated since a moment), users and organizations, ticket fields, webhooks with signing
 secrets and triggers that actually fire, the Apps API (uploads checked as Zendesk's builder checks them,
 installations, and a stand-in for ZAF's secure-request proxy). Faults are injected on request: 429 with
 ``Retry-After``, 5xx, expired tokens, the export rate limit, an agent's concurrent edit.
@@ -37,6 +38,7 @@ from werkzeug.wrappers import Request, Response
 from adapters import sandbox_pages
 from adapters.loopback import LoopbackServer
 
+from . import sandbox_search
 from . import sandbox_tickets as data
 from .sandbox_apps import SandboxApps
 from .sandbox_http import JSON, ApiError, invalid, json_body, json_response, record_invalid
@@ -450,6 +452,8 @@ class ZendeskSandbox:
             *rule("/oauth/tokens", self.oauth.token, ("POST",)),
             *rule("/api/v2/users/me.json", self._h_me),
             *rule("/api/v2/incremental/tickets/cursor.json", self._h_export),
+            *rule("/api/v2/tickets/count.json", self._h_tickets_count),
+            *rule("/api/v2/search/count.json", self._h_search_count),
             *rule("/api/v2/tickets/show_many.json", self._h_tickets_show_many),
             *rule("/api/v2/tickets/update_many.json", self._h_tickets_update_many, ("PUT",)),
             *rule("/api/v2/tickets/<int:ticket_id>.json", self._h_ticket, ("GET", "PUT")),
@@ -826,6 +830,12 @@ class ZendeskSandbox:
         }
         body.update(self._sideloads(request, [self._tickets[key[2]] for key in keys]))
         return 200, body
+
+    def _h_tickets_count(self, _request: Request) -> tuple[int, JSON]:
+        return 200, sandbox_search.tickets_count(self._tickets.values(), self.clock())
+
+    def _h_search_count(self, request: Request) -> tuple[int, JSON]:
+        return 200, sandbox_search.search_count(self._tickets.values(), request.args.get("query"))
 
     def _h_agent_page(self, _request: Request, ticket_id: int) -> Response:
         """The ticket as an agent sees it, in plain HTML (the connector's "Open in Zendesk" links lead here)."""

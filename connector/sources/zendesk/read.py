@@ -4,6 +4,7 @@ they name; a ticket tagged ``license_exception_dispute`` asks to dispute its dec
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +50,8 @@ from connector.sources.zendesk.settings import (
     selections,
 )
 
+log = logging.getLogger(__name__)
+
 DISPUTE_TAG = "license_exception_dispute"
 #: a signature is remembered this much longer than it can be accepted (clocks of several web servers differ)
 REPLAY_MARGIN = timedelta(minutes=1)
@@ -75,10 +78,25 @@ def pages(ctx: ConnectionContext, watermark: Mapping[str, Any] | None) -> Iterat
         raise as_source_error(exc) from exc
 
 
+def ticket_total(client: ZendeskClient, start_time: int) -> int | None:
+    """Zendesk's estimate of the tickets a backfill from ``start_time`` goes through, or None when it gives none.
+
+    Best effort: a refusal, a timeout or a rate limit only costs the progress bar its end, never the sync."""
+    try:
+        return client.count_tickets(start_time)
+    except ZendeskError as exc:
+        log.info("Zendesk gave no ticket count (%s, HTTP %s): this sync runs without a total", exc.code,
+                 exc.status if exc.status is not None else "-")
+        return None
+
+
 def _pages(client: ZendeskClient, settings: ZendeskSettings, chosen: Sequence[ZendeskSettings],
            cursor: str | None, start_time: int | None) -> Iterator[SourcePage]:
+    """Export pages as source records. A backfill (a start time, no cursor) carries Zendesk's ticket count as
+    ``detail["total"]``; what the sync examines (fetched + ``skipped_not_flagged``) counts against it."""
     skipped = deleted = 0
     calls = client.http_calls
+    total = ticket_total(client, start_time) if cursor is None and start_time is not None else None
     for page in client.export_tickets(start_time=start_time, cursor=cursor):
         latest: dict[int, dict[str, Any]] = {int(t["id"]): t for t in page.tickets}
         gone = [t for t in latest.values() if t.get("status") == "deleted"]
@@ -89,8 +107,10 @@ def _pages(client: ZendeskClient, settings: ZendeskSettings, chosen: Sequence[Ze
         records = [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"]), dispute=disputed(t)) for t in people]
         records += [SourceRecord(str(t["id"]), t, settings.ticket_url(t["id"]), deleted=True) for t in gone]
         cursor = page.after_cursor or cursor
-        yield SourcePage(records, {"after_cursor": cursor}, http_calls=client.http_calls - calls,
-                         detail={"skipped_not_flagged": skipped, "deleted_in_source": deleted})
+        detail: dict[str, Any] = {"skipped_not_flagged": skipped, "deleted_in_source": deleted}
+        if total is not None:
+            detail["total"] = total
+        yield SourcePage(records, {"after_cursor": cursor}, http_calls=client.http_calls - calls, detail=detail)
         calls = client.http_calls
 
 
