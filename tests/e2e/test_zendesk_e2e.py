@@ -80,6 +80,7 @@ def test_zendesk_from_oauth_to_the_reply_on_the_ticket(app, token_for, sandbox):
         assert counts["stopped"] is None and counts["pages"] == TICKETS // 1000
         assert counts["created"] == flagged and counts["fetched"] == flagged
         assert counts["detail"]["skipped_not_flagged"] == TICKETS - flagged
+        assert counts["detail"]["total"] == TICKETS  # the sandbox's tickets/count: the progress bar ends at 100%
 
         start = date.today() + timedelta(days=7)
         ticket_id = sandbox.create_ticket(
