@@ -10,7 +10,10 @@ from typing import Any
 import click
 import pytest
 from responses import matchers
+from sqlalchemy import select
 
+from connector.db import db
+from connector.models import SyncRun
 from connector.sync import SyncCounts, examined
 
 TICKETS_COUNT = "https://acme.zendesk.com/api/v2/tickets/count"
@@ -26,7 +29,7 @@ def two_pages(zd: Any, start_time: int = 0) -> None:
                 json=zd.export_body([zd.ticket(1001), unflagged], "c1", False))
 
 
-def test_a_backfill_from_the_beginning_carries_the_account_ticket_count(connected):
+def test_a_backfill_from_the_beginning_carries_the_account_ticket_count(connected, app):
     zd = connected
     count = zd.http.get(TICKETS_COUNT, json={"count": {"value": 4, "refreshed_at": "2026-11-20T10:00:00Z"}})
     two_pages(zd)
@@ -37,6 +40,9 @@ def test_a_backfill_from_the_beginning_carries_the_account_ticket_count(connecte
     assert result["detail"]["total"] == 4 == examined(SyncCounts(fetched=3, detail=result["detail"]))
     assert count.call_count == 1 and result["http_calls"] == 3  # the count, then two export pages
     assert zd.export_calls()[0]["start_time"] == ["0"]
+    with app.app_context():  # the run the connections page's bar follows: 4 of 4
+        run = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+        assert run is not None and (run.state, run.examined, run.total) == ("completed", 4, 4)
 
     zd.http.get(zd.EXPORT, match=[matchers.query_param_matcher({"cursor": "c2"}, strict_match=False)],
                 json=zd.export_body([zd.ticket(1001, subject="Northwind needs 150 seats")], "c3", True))
