@@ -209,6 +209,7 @@ def test_every_page_passes_axe_at_both_widths(app, page, base_url, account, sign
     for path, name in (("/requests", "requests"), (f"/requests/{key}", "request"), ("/expiring?within=90", "expiring"),
                        ("/admin/deliveries", "deliveries"), ("/audit", "audit"), ("/reports", "metrics"),
                        ("/admin/connections", "connections"), ("/admin/policy", "policy"),
+                       ("/notifications", "notifications"), ("/notifications/roles/legal", "role-notifications"),
                        ("/no/such/page", "not-found")):
         page.goto(f"{base_url}{path}")
         check(f"page-{name}")
