@@ -631,6 +631,7 @@ def sync_due(actor: str = "worker") -> dict[str, int]:
             select(Connection.name).where(Connection.status.in_(SCHEDULED_STATUSES))
             .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
             .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
+            .where(~sync_runs.busy_connections())  # a sync queued or under way does the schedule's work
             .order_by(Connection.name)))
     counts = {"synced": 0, "stopped": 0}
     for name in names:

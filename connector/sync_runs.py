@@ -53,6 +53,18 @@ def active(conn_id: int) -> SyncRun | None:
                               .order_by(SyncRun.id).limit(1)).first()
 
 
+def running(conn_id: int) -> bool:
+    """Whether a sync of the connection is running now (a page stored lately), wherever it was started."""
+    return db.session.scalar(select(SyncRun.id).where(
+        SyncRun.connection_id == conn_id, SyncRun.state == RUNNING,
+        SyncRun.heartbeat_at >= utcnow() - STALE_AFTER).limit(1)) is not None
+
+
+def busy_connections() -> ColumnElement[bool]:
+    """A condition on ``Connection.id``: the connection has a sync queued or running (the schedule leaves it be)."""
+    return Connection.id.in_(select(SyncRun.connection_id).where(_live()))
+
+
 def request(conn: Connection, actor: str, trigger: str = "web") -> tuple[SyncRun, bool]:
     """Queue a sync of ``conn`` for a worker, in the caller's transaction; or the sync already queued or running
     (``False``: nothing new), so pressing "Sync now" twice runs one sync."""
@@ -84,6 +96,8 @@ def claim(conn_id: int) -> SyncRun | None:
     is conditioned on the state it was read in, so of two workers only one gets it. A run claimed
     ``MAX_ATTEMPTS`` times already is left ``interrupted`` instead."""
     with unit_of_work():
+        if running(conn_id):  # another sync of this connection is under way: the queued one waits its turn
+            return None
         candidates = list(db.session.scalars(
             select(SyncRun).where(SyncRun.connection_id == conn_id, or_(SyncRun.state == QUEUED, _stale_running()))
             .order_by(SyncRun.id)))
@@ -243,6 +257,7 @@ __all__ = [
     "TRIGGERS",
     "active",
     "as_dict",
+    "busy_connections",
     "carried",
     "claim",
     "combined",
@@ -255,6 +270,7 @@ __all__ = [
     "prune",
     "request",
     "requeue",
+    "running",
     "stale",
     "start",
 ]

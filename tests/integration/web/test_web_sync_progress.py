@@ -169,3 +169,22 @@ def test_finished_runs_are_pruned_after_the_retention(app, client, token_for, or
         db.session.commit()
         assert worker.run_job("retention", worker.periodic_jobs()["retention"]) == {"events": 0, "sync_runs": 1}
     assert len(runs(app)) == 1
+
+
+def test_a_queued_sync_waits_while_another_sync_of_the_connection_runs(app, web_admin, csrf, org, connected):
+    org.add(sf_record(1))
+    sf = conn_id(app)
+    with app.app_context():
+        other = sync_runs.start(sf, "cli", "cli")  # a CLI sync of the same connection, under way
+    press_sync(web_admin, csrf)  # the page shows the sync under way rather than queueing a second
+    assert len(runs(app)) == 1 and progress(web_admin)["trigger"] == "cli"
+    with app.app_context():
+        db.session.add(SyncRun(connection_id=sf, state="queued", trigger="web", requested_by="ada@vendor.example",
+                               requested_at=utcnow(), attempts=0, examined=0, counts={}))
+        db.session.commit()
+        assert sync.run_requested(sf) == 0  # not while the CLI's runs
+        assert sync.sync_due() == {"synced": 0, "stopped": 0}  # nor does the schedule start a third
+        sync_runs.finish(other, "completed", {})
+        db.session.commit()
+        assert sync.run_requested(sf) == 1
+    assert [run.state for run in runs(app)] == ["completed", "completed"]
