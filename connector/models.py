@@ -595,7 +595,8 @@ class SyncRun(db.Model):  # type: ignore[name-defined,misc]
     total and an ETA can follow it from any page or process."""
 
     __tablename__ = "sync_runs"
-    __table_args__ = (Index("ix_sync_runs_connection_state", "connection_id", "state"),)
+    #: the worker's round asks for queued runs by state; a connection's page for its latest run by id
+    __table_args__ = (Index("ix_sync_runs_state", "state"), Index("ix_sync_runs_connection_id", "connection_id", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     #: queued, running, completed, stopped (the source refused: see ``message``) or interrupted

@@ -220,6 +220,7 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
     counts = SyncCounts()
     conn_id = conn.id
     status, status_detail = conn.status, conn.status_detail
+    claimed = run_id is not None
     if run_id is None:
         run_id = sync_runs.start(conn_id, actor, trigger)
     if status in ("needs_authorization",):
@@ -231,14 +232,41 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
         return _run(name, conn_id, run_id, counts, actor, progress, should_stop, before)
     except BaseException as exc:  # the database or the process gave way: the row says so if it still can
         db.session.rollback()
-        try:
-            with unit_of_work():
-                sync_runs.finish(run_id, sync_runs.INTERRUPTED, counts.to_dict(),
-                                 f"Cut short after {counts.pages} page(s): {type(exc).__name__}. The next sync goes "
-                                 "on from the last page stored.", before)
-        except Exception as inner:
-            log.debug("could not record the end of sync run %s: %s", run_id, type(inner).__name__)
+        _cut_short(run_id, conn_id, counts, exc, before, claimed=claimed)
         raise
+
+
+#: runs this process was running when their sync failed and that it could not give back (the database was away):
+#: it takes them up again itself (``sync_runs.claim(mine=…)``) rather than wait for them to go stale
+_resume: dict[int, int] = {}  # run id -> connection id
+_resume_lock = threading.Lock()
+
+
+def _cut_short(run_id: int, conn_id: int, counts: SyncCounts, exc: BaseException, before: Mapping[str, Any] | None,
+               *, claimed: bool) -> None:
+    """A sync that raised: a worker's run goes back in the queue (a worker goes on from the last page stored, three
+    attempts at most); one the API or the CLI started ends ``interrupted``. When the database cannot be told, this
+    process remembers the worker's run and takes it up again once it can."""
+    message = (f"cut short after {counts.pages} page(s) by {type(exc).__name__}; it goes on from the last page "
+               "stored")
+    try:
+        if claimed:
+            sync_runs.requeue(run_id, counts.to_dict(), message, before)
+        else:
+            with unit_of_work():
+                sync_runs.finish(run_id, sync_runs.INTERRUPTED, counts.to_dict(), message[0].upper() + message[1:],
+                                 before)
+    except Exception as inner:
+        log.debug("could not record the end of sync run %s: %s", run_id, type(inner).__name__)
+        if claimed:
+            with _resume_lock:
+                _resume[run_id] = conn_id
+
+
+def resumable_connections() -> list[int]:
+    """Connections with a run this process must take up again (see ``_cut_short``)."""
+    with _resume_lock:
+        return sorted(set(_resume.values()))
 
 
 def _run(name: str, conn_id: int, run_id: int, counts: SyncCounts, actor: str,
@@ -262,7 +290,7 @@ def _run(name: str, conn_id: int, run_id: int, counts: SyncCounts, actor: str,
                 if should_stop is not None and should_stop():
                     counts.stopped = (f"the worker is stopping: {counts.pages} page(s) stored, the rest waits for "
                                       "the next worker")
-                    sync_runs.requeue(run_id, counts.to_dict(), counts.stopped, before)
+                    sync_runs.requeue(run_id, counts.to_dict(), counts.stopped, before, graceful=True)
                     return counts
     except SourceError as exc:
         db.session.rollback()
@@ -295,7 +323,12 @@ def run_requested(conn_id: int, should_stop: Callable[[], bool] | None = None) -
     """Run the connection's queued syncs (a worker's lane ``syncs:<connection id>``); how many ran."""
     ran = 0
     while True:
-        run = sync_runs.claim(conn_id)
+        with _resume_lock:
+            mine = [run_id for run_id, conn in _resume.items() if conn == conn_id]
+        run = sync_runs.claim(conn_id, mine)
+        if run is not None:
+            with _resume_lock:
+                _resume.pop(run.id, None)
         conn = db.session.get(Connection, conn_id)
         if run is None or conn is None:
             return ran
@@ -619,22 +652,20 @@ def _event_failed(event_id: int, message: str, max_attempts: int = 10) -> None:
             "attempts": event.attempts, "error": event.last_error[:500]})
 
 
-def sync_due(actor: str = "worker") -> dict[str, int]:
-    """The sync schedule: every connected connection whose last sync is older than
-    ``CONNECTOR_SYNC_INTERVAL_SECONDS``; a paused one, to see whether it may resume; and one in ``error`` (an
-    outage, a timeout, a setting the admin has since fixed) once an interval has passed since it failed, so a
-    transient failure never takes a connection off the schedule. ``needs_authorization`` waits for an admin."""
+def queue_due() -> dict[str, int]:
+    """The sync schedule: a run queued for the workers' lanes (``syncs:<connection id>``) for every connected
+    connection whose last sync is older than ``CONNECTOR_SYNC_INTERVAL_SECONDS``; a paused one, to see whether it may
+    resume; and one in ``error`` (an outage, a timeout, a setting the admin has since fixed) once an interval has
+    passed since it failed, so a transient failure never takes a connection off the schedule.
+    ``needs_authorization`` waits for an admin. The syncs run in lanes, not in the worker's loop: a backfill of an
+    hour holds up no heartbeat, delivery or reminder."""
     interval = timedelta(seconds=settings().sync_interval_seconds)
     cutoff = utcnow() - interval
-    with unit_of_work():
-        names = list(db.session.scalars(
-            select(Connection.name).where(Connection.status.in_(SCHEDULED_STATUSES))
-            .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
-            .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
-            .where(~sync_runs.busy_connections())  # a sync queued or under way does the schedule's work
-            .order_by(Connection.name)))
-    counts = {"synced": 0, "stopped": 0}
-    for name in names:
-        result = sync(name, actor=actor, trigger="schedule")
-        counts["stopped" if result.stopped else "synced"] += 1
-    return counts
+    due = list(db.session.scalars(
+        select(Connection).where(Connection.status.in_(SCHEDULED_STATUSES))
+        .where((Connection.last_sync_at.is_(None)) | (Connection.last_sync_at < cutoff))
+        .where((Connection.status != "error") | (Connection.updated_at < cutoff))  # updated_at: when it failed
+        .where(~sync_runs.busy_connections())  # a sync queued or under way does the schedule's work
+        .order_by(Connection.name)))
+    queued = sum(sync_runs.request(conn, "schedule", trigger="schedule")[1] for conn in due)
+    return {"queued": queued}

@@ -12,7 +12,7 @@ worker told to stop puts its run back in the queue between two pages (``requeue`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -53,10 +53,11 @@ def active(conn_id: int) -> SyncRun | None:
                               .order_by(SyncRun.id).limit(1)).first()
 
 
-def running(conn_id: int) -> bool:
-    """Whether a sync of the connection is running now (a page stored lately), wherever it was started."""
+def running(conn_id: int, besides: Collection[int] = ()) -> bool:
+    """Whether a sync of the connection is running now (a page stored lately), wherever it was started; runs
+    ``besides`` do not count."""
     return db.session.scalar(select(SyncRun.id).where(
-        SyncRun.connection_id == conn_id, SyncRun.state == RUNNING,
+        SyncRun.connection_id == conn_id, SyncRun.state == RUNNING, SyncRun.id.not_in(list(besides)),
         SyncRun.heartbeat_at >= utcnow() - STALE_AFTER).limit(1)) is not None
 
 
@@ -75,7 +76,8 @@ def request(conn: Connection, actor: str, trigger: str = "web") -> tuple[SyncRun
                   attempts=0, examined=0, counts={})
     db.session.add(run)
     db.session.flush()
-    audit.append(actor, "sync.requested", f"connection:{conn.name}", {"run": run.id, "trigger": trigger})
+    if trigger != "schedule":  # a person asked (the schedule's every interval would flood the log)
+        audit.append(actor, "sync.requested", f"connection:{conn.name}", {"run": run.id, "trigger": trigger})
     wake.announce(f"{wake.SYNCS}:{conn.id}")
     return run, True
 
@@ -91,15 +93,18 @@ def start(conn_id: int, actor: str, trigger: str) -> int:
         return int(run.id)
 
 
-def claim(conn_id: int) -> SyncRun | None:
-    """Take the connection's oldest queued run (or one a dead process left running) for this worker: the update
-    is conditioned on the state it was read in, so of two workers only one gets it. A run claimed
-    ``MAX_ATTEMPTS`` times already is left ``interrupted`` instead."""
+def claim(conn_id: int, mine: Collection[int] = ()) -> SyncRun | None:
+    """Take the connection's oldest queued run (or one a dead process left running, or one of ``mine``: runs this
+    process was running when the database went away) for this worker: the update is conditioned on the state it
+    was read in, so of two workers only one gets it. A run claimed ``MAX_ATTEMPTS`` times already is left
+    ``interrupted`` instead."""
+    ours = and_(SyncRun.id.in_(list(mine)), SyncRun.state == RUNNING)
     with unit_of_work():
-        if running(conn_id):  # another sync of this connection is under way: the queued one waits its turn
+        if running(conn_id, besides=mine):  # another sync of this connection is under way: this one waits its turn
             return None
         candidates = list(db.session.scalars(
-            select(SyncRun).where(SyncRun.connection_id == conn_id, or_(SyncRun.state == QUEUED, _stale_running()))
+            select(SyncRun).where(SyncRun.connection_id == conn_id,
+                                  or_(SyncRun.state == QUEUED, _stale_running(), ours))
             .order_by(SyncRun.id)))
         for run in candidates:
             was = (run.id, run.state, run.heartbeat_at)
@@ -158,11 +163,14 @@ def finish(run_id: int, state: str, counts: Mapping[str, Any], message: str | No
         state=state, finished_at=now, heartbeat_at=now, counts=combined(counts, before), message=message))
 
 
-def requeue(run_id: int, counts: Mapping[str, Any], message: str, before: Mapping[str, Any] | None = None) -> None:
-    """Give a claimed run back (its worker is stopping): the next worker goes on from the last page stored."""
+def requeue(run_id: int, counts: Mapping[str, Any], message: str, before: Mapping[str, Any] | None = None, *,
+            graceful: bool = False) -> None:
+    """Give a claimed run back: the next worker goes on from the last page stored. ``graceful``: its worker is
+    stopping, which is no failed attempt (a backfill may see several deployments)."""
     with unit_of_work():
         db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-            state=QUEUED, counts=combined(counts, before), message=message, heartbeat_at=utcnow()))
+            state=QUEUED, counts=combined(counts, before), message=message, heartbeat_at=utcnow(),
+            attempts=SyncRun.attempts - 1 if graceful else SyncRun.attempts))
         conn_id = db.session.scalar(select(SyncRun.connection_id).where(SyncRun.id == run_id))
         wake.announce(f"{wake.SYNCS}:{conn_id}")
 

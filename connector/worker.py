@@ -1,5 +1,7 @@
-"""The long-running worker: periodic jobs (SLA, expiry, pushed events, scheduled syncs), deliveries as they fall
-due (one lane per target, ``connector.lanes``), and a heartbeat, each step its own unit of work.
+"""The long-running worker: periodic jobs (SLA, expiry, pushed events, the sync schedule), deliveries as they fall
+due (one lane per target, ``connector.lanes``), syncs (one lane per connection: the schedule and "Sync now" queue
+them, so an hour-long backfill holds up no heartbeat, delivery or reminder), and a heartbeat, each step its own unit
+of work.
 
 It never exits on its own. Any exception in a step (the heartbeat, the jobs, finding due targets, a lane's claim,
 send or recording), the database's included (connection refused, ``OperationalError``,
@@ -130,7 +132,7 @@ def _unlock(lock: Any, name: str) -> None:
 
 def periodic_jobs() -> dict[str, Callable[[], Any]]:
     return {"sla": operations.run_sla, "expiry": operations.run_expiry, "events": sync.process_events,
-            "sync": sync.sync_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats,
+            "sync": sync.queue_due, "anchor": audit_anchors.anchor_head, "heartbeats": prune_heartbeats,
             "policy_review": policy_reviews.run_reviews, "digests": notifications.run_digests,
             "retention": retention.run}
 
@@ -317,7 +319,8 @@ class Worker:
         each with a sync queued (a notification missed, or SQLite's poll)."""
         targets = delivery.due_targets()
         events = [f"{wake.EVENTS}:{conn_id}" for conn_id in sync.connections_with_new_events()]
-        syncs = [f"{wake.SYNCS}:{conn_id}" for conn_id in sync_runs.connections_with_requests()]
+        syncs = [f"{wake.SYNCS}:{conn_id}" for conn_id in
+                 sorted({*sync_runs.connections_with_requests(), *sync.resumable_connections()})]
         db.session.remove()
         self.lanes.dispatch([*targets, *events, *syncs])
 

@@ -38,9 +38,11 @@ def upgrade():
                             name=op.f('fk_sync_runs_connection_id_connections'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
     )
-    op.create_index('ix_sync_runs_connection_state', 'sync_runs', ['connection_id', 'state'], unique=False)
+    op.create_index('ix_sync_runs_state', 'sync_runs', ['state'], unique=False)
+    op.create_index('ix_sync_runs_connection_id', 'sync_runs', ['connection_id', 'id'], unique=False)
 
 
 def downgrade():
-    op.drop_index('ix_sync_runs_connection_state', table_name='sync_runs')
+    op.drop_index('ix_sync_runs_connection_id', table_name='sync_runs')
+    op.drop_index('ix_sync_runs_state', table_name='sync_runs')
     op.drop_table('sync_runs')

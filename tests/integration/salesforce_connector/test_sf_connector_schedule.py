@@ -8,19 +8,25 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from integration.salesforce_connector.mock_org import MockOrg, connection, sf_record, sync
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from connector import sync as sync_module
+from connector import worker
 from connector.config import reconfigure
 from connector.db import db
-from connector.models import AuditEvent, utcnow
+from connector.models import AuditEvent, SyncRun, utcnow
 
 
 def sync_due(app: Flask) -> dict[str, int]:
+    """One worker round (``worker --once``): the schedule queues what is due, the connection's lane runs it; what
+    the schedule's runs of this round came to."""
     with app.app_context():
-        result = sync_module.sync_due()
+        seen = db.session.scalar(select(func.max(SyncRun.id))) or 0
         db.session.commit()
-        return result
+        worker.run_worker(app, once=True)
+        runs = list(db.session.scalars(select(SyncRun).where(SyncRun.id > seen, SyncRun.trigger == "schedule")))
+        assert all(run.requested_by == "schedule" for run in runs)
+        return {"synced": sum(run.state == "completed" for run in runs),
+                "stopped": sum(run.state == "stopped" for run in runs)}
 
 
 def status_events(app: Flask) -> list[str]:

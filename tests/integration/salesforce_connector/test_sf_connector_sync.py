@@ -234,9 +234,10 @@ def test_the_worker_sync_schedule_resumes_a_paused_connection(client, admin, org
     assert "REQUEST_LIMIT_EXCEEDED" in sync(client, admin)["stopped"]
     assert connection(client, admin)["status"] == "paused"
     with app.app_context():
-        worker.run_job("sync", worker.periodic_jobs()["sync"])  # synced moments ago: not due yet
+        assert worker.run_job("sync", worker.periodic_jobs()["sync"]) == {"queued": 0}  # synced moments ago
     assert len(requests_of(client, admin)) == 1
     with time_machine.travel(utcnow() + timedelta(minutes=6)), app.app_context():
-        worker.run_job("sync", worker.periodic_jobs()["sync"])
+        assert worker.run_job("sync", worker.periodic_jobs()["sync"]) == {"queued": 1}
+        worker.run_worker(app, once=True)  # the connection's lane runs what the schedule queued
     assert len(requests_of(client, admin)) == 2
     assert connection(client, admin)["status"] == "connected"

@@ -89,7 +89,7 @@ def test_sync_now_queues_a_run_that_a_worker_runs_with_its_progress_shown(app, w
         "completed", False, 100.0, 6, 6)
     assert done["words"].startswith("Done: 5 fetched, 5 created, 0 updated, 0 unchanged, 0 need information, in ")
     [run] = runs(app)
-    assert (run.trigger, run.requested_by, run.attempts) == ("web", "ada@vendor.example", 2)
+    assert (run.trigger, run.requested_by, run.attempts) == ("web", "ada@vendor.example", 1)  # a stop is no failure
     page = web_admin.get("/admin/connections").get_data(as_text=True)
     assert 'data-live="false"' in page and "<progress" in page and " hidden></progress>" in page
     with app.app_context():
@@ -183,8 +183,43 @@ def test_a_queued_sync_waits_while_another_sync_of_the_connection_runs(app, web_
                                requested_at=utcnow(), attempts=0, examined=0, counts={}))
         db.session.commit()
         assert sync.run_requested(sf) == 0  # not while the CLI's runs
-        assert sync.sync_due() == {"synced": 0, "stopped": 0}  # nor does the schedule start a third
+        assert sync.queue_due() == {"queued": 0}  # nor does the schedule queue a third
         sync_runs.finish(other, "completed", {})
         db.session.commit()
         assert sync.run_requested(sf) == 1
     assert [run.state for run in runs(app)] == ["completed", "completed"]
+
+
+def test_a_worker_takes_up_its_own_run_when_the_database_was_away(app, web_admin, csrf, org, connected, monkeypatch):
+    """A sync that fails while the database is away cannot give its run back: the process remembers it and takes
+    it up again at once when the database returns, rather than after the stale-run timeout."""
+    org.page_size = 2
+    org.add(*(sf_record(n) for n in range(1, 6)))
+    press_sync(web_admin, csrf)
+    sf = conn_id(app)
+    real_progress = sync_runs.progress
+    calls = {"n": 0}
+
+    def no_database(*args: Any, **kwargs: Any) -> None:
+        raise OSError("no database")
+
+    def database_away(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second page: the database is gone for the page and for the run's last words
+            monkeypatch.setattr(sync_runs, "requeue", no_database)
+            no_database()
+        real_progress(*args, **kwargs)
+
+    monkeypatch.setattr(sync_runs, "progress", database_away)
+    with app.app_context():
+        with pytest.raises(OSError):
+            sync.run_requested(sf)
+        assert sync.resumable_connections() == [sf]
+    left = progress(web_admin)
+    assert (left["state"], left["examined"], left["live"]) == ("running", 2, True)  # not stale: nobody else takes it
+    monkeypatch.undo()  # the database is back
+    with app.app_context():
+        assert sync_runs.connections_with_requests() == []  # only this process knows it must go on
+        assert sync.run_requested(sf) == 1 and sync.resumable_connections() == []
+    done = progress(web_admin)
+    assert (done["state"], done["attempts"]) == ("completed", 2)
