@@ -28,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from connector import sync_runs
 from connector.config import settings
 from connector.db import db
 from connector.governance.states import STATES, RequestState
@@ -38,6 +39,7 @@ from connector.models import (
     EntitlementBoundary,
     ExceptionRequest,
     InboundEvent,
+    SyncRun,
     WorkerHeartbeat,
     utcnow,
 )
@@ -140,6 +142,7 @@ class DatabaseCollector(Collector):
             yield up
             yield usage
             yield last_sync
+            yield from sync_gauges()
             beats = GaugeMetricFamily("connector_worker_heartbeat_timestamp_seconds",
                                       "When each worker process last reported in", labels=["worker"])
             delivered = GaugeMetricFamily("connector_worker_delivered", "Deliveries sent by each worker process",
@@ -158,6 +161,23 @@ class DatabaseCollector(Collector):
             yield _audit_head_seq()
             yield from governance_gauges(utcnow())
             db.session.remove()
+
+
+def sync_gauges() -> list[GaugeMetricFamily]:
+    """Syncs waiting for a worker or under way, per connection: a queued sync that stays queued means no worker
+    takes it (alert on ``time() - connector_sync_queued_since_timestamp_seconds``)."""
+    runs = GaugeMetricFamily("connector_sync_runs", "Syncs queued or running", labels=["connection", "state"])
+    since = GaugeMetricFamily("connector_sync_queued_since_timestamp_seconds",
+                              "When the oldest sync still queued was asked for", labels=["connection"])
+    rows = db.session.execute(
+        select(Connection.name, SyncRun.state, func.count(), func.min(SyncRun.requested_at))
+        .join(Connection, Connection.id == SyncRun.connection_id)
+        .where(SyncRun.state.in_(sync_runs.ACTIVE_STATES)).group_by(Connection.name, SyncRun.state))
+    for name, state, count, oldest in rows:
+        runs.add_metric([name, state], count)
+        if state == sync_runs.QUEUED and oldest is not None:
+            since.add_metric([name], oldest.timestamp())  # min() keeps the column's UTC type
+    return [runs, since]
 
 
 #: the windows ``connector_expiring_exceptions`` counts (days from today, inclusive)

@@ -223,3 +223,19 @@ def test_a_worker_takes_up_its_own_run_when_the_database_was_away(app, web_admin
         assert sync.run_requested(sf) == 1 and sync.resumable_connections() == []
     done = progress(web_admin)
     assert (done["state"], done["attempts"]) == ("completed", 2)
+
+
+def test_metrics_show_syncs_waiting_for_a_worker(app, client, web_admin, csrf, connected):
+    press_sync(web_admin, csrf)
+    with app.app_context():
+        asked = db.session.scalar(select(SyncRun.requested_at))
+        assert asked is not None
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'connector_sync_runs{connection="sf",state="queued"} 1.0' in text
+    line = next(line for line in text.splitlines()
+                if line.startswith('connector_sync_queued_since_timestamp_seconds{connection="sf"}'))
+    assert abs(float(line.split()[-1]) - asked.timestamp()) < 1
+    with app.app_context():
+        sync.run_requested(conn_id(app))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "connector_sync_runs{" not in text and "connector_sync_queued_since_timestamp_seconds{" not in text
