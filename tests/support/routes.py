@@ -10,7 +10,7 @@ from flask import Flask
 #: a value for each path variable the API's routes use (a route with another one fails the walk loudly)
 PATH_VALUES = {"ref": "LEX-1", "name": "zd", "kind": "zendesk", "delivery_id": "1", "sample_id": "1",
                "token_id": "1", "ticket_id": "1",
-               "scenario_id": "1", "review_id": "1", "token": "x", "case_id": "1", "role": "legal"}
+               "scenario_id": "1", "review_id": "1", "token": "x", "case_id": "1", "role": "legal", "run_id": "1"}
 _VARIABLE = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>")
 
 
