@@ -2,11 +2,13 @@
 
 Set ``CONNECTOR_TEST_DATABASE_URL`` to a PostgreSQL URL to run everything on PostgreSQL: a template database is
 migrated once per session and each test gets its own copy (``CREATE DATABASE … TEMPLATE``), dropped afterwards.
-Without it, a migrated SQLite file is copied per test.
+Without it, a migrated SQLite file is copied per test. Under pytest-xdist (``-n``) each worker migrates a template
+of its own (``{db}_tmpl_gw0``, …): two workers must not drop or rebuild the template the other is copying.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +28,8 @@ from connector import create_app, normalize_database_url
 def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if is_postgres():
         base = make_url(normalize_database_url(PG_URL))
-        template = f"{base.database}_tmpl"
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        template = f"{base.database}_tmpl" + (f"_{worker}" if worker else "")
         admin = admin_engine(base)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
