@@ -19,9 +19,22 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from support.contract import add_worker_calls, summary
 from support.database import PG_URL, admin_engine, app_config, fresh_database, is_postgres, migrate
 
 from connector import create_app, normalize_database_url
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller, as each worker finishes: add up the contract cases it counted."""
+    add_worker_calls(node.config, getattr(node, "workeroutput", {}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    line = summary(config)
+    if line:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,14 @@
-"""The contract run's figures: how many operations and generated cases schemathesis checked, printed at the end."""
+"""The contract run's figures: how many operations and generated cases schemathesis checked, printed at the end.
+
+Under pytest-xdist each worker counts its own cases and hands them to the controller, which prints the total
+(``tests/conftest.py`` holds the controller's side: this file is only loaded where the tests are collected)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
-
-CONTRACT_CALLS = pytest.StashKey[Counter[str]]()
+from support.contract import CONTRACT_CALLS
 
 
 @pytest.fixture(scope="session")
@@ -15,9 +17,7 @@ def contract_calls(pytestconfig: pytest.Config) -> Counter[str]:
     return pytestconfig.stash.setdefault(CONTRACT_CALLS, Counter())
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
-    calls = config.stash.get(CONTRACT_CALLS, None)
-    if calls:
-        terminalreporter.write_line(f"schemathesis: {len(calls)} operations, {sum(calls.values())} generated cases "
-                                    "(each sent with an admitted role, and again with a refused one where a token "
-                                    "is needed)")
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # set on a pytest-xdist worker only
+    if workeroutput is not None:
+        workeroutput["contract_calls"] = dict(session.config.stash.get(CONTRACT_CALLS, Counter()))
