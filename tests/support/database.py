@@ -46,7 +46,7 @@ def fresh_database(db_template: dict[str, Any], tmp_path: Path, migrated: bool =
         return f"sqlite:///{target}"
     base: URL = db_template["base"]
     name = f"{base.database}_{uuid.uuid4().hex[:10]}"
-    source = f' TEMPLATE "{db_template["template"]}" STRATEGY FILE_COPY' if migrated else ""
+    source = f' TEMPLATE "{db_template["template"]}" STRATEGY WAL_LOG' if migrated else ""
     with db_template["admin"].connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
     db_template["created"].append(name)
