@@ -9,6 +9,7 @@ of its own (``{db}_tmpl_gw0``, …): two workers must not drop or rebuild the te
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from support.contract import add_worker_calls, summary
-from support.database import PG_URL, admin_engine, app_config, fresh_database, is_postgres, migrate
+from support.database import (
+    PG_URL,
+    admin_engine,
+    app_config,
+    fresh_database,
+    is_postgres,
+    migrate,
+    store_default_policy,
+)
 
 from connector import create_app, normalize_database_url
 
@@ -44,28 +53,42 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         template = f"{base.database}_tmpl" + (f"_{worker}" if worker else "")
         admin = admin_engine(base)
+        policy_template = f"{template}_policy"
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+            for name in (policy_template, template):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{template}"'))
         migrate(base.set(database=template).render_as_string(hide_password=False))
-        info: dict[str, Any] = {"kind": "postgresql", "base": base, "template": template, "admin": admin,
-                                "created": []}
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{policy_template}" TEMPLATE "{template}"'))
+        store_default_policy(base.set(database=policy_template).render_as_string(hide_password=False))
+        info: dict[str, Any] = {"kind": "postgresql", "base": base, "template": template,
+                                "policy_template": policy_template, "admin": admin, "created": []}
         yield info
         with admin.connect() as conn:
-            for name in [*info["created"], template]:
+            for name in [*info["created"], policy_template, template]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     else:
-        path = tmp_path_factory.mktemp("template") / "template.db"
+        folder = tmp_path_factory.mktemp("template")
+        path, policy_path = folder / "template.db", folder / "template-policy.db"
         migrate(f"sqlite:///{path}")
         with sqlite3.connect(path) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        yield {"kind": "sqlite", "path": path}
+        shutil.copy(path, policy_path)
+        store_default_policy(f"sqlite:///{policy_path}")
+        with sqlite3.connect(policy_path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        yield {"kind": "sqlite", "path": path, "policy_path": policy_path}
 
 
 @pytest.fixture
-def database_url(db_template: dict[str, Any], tmp_path: Path) -> str:
-    return fresh_database(db_template, tmp_path)
+def database_url(db_template: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A copy of the migrated template. For a test that uses the ``app`` fixture, a copy of the one that already
+    holds the default policy ``app`` would store (unless ``app_overrides`` names another policy file)."""
+    with_policy = "app" in request.fixturenames and "CONNECTOR_POLICY_FILE" not in request.getfixturevalue(
+        "app_overrides")
+    return fresh_database(db_template, tmp_path, with_policy=with_policy)
 
 
 @pytest.fixture

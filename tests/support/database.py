@@ -37,16 +37,33 @@ def migrate(url: str) -> None:
         db.engine.dispose()
 
 
-def fresh_database(db_template: dict[str, Any], tmp_path: Path, migrated: bool = True) -> str:
-    """A new database: a copy of the migrated template, or (``migrated=False``) an empty one."""
+def store_default_policy(url: str) -> None:
+    """What the ``app`` fixture's ``ensure_default_policy()`` stores (policy version 1 and its audit event), done
+    once in a template: parsing and simulating the policy costs a few tenths of a second, on every test."""
+    from connector.db import db
+    from connector.policy_store import ensure_default_policy
+
+    app = create_app(app_config(url))
+    with app.app_context():
+        assert ensure_default_policy()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def fresh_database(db_template: dict[str, Any], tmp_path: Path, migrated: bool = True,
+                   with_policy: bool = False) -> str:
+    """A new database: a copy of the migrated template (``with_policy``: of the one that also holds the default
+    policy), or (``migrated=False``) an empty one."""
     if db_template["kind"] == "sqlite":
         target = tmp_path / f"db-{uuid.uuid4().hex[:8]}.db"
         if migrated:
-            shutil.copy(db_template["path"], target)
+            shutil.copy(db_template["policy_path" if with_policy else "path"], target)
         return f"sqlite:///{target}"
     base: URL = db_template["base"]
     name = f"{base.database}_{uuid.uuid4().hex[:10]}"
-    source = f' TEMPLATE "{db_template["template"]}" STRATEGY WAL_LOG' if migrated else ""
+    template = db_template["policy_template" if with_policy else "template"]
+    source = f' TEMPLATE "{template}" STRATEGY WAL_LOG' if migrated else ""
     with db_template["admin"].connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"{source}'))
     db_template["created"].append(name)
