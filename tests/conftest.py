@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from support.contract import add_worker_calls, summary
 from support.database import (
     PG_URL,
+    Dropper,
     admin_engine,
     app_config,
     fresh_database,
@@ -64,9 +65,13 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         store_default_policy(base.set(database=policy_template).render_as_string(hide_password=False))
         info: dict[str, Any] = {"kind": "postgresql", "base": base, "template": template,
                                 "policy_template": policy_template, "admin": admin, "created": []}
+        info["dropper"] = dropper = Dropper(admin)
         yield info
+        for name in info["created"]:
+            dropper.drop(name)
+        dropper.close()
         with admin.connect() as conn:
-            for name in [*info["created"], policy_template, template]:
+            for name in (policy_template, template):
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     else:
@@ -83,12 +88,18 @@ def db_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 
 @pytest.fixture
-def database_url(db_template: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> str:
+def database_url(db_template: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A copy of the migrated template. For a test that uses the ``app`` fixture, a copy of the one that already
-    holds the default policy ``app`` would store (unless ``app_overrides`` names another policy file)."""
+    holds the default policy ``app`` would store (unless ``app_overrides`` names another policy file). On
+    PostgreSQL the copy is dropped in the background once the test is over."""
     with_policy = "app" in request.fixturenames and "CONNECTOR_POLICY_FILE" not in request.getfixturevalue(
         "app_overrides")
-    return fresh_database(db_template, tmp_path, with_policy=with_policy)
+    url = fresh_database(db_template, tmp_path, with_policy=with_policy)
+    yield url
+    if db_template["kind"] == "postgresql":
+        name = make_url(url).database
+        db_template["created"].remove(name)
+        db_template["dropper"].drop(name)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,30 @@ def is_postgres() -> bool:
 
 def admin_engine(base: URL) -> Any:
     return create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=None)
+
+
+class Dropper:
+    """Drops test databases on background threads. PostgreSQL forces a checkpoint for every DROP DATABASE and waits
+    for it: dropping while the next tests run, a few at a time (one checkpoint serves the drops waiting on it),
+    keeps that wait out of the tests and off the end of the session (it was 35-170 s there per xdist worker)."""
+
+    def __init__(self, admin: Any, threads: int = 4) -> None:
+        self._admin = admin
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="drop-database")
+        self._pending: list[Future[None]] = []
+
+    def drop(self, name: str) -> None:
+        self._pending.append(self._pool.submit(self._drop, name))
+
+    def _drop(self, name: str) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        """Wait for every drop; a failed one fails here."""
+        self._pool.shutdown(wait=True)
+        for future in self._pending:
+            future.result()
 
 
 def migrate(url: str) -> None:
