@@ -6,7 +6,8 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -296,17 +297,32 @@ def policy_simulate(file: Path, since: str | None, as_json: bool) -> None:
 def worker_command(once: bool, poll: float | None, job_interval: float) -> None:
     """Runs until SIGTERM/SIGINT: errors (the database's included) are logged, counted and retried with backoff."""
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     failed: list[str] = []
-    totals = run_worker(app, once=once, stop=stop, poll=poll, job_interval=job_interval, failed_jobs=failed)
+    with stopping_on_signals(stop):
+        totals = run_worker(app, once=once, stop=stop, poll=poll, job_interval=job_interval, failed_jobs=failed)
     click.echo("deliveries: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
     jobs = sorted(set(failed) - {"deliveries"})
     if jobs:
         _fail(f"error: periodic job(s) failed: {', '.join(jobs)}; the log has each error")
     if failed:
         _fail("error: a delivery lane failed (its deliveries stay pending); the log has the error")
+
+
+@contextmanager
+def stopping_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` while the block runs; the handlers from before are put back afterwards, so
+    a host process or a test runner that runs the command keeps its own Ctrl+C. Off the main thread (where Python
+    allows no handler) the caller's ``stop`` is the only way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @connector_group.group("audit", help="The hash-chained audit log.")

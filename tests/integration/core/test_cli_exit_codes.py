@@ -4,6 +4,8 @@ cannot be parsed (click's usage errors)."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 
@@ -50,3 +52,9 @@ def test_a_mapping_that_is_not_yaml_says_where_through_the_api(client, token_for
     assert r.status_code in (400, 422), body
     text = str(body)
     assert "line 2, column 9" in text and "<unicode string>" not in text
+
+
+def test_the_worker_gives_the_signal_handlers_back_when_it_ends(app):
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    assert run(app, "worker", "--once").exit_code == 0
+    assert {sig: signal.getsignal(sig) for sig in before} == before  # the runner's own Ctrl+C still works
