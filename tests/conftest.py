@@ -8,6 +8,7 @@ of its own (``{db}_tmpl_gw0``, …): two workers must not drop or rebuild the te
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import sqlite3
@@ -32,7 +33,9 @@ from support.database import (
     store_default_policy,
 )
 
-from connector import create_app, normalize_database_url
+from connector import create_app, normalize_database_url, operations
+from connector.db import db
+from connector.governance.schema import load_fields
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -110,7 +113,6 @@ def app_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    from connector.db import db
     from connector.policy_store import ensure_default_policy
 
     application = create_app(app_config(database_url, **app_overrides))
@@ -132,7 +134,6 @@ def client(app: Flask) -> FlaskClient:
 def token_for(app: Flask) -> Callable[..., dict[str, str]]:
     """``token_for("reviewer", "licensing", name=...)`` → Authorization headers for a new principal."""
     from connector.auth import create_token
-    from connector.db import db
 
     counter = {"n": 0}
 
@@ -143,5 +144,18 @@ def token_for(app: Flask) -> Callable[..., dict[str, str]]:
                                  committee_roles, actor="test")
             db.session.commit()
         return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def submit(app: Flask) -> Callable[[dict[str, Any]], str]:
+    """Create a request through the operations (as intake would) and return its key."""
+
+    def make(body: dict[str, Any]) -> str:
+        with app.app_context():
+            req, _ = operations.submit(typed=load_fields(copy.deepcopy(body)), source="api", actor="test")
+            db.session.commit()
+            return str(req.key)
 
     return make

@@ -210,6 +210,14 @@ class SandboxWebhooks:
             time.sleep(0.01)
 
     def close(self) -> None:
+        """Stop delivering: webhooks still queued are dropped (the account is going away; ``flush`` first to send
+        them), the one in flight ends."""
+        while True:
+            try:
+                self._outbox.get_nowait()
+            except queue.Empty:
+                break
+            self._outbox.task_done()
         if self._worker is not None:
             self._outbox.put(None)
             self._worker.join(timeout=5)

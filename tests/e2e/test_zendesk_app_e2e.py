@@ -34,10 +34,6 @@ def sandbox():
     account = ZendeskSandbox(tickets=3, export_lag=0, job_polls_before_complete=1)
     account.serve()
     yield account
-    outbox = account.hooks._outbox
-    while not outbox.empty():
-        outbox.get_nowait()
-        outbox.task_done()
     account.shutdown()
 
 

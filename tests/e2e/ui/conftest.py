@@ -91,21 +91,6 @@ def sign_in(base_url: str) -> Callable[[Any, str], None]:
 
 
 @pytest.fixture
-def submit(app: Flask) -> Callable[[dict[str, Any]], str]:
-    from connector import operations
-    from connector.db import db
-    from connector.governance.schema import load_fields
-
-    def make(body: dict[str, Any]) -> str:
-        with app.app_context():
-            req, _ = operations.submit(typed=load_fields(copy.deepcopy(body)), source="api", actor="test")
-            db.session.commit()
-            return str(req.key)
-
-    return make
-
-
-@pytest.fixture
 def small() -> dict[str, Any]:
     return copy.deepcopy(SMALL)
 

@@ -30,10 +30,6 @@ def zendesk():
     sandbox = ZendeskSandbox(tickets=3, export_lag=0)
     sandbox.serve()
     yield sandbox
-    outbox = sandbox.hooks._outbox
-    while not outbox.empty():
-        outbox.get_nowait()
-        outbox.task_done()
     sandbox.shutdown()
 
 
