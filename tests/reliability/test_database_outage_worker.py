@@ -25,7 +25,7 @@ from adapters.billing import BillingReceiver
 from connector import sync
 from connector.config import settings
 from connector.db import db
-from connector.models import Delivery, ExceptionRequest, WorkerHeartbeat, utcnow
+from connector.models import Delivery, ExceptionRequest, SyncRun, WorkerHeartbeat, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + "b3V0YWdlLXRlc3Qtc2lnbmluZy1rZXk="
@@ -69,12 +69,12 @@ def start_worker(url: str, billing: str, log: Path, **extra: str) -> subprocess.
                                  "0.1", "--job-interval", "2"], cwd=ROOT, env=env, stdout=out, stderr=out)
 
 
-def wait_for(predicate: Any, timeout: float) -> bool:
+def wait_for(predicate: Any, timeout: float, every: float = 0.2) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
             return True
-        time.sleep(0.2)
+        time.sleep(every)
     return False
 
 
@@ -126,6 +126,14 @@ def requests_count(app: Any) -> int:
         return int(count or 0)
 
 
+def syncs_under_way(app: Any) -> int:
+    """Syncs a worker has claimed and not finished: the moment to cut is while one fetches or stores a page."""
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.state == "running"))
+        db.session.remove()
+        return int(count or 0)
+
+
 def pending(app: Any) -> int:
     with app.app_context():
         count = db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending"))
@@ -152,7 +160,10 @@ def test_workers_survive_a_10_s_database_outage_during_a_sync(database_url, tmp_
                                              "CONNECTOR_LOG_FORMAT": "json", **extra},
                                         stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs]
             try:
-                assert wait_for(lambda: requests_count(app) > 0, 30), "no sync started"
+                # the schedule's syncs run in the workers' lanes, both connections at once: cut while one runs (a
+                # page of 800 fetched and stored takes a second or more; waiting for a stored page could find both
+                # syncs done already)
+                assert wait_for(lambda: syncs_under_way(app) > 0, 30, every=0.02), "no sync started"
                 proxy.cut()
                 at_cut = requests_count(app)
                 time.sleep(10)
