@@ -615,3 +615,6 @@ class SyncRun(db.Model):  # type: ignore[name-defined,misc]
     total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: the worker process that claimed it last (host:pid:nonce): a process whose database went away mid-run finds
+    #: its own runs by this and goes on with them, even when it could not tell whether its claim was committed
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -236,17 +236,12 @@ def sync(name: str, actor: str = "sync", progress: Callable[[SyncCounts], None] 
         raise
 
 
-#: runs this process was running when their sync failed and that it could not give back (the database was away):
-#: it takes them up again itself (``sync_runs.claim(mine=…)``) rather than wait for them to go stale
-_resume: dict[int, int] = {}  # run id -> connection id
-_resume_lock = threading.Lock()
-
-
 def _cut_short(run_id: int, conn_id: int, counts: SyncCounts, exc: BaseException, before: Mapping[str, Any] | None,
                *, claimed: bool) -> None:
     """A sync that raised: a worker's run goes back in the queue (a worker goes on from the last page stored, three
-    attempts at most); one the API or the CLI started ends ``interrupted``. When the database cannot be told, this
-    process remembers the worker's run and takes it up again once it can."""
+    attempts at most); one the API or the CLI started ends ``interrupted``. When the database cannot be told, the
+    worker's run stays ``running`` under this process's name, and its lane takes it up again once the database
+    returns (``sync_runs.claim``)."""
     message = (f"cut short after {counts.pages} page(s) by {type(exc).__name__}; it goes on from the last page "
                "stored")
     try:
@@ -257,16 +252,8 @@ def _cut_short(run_id: int, conn_id: int, counts: SyncCounts, exc: BaseException
                 sync_runs.finish(run_id, sync_runs.INTERRUPTED, counts.to_dict(), message[0].upper() + message[1:],
                                  before)
     except Exception as inner:
-        log.debug("could not record the end of sync run %s: %s", run_id, type(inner).__name__)
-        if claimed:
-            with _resume_lock:
-                _resume[run_id] = conn_id
-
-
-def resumable_connections() -> list[int]:
-    """Connections with a run this process must take up again (see ``_cut_short``)."""
-    with _resume_lock:
-        return sorted(set(_resume.values()))
+        log.debug("could not record the end of sync run %s of connection %s: %s", run_id, conn_id,
+                  type(inner).__name__)
 
 
 def _run(name: str, conn_id: int, run_id: int, counts: SyncCounts, actor: str,
@@ -323,12 +310,7 @@ def run_requested(conn_id: int, should_stop: Callable[[], bool] | None = None) -
     """Run the connection's queued syncs (a worker's lane ``syncs:<connection id>``); how many ran."""
     ran = 0
     while True:
-        with _resume_lock:
-            mine = [run_id for run_id, conn in _resume.items() if conn == conn_id]
-        run = sync_runs.claim(conn_id, mine)
-        if run is not None:
-            with _resume_lock:
-                _resume.pop(run.id, None)
+        run = sync_runs.claim(conn_id)
         conn = db.session.get(Connection, conn_id)
         if run is None or conn is None:
             return ran

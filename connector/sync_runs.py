@@ -7,12 +7,18 @@ sync, which updates the row with each committed page (``progress``, in the page'
 CLI and the schedule record their runs the same way as they run (``start``). A run whose process died leaves a
 ``running`` row that no page updates any more: after ``STALE_AFTER`` it is claimed again (the sync resumes from the
 page watermark, so nothing is fetched twice in vain) until ``MAX_ATTEMPTS``, then shown as ``interrupted``. A
-worker told to stop puts its run back in the queue between two pages (``requeue``).
+worker told to stop puts its run back in the queue between two pages (``requeue``). Each claim writes the claiming
+process (``owner()``) on the row: a worker whose database went away mid-run (even during the claim's commit, when
+it cannot know whether the claim took) finds its own ``running`` runs by that and goes on with them as soon as the
+database returns, instead of leaving them to the stale-run timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+import os
+import secrets
+import socket
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -38,6 +44,29 @@ OUTCOMES = ("fetched", "created", "updated", "unchanged", "needs_info", "changed
             "disputed", "pages", "http_calls")
 
 
+_owner: tuple[int, str] | None = None
+
+
+def owner() -> str:
+    """This process, as written on the runs it claims: host, pid and a nonce (a pid is reused after a restart, and a
+    forked child is another process)."""
+    global _owner
+    pid = os.getpid()
+    if _owner is None or _owner[0] != pid:
+        _owner = (pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}")
+    return _owner[1]
+
+
+def _ours() -> ColumnElement[bool]:
+    """Running runs this process claimed: it was running them when its database went away (in one process a
+    connection's syncs run in one lane, so none of them is under way while its lane claims)."""
+    return and_(SyncRun.state == RUNNING, SyncRun.claimed_by == owner())
+
+
+def _not_ours() -> ColumnElement[bool]:
+    return or_(SyncRun.claimed_by.is_(None), SyncRun.claimed_by != owner())
+
+
 def _stale_running() -> ColumnElement[bool]:
     return and_(SyncRun.state == RUNNING, SyncRun.heartbeat_at < utcnow() - STALE_AFTER)
 
@@ -53,11 +82,11 @@ def active(conn_id: int) -> SyncRun | None:
                               .order_by(SyncRun.id).limit(1)).first()
 
 
-def running(conn_id: int, besides: Collection[int] = ()) -> bool:
-    """Whether a sync of the connection is running now (a page stored lately), wherever it was started; runs
-    ``besides`` do not count."""
+def running(conn_id: int) -> bool:
+    """Whether another process runs a sync of the connection now (a page stored lately), wherever it was started
+    (this process's own ``running`` runs were cut short: its lane claims them again)."""
     return db.session.scalar(select(SyncRun.id).where(
-        SyncRun.connection_id == conn_id, SyncRun.state == RUNNING, SyncRun.id.not_in(list(besides)),
+        SyncRun.connection_id == conn_id, SyncRun.state == RUNNING, _not_ours(),
         SyncRun.heartbeat_at >= utcnow() - STALE_AFTER).limit(1)) is not None
 
 
@@ -93,18 +122,17 @@ def start(conn_id: int, actor: str, trigger: str) -> int:
         return int(run.id)
 
 
-def claim(conn_id: int, mine: Collection[int] = ()) -> SyncRun | None:
-    """Take the connection's oldest queued run (or one a dead process left running, or one of ``mine``: runs this
-    process was running when the database went away) for this worker: the update is conditioned on the state it
-    was read in, so of two workers only one gets it. A run claimed ``MAX_ATTEMPTS`` times already is left
-    ``interrupted`` instead."""
-    ours = and_(SyncRun.id.in_(list(mine)), SyncRun.state == RUNNING)
+def claim(conn_id: int) -> SyncRun | None:
+    """Take the connection's oldest queued run (or one a dead process left running, or one of this process's own
+    that the database's going away cut short) for this worker: the update is conditioned on the state it was read
+    in, so of two workers only one gets it, and it names the claiming process. A run claimed ``MAX_ATTEMPTS``
+    times already is left ``interrupted`` instead."""
     with unit_of_work():
-        if running(conn_id, besides=mine):  # another sync of this connection is under way: this one waits its turn
+        if running(conn_id):  # another sync of this connection is under way: this one waits its turn
             return None
         candidates = list(db.session.scalars(
             select(SyncRun).where(SyncRun.connection_id == conn_id,
-                                  or_(SyncRun.state == QUEUED, _stale_running(), ours))
+                                  or_(SyncRun.state == QUEUED, _stale_running(), _ours()))
             .order_by(SyncRun.id)))
         for run in candidates:
             was = (run.id, run.state, run.heartbeat_at)
@@ -119,7 +147,8 @@ def claim(conn_id: int, mine: Collection[int] = ()) -> SyncRun | None:
                 continue
             taken = cast(CursorResult[Any], db.session.execute(update(SyncRun).where(condition).values(
                 state=RUNNING, started_at=run.started_at or now, heartbeat_at=now, attempts=run.attempts + 1,
-                message=None, counts={"carried": carried(run)} if run.examined or run.counts else {})))
+                message=None, claimed_by=owner(),
+                counts={"carried": carried(run)} if run.examined or run.counts else {})))
             if taken.rowcount == 1:
                 db.session.flush()
                 db.session.refresh(run)
@@ -169,16 +198,17 @@ def requeue(run_id: int, counts: Mapping[str, Any], message: str, before: Mappin
     stopping, which is no failed attempt (a backfill may see several deployments)."""
     with unit_of_work():
         db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-            state=QUEUED, counts=combined(counts, before), message=message, heartbeat_at=utcnow(),
+            state=QUEUED, counts=combined(counts, before), message=message, heartbeat_at=utcnow(), claimed_by=None,
             attempts=SyncRun.attempts - 1 if graceful else SyncRun.attempts))
         conn_id = db.session.scalar(select(SyncRun.connection_id).where(SyncRun.id == run_id))
         wake.announce(f"{wake.SYNCS}:{conn_id}")
 
 
 def connections_with_requests() -> list[int]:
-    """Connections with a run waiting for a worker: queued, or left running by a process that died."""
-    return list(db.session.scalars(select(SyncRun.connection_id).where(
-        or_(SyncRun.state == QUEUED, _stale_running())).distinct()))
+    """Connections with a run waiting for this worker: queued, left running by a process that died, or cut short in
+    this process by the database's going away."""
+    return sorted(db.session.scalars(select(SyncRun.connection_id).where(
+        or_(SyncRun.state == QUEUED, _stale_running(), _ours())).distinct()))
 
 
 def latest(conn_ids: Iterable[int]) -> dict[int, SyncRun]:
@@ -273,6 +303,7 @@ __all__ = [
     "eta_seconds",
     "finish",
     "latest",
+    "owner",
     "percent",
     "progress",
     "prune",

@@ -319,8 +319,7 @@ class Worker:
         each with a sync queued (a notification missed, or SQLite's poll)."""
         targets = delivery.due_targets()
         events = [f"{wake.EVENTS}:{conn_id}" for conn_id in sync.connections_with_new_events()]
-        syncs = [f"{wake.SYNCS}:{conn_id}" for conn_id in
-                 sorted({*sync_runs.connections_with_requests(), *sync.resumable_connections()})]
+        syncs = [f"{wake.SYNCS}:{conn_id}" for conn_id in sync_runs.connections_with_requests()]
         db.session.remove()
         self.lanes.dispatch([*targets, *events, *syncs])
 

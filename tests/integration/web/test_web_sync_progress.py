@@ -134,13 +134,15 @@ def test_a_source_refusal_stops_the_run_with_its_reason(app, web_admin, csrf, or
     assert "class=\"sync-run sync-stopped\"" in web_admin.get("/admin/connections").get_data(as_text=True)
 
 
-def test_a_run_whose_worker_died_is_taken_up_again_then_given_up(app, web_admin, csrf, org, connected):
+def test_a_run_whose_worker_died_is_taken_up_again_then_given_up(app, web_admin, csrf, org, connected, monkeypatch):
     press_sync(web_admin, csrf)
     sf = conn_id(app)
     with app.app_context():
+        monkeypatch.setattr(sync_runs, "owner", lambda: "dead-host:7:0badc0de")  # the worker that will die
         claimed = sync_runs.claim(sf)
-        assert claimed is not None and claimed.state == "running"
+        assert claimed is not None and claimed.state == "running" and claimed.claimed_by == "dead-host:7:0badc0de"
         db.session.commit()
+        monkeypatch.undo()
         assert sync_runs.claim(sf) is None  # running and heard of: nobody else takes it
     long_ago = utcnow() - sync_runs.STALE_AFTER - timedelta(seconds=1)
     with app.app_context():
@@ -211,18 +213,48 @@ def test_a_worker_takes_up_its_own_run_when_the_database_was_away(app, web_admin
         real_progress(*args, **kwargs)
 
     monkeypatch.setattr(sync_runs, "progress", database_away)
-    with app.app_context():
-        with pytest.raises(OSError):
-            sync.run_requested(sf)
-        assert sync.resumable_connections() == [sf]
+    with app.app_context(), pytest.raises(OSError):
+        sync.run_requested(sf)
     left = progress(web_admin)
     assert (left["state"], left["examined"], left["live"]) == ("running", 2, True)  # not stale: nobody else takes it
     monkeypatch.undo()  # the database is back
     with app.app_context():
-        assert sync_runs.connections_with_requests() == []  # only this process knows it must go on
-        assert sync.run_requested(sf) == 1 and sync.resumable_connections() == []
+        mine = sync_runs.owner()
+        assert db.session.scalar(select(SyncRun.claimed_by)) == mine
+        monkeypatch.setattr(sync_runs, "owner", lambda: "other-host:1:00000000")
+        assert sync_runs.connections_with_requests() == []  # another worker leaves it be: it is heard of lately
+        assert sync_runs.claim(sf) is None
+        monkeypatch.undo()
+        assert sync_runs.connections_with_requests() == [sf]  # this process goes on with its own at once
+        assert sync.run_requested(sf) == 1 and sync_runs.connections_with_requests() == []
     done = progress(web_admin)
     assert (done["state"], done["attempts"]) == ("completed", 2)
+
+
+def test_a_claim_whose_commit_was_lost_is_taken_up_by_its_own_process(app, web_admin, csrf, org, connected,
+                                                                      monkeypatch):
+    """The database went away right after the claim's commit reached it: the worker saw an error and cannot know
+    whether the run is its own. The row names it, so its lane goes on with it when the database returns, and no
+    other worker takes it before it goes stale."""
+    org.add(*(sf_record(n) for n in range(1, 4)))
+    press_sync(web_admin, csrf)
+    sf = conn_id(app)
+
+    def connection_lost(*args: Any, **kwargs: Any) -> None:
+        raise OSError("server closed the connection unexpectedly")
+
+    with app.app_context():
+        monkeypatch.setattr(sync, "sync", connection_lost)  # the first statement after the claim's commit
+        with pytest.raises(OSError):
+            sync.run_requested(sf)
+        monkeypatch.undo()
+        assert db.session.scalar(select(SyncRun.state)) == "running"
+        monkeypatch.setattr(sync_runs, "owner", lambda: "other-host:1:00000000")
+        assert sync.run_requested(sf) == 0  # another worker: the run is under way as far as it knows
+        monkeypatch.undo()
+        assert sync.run_requested(sf) == 1
+    done = progress(web_admin)
+    assert (done["state"], done["attempts"], done["counts"]["created"]) == ("completed", 2, 3)
 
 
 def test_metrics_show_syncs_waiting_for_a_worker(app, client, web_admin, csrf, connected):
