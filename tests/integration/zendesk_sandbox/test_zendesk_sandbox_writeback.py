@@ -199,7 +199,7 @@ def test_injected_faults_reach_the_client_as_typed_errors(make_sandbox, connect)
     assert client.get_ticket(ticket_id)["requester"]["id"]
 
 
-def test_a_job_runs_for_job_seconds_and_a_client_that_waits_first_polls_once(make_sandbox, connect):
+def test_a_job_runs_for_job_seconds_and_the_client_polls_at_doubling_waits_until_it_is_done(make_sandbox, connect):
     now = [1_800_000_000.0]
     sandbox = make_sandbox(tickets=120, seed=11, job_polls_before_complete=0, job_seconds=0.5,
                            clock=lambda: now[0])
@@ -221,5 +221,5 @@ def test_a_job_runs_for_job_seconds_and_a_client_that_waits_first_polls_once(mak
                                    poll_interval=1.0)
 
     assert len(results) == 120 and all(r.success for r in results.values())
-    assert [p for _, p in sandbox.request_log if "job_statuses" in p] == ["/api/v2/job_statuses/show_many.json"]
-    assert naps == [1.0]
+    assert [p for _, p in sandbox.request_log if "job_statuses" in p] == ["/api/v2/job_statuses/show_many.json"] * 2
+    assert naps == [0.25, 0.5]  # working at 0.25 s, done at 0.75 s (the job takes 0.5 s)

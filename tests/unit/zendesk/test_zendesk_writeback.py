@@ -10,7 +10,7 @@ from responses import matchers
 
 from adapters.tokens import InMemoryTokenStore
 from adapters.zendesk.client import ZendeskClient, ticket_update_body
-from adapters.zendesk.errors import Conflict
+from adapters.zendesk.errors import Conflict, RetriableError
 
 BASE = "https://acme.zendesk.com"
 TICKET_URL = f"{BASE}/api/v2/tickets/35436.json"
@@ -216,7 +216,7 @@ def test_apply_updates_polls_jobs_and_reports_every_ticket(client, clock):
     assert results[1].success and results[1].status == "Updated"
     assert not results[2].success and "UpdateConflict" in (results[2].error or "")
     assert not results[3].success, "a ticket the job never reported is not assumed done"
-    assert clock.sleeps == [2.0, 2.0], "a queued job is not asked about at once; then once per interval"
+    assert clock.sleeps == [0.25, 0.5], "a queued job is not asked about at once; then the waits double"
 
 
 @responses.activate
@@ -250,9 +250,26 @@ def test_the_jobs_of_a_round_are_polled_together_one_show_many_call_per_poll(cli
 
     assert submitted == [100, 100, 50]
     assert polls == [["job1", "job2", "job3"], ["job2"]], "one call per poll, only for the jobs still running"
-    assert clock.sleeps == [1.5, 1.5]
+    assert clock.sleeps == [0.25, 0.5]
     assert len(results) == 250 and all(r.success for r in results.values())
     assert not any("/job_statuses/job" in c.request.url for c in responses.calls), "no GET per job"
+
+
+@responses.activate
+def test_a_long_job_is_polled_at_doubling_waits_up_to_the_interval_and_gives_up_at_the_timeout(client, clock):
+    polls: list[float] = []
+
+    def show_many(request):
+        polls.append(clock.now)
+        return 200, {}, json.dumps({"job_statuses": [{"id": "slow", "status": "working"}]})
+
+    responses.add_callback(responses.GET, JOB_STATUSES, callback=show_many)
+
+    with pytest.raises(RetriableError) as raised:
+        client.wait_for_jobs(["slow"], poll_interval=2.0, timeout=10.0)
+
+    assert clock.sleeps == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0]  # 9.75 s: one more wait would pass the 10 s timeout
+    assert len(polls) == 7 and raised.value.code == "job_timeout"
 
 
 @responses.activate
