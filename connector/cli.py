@@ -50,6 +50,7 @@ from connector.governance.policy import COMMITTEE_ROLES, parse_policy
 from connector.models import ApiToken, Connection
 from connector.package_cli import salesforce_group, zendesk_group
 from connector.policy_store import current_policy, current_version, ensure_default_policy, store_policy_with_impact
+from connector.requests_cli import requests_group
 from connector.sources import SourceError, get_kind, kinds
 from connector.web.cli import users_group
 from connector.worker import run_worker
@@ -129,6 +130,7 @@ def init_command() -> None:
 
 connector_group.add_command(salesforce_group)
 connector_group.add_command(zendesk_group)
+connector_group.add_command(requests_group)
 
 
 @connector_group.group("tokens", help="API tokens for principals.")

@@ -34,7 +34,7 @@ from adapters.salesforce.sandbox import SalesforceSandbox
 from adapters.salesforce.sandbox_records import make_id
 from adapters.zendesk.sandbox import ZendeskSandbox
 from connector import audit
-from connector import demo_output as out
+from connector import terminal_text as out
 from connector.auth import create_token
 from connector.config import DEMO_SETTINGS_FILE, reconfigure, write_demo_settings
 from connector.db import unit_of_work
@@ -602,8 +602,9 @@ def _tell_next(story: Story, systems: Systems, serving: bool) -> None:
                                                  else "."),
         "As admin@demo.example, press Sync now on Connections: the worker runs the sync and the page follows it "
         "with a progress bar, the source's total and the time left.",
-        "Use the CLI on the demo's data from this folder: `lec --demo tokens list`, `lec --demo audit verify`, "
-        "`lec --demo policy show` (from elsewhere: set CONNECTOR_DEMO_DIR to the folder above).",
+        "Use the CLI on the demo's data from this folder: `lec --demo requests list --state in_review --sort "
+        "risk`, `lec --demo audit verify`, `lec --demo tokens list` (from elsewhere: set CONNECTOR_DEMO_DIR to the "
+        "folder above).",
     ]
     story.say("What to try next:")
     story.lines.extend(f"  {n}. {text}" for n, text in enumerate(steps, start=1))

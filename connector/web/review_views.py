@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
-from connector import operations
+from connector import operations, request_search
 from connector.auth import CHAIR, MEMBER
 from connector.db import db
 from connector.decision_outcomes import outcome_view, prefill_for, verdict_for
@@ -21,7 +21,7 @@ from connector.models import AuditEvent, Connection, ExceptionRequest, Principal
 from connector.policy_store import current_policy
 from connector.precedent_search import precedents_for
 from connector.representation import current_entitlement, current_votes, request_view
-from connector.web import expiring, request_search
+from connector.web import expiring
 from connector.web.blueprint import bp, status_for
 from connector.web.forms import ButtonForm, DecisionForm, VoteForm
 from connector.web.lifecycle_forms import TITLES, lifecycle_forms
@@ -55,7 +55,7 @@ def requests_list() -> str:
     """Search, every filter of the API's list, sorting by due date, risk or expiry; 50 a page."""
     filters = request_search.read_filters(request.args)
     if filters.problems:
-        abort(400, " ".join(filters.problems))
+        abort(400, " ".join(filters.problems.values()))
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
     now = utcnow()
     rows, more = request_search.find(filters, now, page, PAGE_SIZE)

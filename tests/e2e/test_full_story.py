@@ -108,6 +108,9 @@ def test_demo_command_once(database_url, tmp_path, monkeypatch):
     listed = CliRunner().invoke(lec, ["--demo", "tokens", "list"])
     assert listed.exit_code == 0, listed.output
     assert "Lena Licensing (chair)" in listed.output and "Sol Security" in listed.output
+    found = CliRunner().invoke(lec, ["--demo", "requests", "list", "--state", "in_review", "--sort", "risk"])
+    assert found.exit_code == 0, found.output
+    assert "critical" in found.output.splitlines()[1]  # the riskiest request left in review comes first
 
 
 def test_a_second_demo_in_the_same_folder_refuses_and_deletes_nothing(tmp_path):

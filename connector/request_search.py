@@ -1,7 +1,9 @@
-"""Finding requests on the Requests page: text search, every filter the API's list has, sorting, the expiry.
+"""Finding requests, for the Requests page and ``requests list``: text search, every filter the API's list has,
+sorting, the expiry.
 
 The filters are the API's (``GET /api/v1/requests``: state, band, track, category, source, connection, overdue);
-the page adds a search over key, customer, title and requester, and sorting by due date, risk and expiry.
+the page and the command add a search over key, customer, title and requester, and sorting by due date, risk and
+expiry.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class RequestFilters:
     connection: str = ""
     overdue: str = ""  # "" | "yes" | "no"
     sort: str = "newest"
-    problems: list[str] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # filter name -> what is wrong with its value
 
     def args(self) -> dict[str, str]:
         """The non-empty filters as query arguments (for the pager and the sort links)."""
@@ -49,19 +51,19 @@ class RequestFilters:
                                                                                         v == "newest")}
 
 
-def _choice(value: str, allowed: tuple[str, ...] | list[str], name: str, problems: list[str]) -> str:
+def _choice(value: str, allowed: tuple[str, ...] | list[str], name: str, problems: dict[str, str]) -> str:
     if value and value not in allowed:
-        problems.append(f"Unknown {name} '{value}'. Use one of: {', '.join(allowed)}.")
+        problems[name] = f"Unknown {name} '{value}'. Use one of: {', '.join(allowed)}."
         return ""
     return value
 
 
 def read_filters(args: Mapping[str, str]) -> RequestFilters:
-    """The page's query arguments, each checked; an unknown value is named in ``problems`` (a 400)."""
-    problems: list[str] = []
+    """The query arguments, each checked; an unknown value is named in ``problems`` (the page's 400)."""
+    problems: dict[str, str] = {}
     q = (args.get("q") or "").strip()
     if len(q) > MAX_QUERY:
-        problems.append(f"The search is longer than {MAX_QUERY} characters.")
+        problems["q"] = f"The search is longer than {MAX_QUERY} characters."
         q = q[:MAX_QUERY]
     return RequestFilters(
         q=q, state=_choice(args.get("state") or "", STATES, "state", problems),

@@ -1,4 +1,5 @@
-"""How the demo writes what happened: aligned tables, money with its currency, counts in words.
+"""Text for a terminal, as the demo and the CLI's lists write it: aligned tables, money with its currency, counts
+in words.
 
 Plain text for a terminal (no colours, no dependency): each column as wide as its widest cell.
 """
