@@ -52,9 +52,11 @@ def worker_running(app: Any) -> Iterator[None]:
     thread = threading.Thread(target=worker.run_worker, args=(app,), kwargs={"stop": stop, "job_interval": 3600},
                               daemon=True)
     thread.start()
-    yield
-    stop.set()
-    thread.join(30)
+    try:
+        yield
+    finally:  # a failed assertion too: a worker left running would go on sending in the next tests of this process
+        stop.set()
+        thread.join(30)
 
 
 def connect(base_url: str, token: dict[str, str], sandbox: SalesforceSandbox) -> None:
@@ -91,11 +93,13 @@ def test_sync_now_shows_a_bar_with_the_total_and_an_eta_until_done(app, page, ba
         run = page.get_by_test_id("sync-run")
         words = run.locator(".sync-words")
         bar = page.get_by_role("progressbar", name="Sync of sf")
-        # a page stored (of the 5,000 Salesforce's totalSize announced) while the next is on its way: the bar and its
-        # words as the page showed them at that moment (the run may end a moment later)
+        # a page stored (of the 5,000 Salesforce's totalSize announced) while the run goes on: the bar and its words
+        # as the page showed them at that moment (the run may end a moment later). Usually the first or second page,
+        # fetched 2 s apart; on a loaded machine the page's poll can miss both and see the last one stored before the
+        # run's end is recorded, which a running bar shows at 99%, never 100%
         seen = page.wait_for_function(RUNNING, timeout=20_000).json_value()
         assert not seen["hidden"] and 0 < seen["value"] < 100, seen
-        assert re.fullmatch(r"[24],000 of 5,000 records \(\d+%\), (about \d+ s left|estimating the time left)",
+        assert re.fullmatch(r"[245],000 of 5,000 records \(\d+%\), (about \d+ s left|estimating the time left)",
                             seen["words"]), seen
         check("connections-sync-running")
 
