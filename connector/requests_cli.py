@@ -19,7 +19,7 @@ from connector import terminal_text as out
 from connector.governance.errors import InvalidInput
 from connector.models import utcnow
 from connector.policy_store import current_policy
-from connector.representation import request_view
+from connector.representation import is_overdue, request_view
 
 MAX_LIMIT = 1000
 
@@ -71,8 +71,7 @@ def requests_list(q: str, state: str, band: str, track: str, category: str, sour
         click.echo("no requests match")
         return
     table = [(r.request.key, out.label(r.request.state), r.request.track, r.request.risk_band,
-              _day(r.request.due_at) + (" (overdue)" if r.request.state == "in_review" and r.request.due_at
-                                        and r.request.due_at < now else ""),
+              _day(r.request.due_at) + (" (overdue)" if is_overdue(r.request, now) else ""),
               f"{r.expires_at:%Y-%m-%d}" if r.expires_at else None, r.request.customer_name, r.request.title)
              for r in rows]
     for line in out.table(("key", "state", "track", "band", "due", "expires", "customer", "title"), table, indent=""):
