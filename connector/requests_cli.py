@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from connector import request_search
 from connector import terminal_text as out
 from connector.governance.errors import InvalidInput
+from connector.governance.states import STATES
 from connector.models import utcnow
 from connector.policy_store import current_policy
 from connector.representation import is_overdue, request_view
@@ -40,7 +41,7 @@ def requests_group() -> None:
 @requests_group.command("list", help="List requests, newest first (or --sort due|risk|expiry): a search over "
                                      "key, customer, title and requester, and the API's filters.")
 @click.option("--search", "-q", "q", default="", help="Text in the key, customer, title or requester.")
-@click.option("--state", default="", help="in_review, needs_info, approved, … (as the API names states).")
+@click.option("--state", default="", help="The request's state: " + ", ".join(STATES) + ".")
 @click.option("--band", default="", help="Risk band: " + ", ".join(request_search.BANDS) + ".")
 @click.option("--track", default="", help="Review track: " + ", ".join(request_search.TRACKS) + ".")
 @click.option("--category", default="", help="The request's category (exact).")

@@ -56,6 +56,16 @@ SIDELOADS = ("users", "organizations")
 TRIGGER_WEBHOOK_BODY = '{"ticket_id": "{{ticket.id}}"}'
 
 
+def job_poll_waits(first_wait: float, poll_interval: float) -> Iterator[float]:
+    """The wait before each ``job_statuses`` poll: ``first_wait``, then twice the last up to ``poll_interval``
+    (``poll_interval`` from the second poll on when ``first_wait`` is 0). One schedule, for the client and for
+    the benchmark that counts its calls."""
+    wait = min(first_wait, poll_interval)
+    while True:
+        yield wait
+        wait = min(2 * wait, poll_interval) if wait > 0 else poll_interval
+
+
 @dataclass(frozen=True)
 class ExportPage:
     """One page of the cursor-based incremental ticket export.
@@ -687,7 +697,8 @@ class ZendeskClient:
         pending = list(dict.fromkeys(job_ids))
         finished: dict[str, dict[str, Any]] = {}
         deadline = self._clock() + timeout
-        wait = min(first_wait, poll_interval)
+        waits = job_poll_waits(first_wait, poll_interval)
+        wait = next(waits)
         if pending and wait > 0:
             self._sleep(wait)
         while pending:
@@ -698,7 +709,7 @@ class ZendeskClient:
             pending = [job_id for job_id in pending if job_id not in finished]
             if not pending:
                 break
-            wait = min(2 * wait, poll_interval) if wait > 0 else poll_interval
+            wait = next(waits)
             if self._clock() + wait > deadline:
                 raise RetriableError("job_timeout", f"jobs still running after {timeout:g} s: {pending}")
             self._sleep(wait)
@@ -764,10 +775,12 @@ class ZendeskClient:
 
 __all__ = [
     "EXPORT_PAGE_SIZE",
+    "FIRST_JOB_POLL_SECONDS",
     "TRIGGER_WEBHOOK_BODY",
     "ExportPage",
     "ZendeskClient",
     "ZendeskError",
+    "job_poll_waits",
     "ticket_update_body",
     "trigger_body",
     "trigger_notifies",

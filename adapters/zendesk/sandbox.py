@@ -50,6 +50,8 @@ Clock = Callable[[], float]
 EXPORT_RATE_LIMIT = 10
 SHOW_MANY_LIMIT = 100
 UPDATE_MANY_LIMIT = 100
+#: how long an ``update_many`` job of the served sandbox runs before its status is completed (``--job-seconds``)
+DEFAULT_JOB_SECONDS = 0.5
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 FIELD_TYPES = (
     "text",
@@ -1087,7 +1089,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--export-lag", type=float, default=60.0)
     parser.add_argument("--all-flagged", action="store_true", help="flag every ticket license_exception")
-    parser.add_argument("--job-seconds", type=float, default=0.5,
+    parser.add_argument("--job-seconds", type=float, default=DEFAULT_JOB_SECONDS,
                         help="how long an update_many job runs before its status is completed")
     args = parser.parse_args(argv)
     sandbox = ZendeskSandbox(tickets=args.tickets, seed=args.seed, export_lag=args.export_lag,

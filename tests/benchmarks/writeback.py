@@ -24,21 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import HttpCounter, emit, sandbox_connection
 
-SANDBOX_JOB_SECONDS = 0.5  # the Zendesk sandbox's default --job-seconds
+from adapters.zendesk.client import FIRST_JOB_POLL_SECONDS, job_poll_waits
+from adapters.zendesk.sandbox import DEFAULT_JOB_SECONDS
+from connector.sources.zendesk.writeback import JOB_POLL_INTERVAL
 
 
 def polls_to_see(job_seconds: float) -> int:
     """How many ``job_statuses`` polls the client's schedule makes before a job of ``job_seconds`` shows done."""
-    from adapters.zendesk.client import FIRST_JOB_POLL_SECONDS
-    from connector.sources.zendesk.writeback import JOB_POLL_INTERVAL
-
-    polls, wait, elapsed = 1, min(FIRST_JOB_POLL_SECONDS, JOB_POLL_INTERVAL), 0.0
-    elapsed += wait
-    while elapsed < job_seconds:
-        wait = min(2 * wait, JOB_POLL_INTERVAL)
+    elapsed = 0.0
+    for polls, wait in enumerate(job_poll_waits(FIRST_JOB_POLL_SECONDS, JOB_POLL_INTERVAL), start=1):
         elapsed += wait
-        polls += 1
-    return polls
+        if elapsed >= job_seconds:
+            return polls
+    raise AssertionError("unreachable: the schedule never ends")
 
 
 def decide_all(app, limit: int) -> int:
@@ -87,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.target == "salesforce":
             minimum = {f"{endpoint} calls": math.ceil(decided / batch)}
         else:  # a ticket update holds one comment: a round of replies, then a round of internal notes
-            polls = polls_to_see(SANDBOX_JOB_SECONDS)
+            polls = polls_to_see(DEFAULT_JOB_SECONDS)
             minimum = {f"{endpoint} calls (reply round)": math.ceil(decided / batch),
                        f"{endpoint} calls (note round)": math.ceil(decided / batch),
                        "job_statuses/show_many polls (reply round)": polls,

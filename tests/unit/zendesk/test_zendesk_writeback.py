@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
 
 import pytest
 import responses
 from responses import matchers
 
 from adapters.tokens import InMemoryTokenStore
-from adapters.zendesk.client import ZendeskClient, ticket_update_body
+from adapters.zendesk.client import ZendeskClient, job_poll_waits, ticket_update_body
 from adapters.zendesk.errors import Conflict, RetriableError
 
 BASE = "https://acme.zendesk.com"
@@ -273,6 +274,12 @@ def test_a_long_job_is_polled_at_doubling_waits_up_to_the_interval_and_gives_up_
 
 
 @responses.activate
+def test_the_poll_schedule_doubles_from_its_first_wait_up_to_the_interval():
+    assert list(islice(job_poll_waits(0.25, 2.0), 6)) == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert list(islice(job_poll_waits(5.0, 2.0), 3)) == [2.0, 2.0, 2.0]  # never longer than the interval
+    assert list(islice(job_poll_waits(0.0, 1.0), 3)) == [0.0, 1.0, 1.0]  # no first wait: then the interval
+
+
 def test_more_than_100_jobs_are_polled_100_ids_a_call(client):
     asked: list[int] = []
 
