@@ -273,13 +273,13 @@ def test_a_long_job_is_polled_at_doubling_waits_up_to_the_interval_and_gives_up_
     assert len(polls) == 7 and raised.value.code == "job_timeout"
 
 
-@responses.activate
 def test_the_poll_schedule_doubles_from_its_first_wait_up_to_the_interval():
     assert list(islice(job_poll_waits(0.25, 2.0), 6)) == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
     assert list(islice(job_poll_waits(5.0, 2.0), 3)) == [2.0, 2.0, 2.0]  # never longer than the interval
     assert list(islice(job_poll_waits(0.0, 1.0), 3)) == [0.0, 1.0, 1.0]  # no first wait: then the interval
 
 
+@responses.activate
 def test_more_than_100_jobs_are_polled_100_ids_a_call(client):
     asked: list[int] = []
 
